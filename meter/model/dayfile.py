@@ -1,0 +1,87 @@
+# The day file's byte-exact writer (docs/day-file.md), shared by the CPython meter and the Pico.
+#
+# It streams: readings come from a callable that yields rows in time order, called once per
+# channel, so a Pico never holds a whole day in memory. Keys are written in a fixed order and
+# energies as integers of Wh printed with exactly three decimals, so the same day always gives
+# the same bytes, and a value can never come out as 0.9309999.
+
+QUALITY_ESTIMATED = "estimated"
+QUALITY_MISSING = "missing"
+
+
+def kwh(wh):
+    """Wh (int) as a kWh string with exactly 3 decimals."""
+    if wh < 0:
+        return "-" + kwh(-wh)
+    return "%d.%03d" % (wh // 1000, wh % 1000)
+
+
+def _registers(out, names, values):
+    out.write("{")
+    first = True
+    for i in range(len(names)):
+        if not first:
+            out.write(", ")
+        first = False
+        out.write('"%s": %s' % (names[i], kwh(values[i])))
+    out.write("}")
+
+
+def write(out, head, channels, opening, closing, rows, generator_json, metadata_json):
+    """Write one day file.
+
+    head: (serial, reading_day, interval, timezone, status)
+    channels: list of (name, role, share_text or None) in file order
+    opening, closing: register reads in Wh, one per channel
+    rows(): iterator of (label, values, quality): values is a list of Wh ints (None where the
+        interval is missing); quality is None (actual), QUALITY_ESTIMATED or QUALITY_MISSING.
+    generator_json, metadata_json: already-canonical JSON text for those two objects.
+    """
+    serial, reading_day, interval, timezone, status = head
+    names = [c[0] for c in channels]
+    out.write('{"serial": "%s", "reading_day": "%s", "interval": %d, "timezone": "%s", '
+              '"status": "%s", "unit": "kWh",\n' % (serial, reading_day, interval, timezone, status))
+    out.write('"channels": {')
+    for i in range(len(channels)):
+        name, role, share = channels[i]
+        if i:
+            out.write(", ")
+        if share is None:
+            out.write('"%s": {"role": "%s", "unit": "kWh"}' % (name, role))
+        else:
+            out.write('"%s": {"role": "%s", "unit": "kWh", "share": %s}' % (name, role, share))
+    out.write("},\n")
+    out.write('"snapshots": ')
+    _registers(out, names, opening)
+    out.write(',\n"closing_snapshots": ')
+    _registers(out, names, closing)
+    out.write(',\n"datastreams": {')
+    for i in range(len(names)):
+        out.write('\n"%s": {' % names[i])
+        first = True
+        for label, values, quality in rows():
+            v = values[i] if values is not None else None
+            if v is None:
+                continue
+            if not first:
+                out.write(", ")
+            first = False
+            out.write('"%s": %s' % (label, kwh(v)))
+        out.write("}")
+        if i < len(names) - 1:
+            out.write(",")
+    out.write('},\n"quality": {')
+    for i in range(len(names)):
+        if i:
+            out.write(", ")
+        out.write('"%s": {' % names[i])
+        first = True
+        for label, values, quality in rows():
+            if quality is None:
+                continue
+            if not first:
+                out.write(", ")
+            first = False
+            out.write('"%s": "%s"' % (label, quality))
+        out.write("}")
+    out.write('},\n"generator": %s,\n"metadata": %s}\n' % (generator_json, metadata_json))

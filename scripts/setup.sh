@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up everything Meters needs on a fresh Debian/Raspberry Pi OS machine, idempotently.
+#   scripts/setup.sh          the Python environment (.venv) with meter, Tempest and dev tools
+#   scripts/setup.sh --test   also the system packages the test suite's real servers need
+#                             (sshd, rsync, cron, chromium, victoria-metrics; needs root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+APT_PACKAGES=(rsync openssh-server openssh-client cron chromium victoria-metrics wrk sqlite3 util-linux)
+
+if [ "$want_test" = 1 ]; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "setup: installing ${missing[*]}"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+      echo "setup: not root, so not installing ${missing[*]}; the tests that need them say so and skip" >&2
+    fi
+  fi
+fi
+
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.meters-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
