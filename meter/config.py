@@ -1,0 +1,321 @@
+"""A meter's config: load, check (naming the field), and normalise for the load model.
+
+The user writes `config.json` (docs/config.md; the seed's fields still work). `load()` checks it
+against `meter/schema/config.schema.json` and then turns it into the integer-only dict the
+model reads (`Config.model`), which is also what the Pico receives, so both run the same
+numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+
+from meter import tzdb
+from meter.model import archetypes, civil, holidays
+
+DEFAULT_COMMISSIONED = "2024-01-01"
+DEFAULT_TIMEZONE = "UTC"
+# Where a config gives no place: Kassel, near the middle of Germany (the BDEW profiles' home).
+DEFAULT_LOCATION = {"latitude": 51.3, "longitude": 9.5, "country": "DE"}
+SECRET_FIELDS = ("tempest_api_key",)
+SECRET_NESTED = {"agent": ("key",), "delivery": ("ssh_key",)}
+# Fields that never go into a day file's metadata.config.
+_NOT_IN_METADATA = ("profile",)
+
+_HEATING_DEFAULTS = {
+    "heat_pump": {"kw": 2.5, "kwh_per_degree_day": 1.6},
+    "resistive": {"kw": 4.0, "kwh_per_degree_day": 4.5},
+    "ac": {"kw": 2.5, "kwh_per_degree_day": 1.5},
+}
+_EV_DEFAULTS = {"kw": 7.2, "kwh_per_session": 18, "sessions_per_week": 3, "offpeak": False}
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used. `field` is a dotted path, e.g. `faults.spikes`."""
+
+    def __init__(self, field: str, reason: str):
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field or '(config)'}: {reason}")
+
+
+@dataclass
+class Config:
+    raw: dict  # what the user wrote
+    model: dict  # the normalised, integer-only form the engines read
+    path: Path | None = None
+
+    @property
+    def serial(self) -> str:
+        return self.model["serial"]
+
+    @property
+    def channel_names(self) -> list[str]:
+        return [c[0] for c in self.model["channels"]]
+
+    def metadata_config(self) -> dict:
+        """The config as it goes into every day file: no profile, no secrets."""
+        return public_config(self.raw)
+
+    def hash(self) -> str:
+        return config_hash(self.raw)
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    return json.loads(resources.files("meter.schema").joinpath("config.schema.json").read_text())
+
+
+def public_config(raw: dict) -> dict:
+    out = {}
+    for key, value in raw.items():
+        if key in _NOT_IN_METADATA or key in SECRET_FIELDS:
+            continue
+        if key in SECRET_NESTED and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in SECRET_NESTED[key]}
+        out[key] = value
+    return out
+
+
+def canonical_json(obj) -> str:
+    """Sorted keys and fixed separators: the same text on every host (and in every day file)."""
+    return json.dumps(obj, sort_keys=True, separators=(", ", ": "), ensure_ascii=True)
+
+
+def config_hash(raw: dict) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(raw).encode()).hexdigest()
+
+
+def read(path: Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError("", f"no config file at {path}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("", f"cannot read {path}: {exc}") from exc
+    cfg = parse(text)
+    cfg.path = path
+    return cfg
+
+
+def parse(text: str) -> Config:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"line {exc.lineno}", f"not JSON: {exc.msg}") from exc
+    return from_dict(raw)
+
+
+def from_dict(raw) -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError("", "a config is a JSON object")
+    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(raw),
+                    key=lambda e: (len(e.absolute_path), str(e.path)))
+    if errors:
+        err = errors[0]
+        path = ".".join(str(p) for p in err.absolute_path)
+        if err.validator == "additionalProperties":
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            name = ".".join(p for p in [path, extra[0] if extra else ""] if p)
+            raise ConfigError(name, "unknown field (check its spelling in docs/config.md)")
+        raise ConfigError(path, _short(err.message))
+    return Config(raw=raw, model=normalise(raw))
+
+
+def _short(message: str) -> str:
+    return message if len(message) < 200 else message[:200] + "..."
+
+
+def _e4(value) -> int:
+    """Degrees to integer 1e-4 degrees, decided in decimal so every host agrees."""
+    return int((Decimal(str(value)) * 10000).to_integral_value())
+
+
+def _p32(value) -> int:
+    """A probability as a threshold on a 32-bit draw."""
+    p = Decimal(str(value))
+    return min(int((p * (1 << 32)).to_integral_value()), (1 << 32) - 1) if p > 0 else 0
+
+
+def _permille(value) -> int:
+    return int((Decimal(str(value)) * 1000).to_integral_value())
+
+
+def default_seed(serial: str) -> int:
+    return zlib.crc32(serial.encode("utf-8"))
+
+
+def normalise(raw: dict) -> dict:
+    """The integer-only config the load model reads (see meter/model/engine.py)."""
+    serial = raw["serial"]
+    interval = raw.get("interval_min", 5)
+    zone_name = raw.get("timezone", DEFAULT_TIMEZONE)
+    try:
+        rules = [list(t) for t in tzdb.transitions(zone_name)]
+    except tzdb.UnknownZone as exc:
+        raise ConfigError("timezone", str(exc)) from exc
+    for _, off in rules:
+        if off % interval:
+            raise ConfigError("interval_min", f"{interval} minutes does not divide the UTC "
+                              f"offset {off} min of {zone_name}, so intervals cannot align "
+                              "to local midnight")
+    loc = {**DEFAULT_LOCATION, **raw.get("location", {})}
+    if "location" in raw and "country" not in raw["location"]:
+        loc["country"] = ""
+    legacy = "profile" in raw and "archetype" not in raw
+    model = {
+        "serial": serial,
+        "seed": raw.get("seed", default_seed(serial)),
+        "interval": interval,
+        "timezone": zone_name,
+        "tz_rules": rules,
+        "load_model": "legacy-profile" if legacy else "household",
+        "archetype": None if legacy else raw.get("archetype", "couple"),
+        "latitude_e4": _e4(loc["latitude"]),
+        "longitude_e4": _e4(loc["longitude"]),
+        "country": loc["country"] if loc["country"] in holidays.RULES else "",
+        "holidays_extra": _days(raw.get("holidays_extra", []), "holidays_extra"),
+        "away": raw.get("away", True),
+        "weather_seed": raw.get("weather_seed", 0),
+        "climate": None,
+        "heating": _climate_load(raw.get("heating"), "heating"),
+        "cooling": _climate_load(raw.get("cooling"), "cooling"),
+        "hot_water": None if raw.get("hot_water") in (None, "none") else raw["hot_water"],
+        "ev": _ev(raw.get("ev")),
+        "pv": None,
+        "profile_w": None,
+        "variability_permille": _permille(raw.get("variability", 0.1)),
+        "scale_permille": 1000,
+        "faults": _faults(raw),
+        "commissioned_day": _days([raw.get("commissioned", DEFAULT_COMMISSIONED)],
+                                  "commissioned")[0],
+    }
+    if "climate" in raw:
+        model["climate"] = [_permille(raw["climate"]["mean_c"]) // 100,
+                            _permille(raw["climate"]["amplitude_c"]) // 100]
+    if raw.get("pv"):
+        model["pv"] = {"watts_peak": _permille(raw["pv"]["kwp"])}
+    if legacy:
+        # The seed's profile is kWh per interval at each hour; as mean watts it is interval-free.
+        model["profile_w"] = [
+            int((Decimal(str(raw["profile"][str(h)])) * 60000 / interval).to_integral_value())
+            for h in range(24)]
+    model["channels"] = _channels(raw, model["pv"] is not None)
+    model["initial_registers_wh"] = _initial_registers(raw, model["channels"])
+    return model
+
+
+def _days(values: list[str], field: str) -> list[int]:
+    out = []
+    for i, text in enumerate(values):
+        try:
+            out.append(civil.parse_day(text))
+        except ValueError as exc:
+            where = field if field == "commissioned" else f"{field}.{i}"
+            raise ConfigError(where, str(exc)) from exc
+    return out
+
+
+def _climate_load(spec, field: str):
+    if spec in (None, "none"):
+        return None
+    merged = {**_HEATING_DEFAULTS[spec["type"]], **spec}
+    if field == "heating" and spec["type"] == "ac":
+        raise ConfigError("heating.type", "'ac' is for cooling; heating takes heat_pump or "
+                          "resistive")
+    if field == "cooling" and spec["type"] != "ac":
+        raise ConfigError("cooling.type", "cooling takes 'ac'")
+    return {"watts": _permille(merged["kw"]),
+            "wh_per_degree_day": _permille(merged["kwh_per_degree_day"])}
+
+
+def _ev(spec):
+    if not spec:
+        return None
+    merged = {**_EV_DEFAULTS, **spec}
+    return {"watts": _permille(merged["kw"]),
+            "wh_per_session": _permille(merged["kwh_per_session"]),
+            "sessions_per_week_x100": int(Decimal(str(merged["sessions_per_week"])) * 100),
+            "offpeak": bool(merged["offpeak"])}
+
+
+def _faults(raw: dict) -> dict:
+    f = raw.get("faults", {})
+    missing = f.get("missing_intervals", raw.get("missing_data", 0))
+    spikes = f.get("spikes", raw.get("excessive_data", 0))
+    return {
+        "missing_p32": _p32(missing),
+        "missing_run_max": f.get("missing_run_max", 1 if "missing_intervals" not in f else 6),
+        "estimated_p32": _p32(f.get("estimated", 0)),
+        "spike_p32": _p32(spikes),
+        "outage_p32": _p32(f.get("outage_days", 0)),
+        "drift_s_per_day": f.get("clock_drift_s_per_day", 0),
+        "drift_resync_days": f.get("clock_resync_days", 30),
+        "late_p32": _p32(f.get("late_days", 0)),
+        "late_max_days": f.get("late_max_days", 3),
+        "duplicate_p32": _p32(f.get("duplicate_days", 0)),
+    }
+
+
+def _channels(raw: dict, has_pv: bool) -> list[list]:
+    """[[name, role, share permille, share text or None], ...] in file order."""
+    spec = raw.get("channels", {"Total": 1.0})
+    out: list[list] = []
+    if isinstance(spec, dict):
+        names = list(spec)
+        first = "Total" if "Total" in spec else names[0]
+        subs = [n for n in names if n != first]
+        total = sum(Decimal(str(spec[n])) for n in subs)
+        # The seed's factors: if they add up to 1 they are sub-circuits of the first channel;
+        # otherwise each is the first channel times its factor, on its own.
+        role = "sub" if subs and abs(total - 1) <= Decimal("0.005") else "independent"
+        out.append([first, "import", 1000, None])
+        for n in subs:
+            out.append([n, role, _permille(spec[n]), _share_text(spec[n])])
+    else:
+        for i, ch in enumerate(spec):
+            role = ch.get("role", "import" if i == 0 else "sub")
+            share = ch.get("share", 1.0 if role in ("import", "export", "generation") else 0)
+            out.append([ch["name"], role, _permille(share),
+                        _share_text(share) if role in ("sub", "independent") else None])
+    names = [c[0] for c in out]
+    if len(set(names)) != len(names):
+        raise ConfigError("channels", "channel names must be unique")
+    roles = [c[1] for c in out]
+    if roles.count("import") != 1:
+        raise ConfigError("channels", "exactly one channel has role 'import' (the grid import "
+                          "register, 'Total' in the seed)")
+    subs = [c for c in out if c[1] == "sub"]
+    if subs and sum(c[2] for c in subs) == 0:
+        raise ConfigError("channels", "sub-circuit shares are all zero")
+    if has_pv and "export" not in roles and isinstance(spec, dict):
+        out.append(["Export", "export", 1000, None])
+    if not has_pv and ("export" in roles or "generation" in roles):
+        raise ConfigError("channels", "export and generation channels need a 'pv' section")
+    return out
+
+
+def _share_text(value) -> str:
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def _initial_registers(raw: dict, channels: list[list]) -> list[int]:
+    regs = raw.get("initial_registers", {})
+    for name in regs:
+        if name not in [c[0] for c in channels]:
+            raise ConfigError(f"initial_registers.{name}", "not a channel of this meter")
+    return [_permille(regs.get(c[0], 0)) for c in channels]
+
+
+def archetype_typical_kwh(name: str) -> int:
+    return archetypes.ARCHETYPES[name]["typical_kwh"]

@@ -1,0 +1,138 @@
+# Household archetypes: who is at home when, and what they switch on.
+#
+# Numbers are integers (watts, minutes, uses per day x100, percent) so every engine agrees.
+# Activity is the share (0..100) of the household awake and at home in each local hour; an
+# appliance's start times follow activity times its own hourly preference.
+
+# Hourly preferences (0..100) of when an appliance is started.
+PREFS = {
+    "kettle": (2, 1, 0, 0, 1, 10, 70, 100, 70, 40, 35, 30, 40, 30, 30, 45, 50, 45, 40, 40, 35, 30, 15, 5),
+    "breakfast": (0, 0, 0, 0, 0, 10, 80, 100, 80, 40, 15, 5, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+    "lunch": (0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 20, 80, 100, 60, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+    "dinner": (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 10, 5, 5, 10, 40, 90, 100, 60, 20, 5, 0, 0),
+    "snack": (1, 0, 0, 0, 0, 0, 20, 50, 40, 20, 20, 30, 70, 40, 20, 20, 30, 50, 70, 50, 30, 25, 10, 3),
+    "chores": (0, 0, 0, 0, 0, 0, 5, 20, 50, 80, 100, 90, 60, 60, 70, 70, 60, 50, 40, 30, 20, 10, 0, 0),
+    "after_dinner": (10, 2, 0, 0, 0, 0, 5, 10, 10, 5, 5, 5, 10, 10, 5, 5, 5, 10, 30, 70, 100, 90, 50, 25),
+    "screen": (20, 5, 0, 0, 0, 0, 5, 10, 10, 10, 10, 10, 15, 15, 15, 20, 30, 50, 70, 90, 100, 100, 70, 40),
+    "work": (0, 0, 0, 0, 0, 0, 0, 10, 80, 100, 100, 100, 60, 90, 100, 100, 90, 50, 10, 5, 5, 5, 0, 0),
+    "shower": (0, 0, 0, 0, 0, 20, 90, 100, 60, 30, 15, 10, 10, 5, 5, 5, 10, 20, 30, 40, 40, 30, 10, 0),
+}
+
+# Appliances: name, watts, (shortest, longest) minutes, uses per day x100 on
+# (weekday, weekend), preference, seasonal sensitivity in percent (more use in winter when > 0),
+# phases ((minutes, watts), ...) or None for a flat draw. The last phase takes what is left.
+APPLIANCES = {
+    "kettle": (2400, 2, 4, "kettle", 5, None),
+    "toaster": (1100, 2, 4, "breakfast", 0, None),
+    "microwave": (1000, 2, 7, "snack", 5, None),
+    "hob": (1800, 10, 40, "dinner", 15, None),
+    "oven": (2200, 25, 60, "dinner", 25, ((12, 2400), (6, 600), (6, 2000), (6, 500))),
+    "lunch_cooking": (1600, 10, 30, "lunch", 10, None),
+    "washing_machine": (2000, 60, 120, "chores", 0, ((18, 2000), (40, 220), (12, 500))),
+    "tumble_dryer": (2400, 45, 90, "chores", 60, ((40, 2400), (20, 1200))),
+    "dishwasher": (1900, 90, 150, "after_dinner", 0, ((10, 90), (18, 1900), (45, 90), (14, 1900), (10, 60))),
+    "vacuum": (1400, 10, 35, "chores", 0, None),
+    "iron": (1200, 15, 40, "chores", 0, ((3, 1200), (3, 400))),
+    "tv": (120, 45, 210, "screen", 15, None),
+    "games": (250, 40, 150, "screen", 15, None),
+    "computer": (90, 30, 180, "screen", 5, None),
+    "office_pc": (130, 180, 300, "work", 0, None),
+    "hair_dryer": (1800, 3, 8, "shower", 5, None),
+}
+
+# Archetypes. activity: (weekday, weekend) 24 hourly values. uses: appliance -> (weekday,
+# weekend) uses per day x100. typical_kwh: annual consumption the model is scaled to by default.
+ARCHETYPES = {
+    "single": {
+        "occupants": 1,
+        "typical_kwh": 1900,
+        "standby_w": 35,
+        "fridge_w": 85,
+        "light_w": 140,
+        "activity": (
+            (4, 2, 1, 1, 1, 4, 35, 70, 25, 4, 3, 3, 5, 4, 3, 4, 10, 40, 70, 80, 80, 70, 50, 18),
+            (12, 6, 3, 1, 1, 1, 4, 15, 40, 60, 60, 55, 60, 50, 40, 40, 45, 55, 70, 75, 75, 70, 50, 28),
+        ),
+        "uses": {
+            "kettle": (250, 330), "toaster": (30, 40), "microwave": (90, 100), "hob": (55, 65),
+            "oven": (15, 30), "lunch_cooking": (5, 35), "washing_machine": (22, 40),
+            "tumble_dryer": (8, 12), "dishwasher": (25, 30), "vacuum": (5, 25), "iron": (3, 8),
+            "tv": (100, 130), "computer": (90, 110), "hair_dryer": (40, 50),
+        },
+        "away_days": 14,
+    },
+    "couple": {
+        "occupants": 2,
+        "typical_kwh": 2900,
+        "standby_w": 45,
+        "fridge_w": 100,
+        "light_w": 200,
+        "activity": (
+            (5, 2, 1, 1, 2, 8, 45, 75, 35, 8, 6, 6, 8, 6, 6, 8, 15, 45, 75, 85, 85, 75, 50, 20),
+            (14, 7, 3, 1, 1, 2, 6, 20, 45, 65, 65, 65, 70, 55, 45, 45, 50, 60, 75, 80, 80, 72, 52, 30),
+        ),
+        "uses": {
+            "kettle": (300, 420), "toaster": (45, 60), "microwave": (80, 100), "hob": (75, 85),
+            "oven": (25, 45), "lunch_cooking": (8, 55), "washing_machine": (40, 65),
+            "tumble_dryer": (15, 25), "dishwasher": (50, 65), "vacuum": (10, 40), "iron": (8, 15),
+            "tv": (130, 170), "computer": (100, 120), "hair_dryer": (55, 70),
+        },
+        "away_days": 18,
+    },
+    "family": {
+        "occupants": 4,
+        "typical_kwh": 4300,
+        "standby_w": 60,
+        "fridge_w": 120,
+        "light_w": 300,
+        "activity": (
+            (6, 3, 2, 2, 3, 12, 65, 90, 45, 20, 18, 18, 22, 20, 25, 50, 60, 75, 90, 90, 85, 65, 35, 14),
+            (12, 6, 3, 2, 2, 4, 15, 45, 70, 80, 80, 80, 85, 75, 65, 65, 70, 80, 90, 90, 85, 70, 45, 22),
+        ),
+        "uses": {
+            "kettle": (330, 450), "toaster": (80, 110), "microwave": (160, 180), "hob": (95, 100),
+            "oven": (45, 60), "lunch_cooking": (15, 80), "washing_machine": (90, 120),
+            "tumble_dryer": (40, 55), "dishwasher": (100, 120), "vacuum": (20, 50), "iron": (15, 30),
+            "tv": (170, 220), "games": (60, 120), "computer": (150, 180), "hair_dryer": (90, 110),
+        },
+        "away_days": 16,
+    },
+    "retired": {
+        "occupants": 2,
+        "typical_kwh": 2600,
+        "standby_w": 40,
+        "fridge_w": 100,
+        "light_w": 180,
+        "activity": (
+            (4, 2, 1, 1, 1, 2, 10, 45, 70, 70, 65, 65, 75, 65, 55, 55, 60, 70, 80, 80, 75, 60, 35, 12),
+            (4, 2, 1, 1, 1, 2, 8, 40, 70, 72, 68, 68, 78, 65, 55, 55, 60, 70, 80, 80, 75, 60, 35, 12),
+        ),
+        "uses": {
+            "kettle": (420, 430), "toaster": (50, 50), "microwave": (70, 70), "hob": (70, 75),
+            "oven": (35, 45), "lunch_cooking": (55, 60), "washing_machine": (45, 40),
+            "tumble_dryer": (10, 10), "dishwasher": (40, 45), "vacuum": (25, 20), "iron": (10, 8),
+            "tv": (200, 210), "computer": (50, 50), "hair_dryer": (40, 40),
+        },
+        "away_days": 21,
+    },
+    "home_office": {
+        "occupants": 2,
+        "typical_kwh": 3600,
+        "standby_w": 55,
+        "fridge_w": 100,
+        "light_w": 220,
+        "activity": (
+            (5, 2, 1, 1, 1, 5, 35, 70, 75, 75, 70, 70, 80, 70, 70, 70, 65, 65, 80, 85, 85, 75, 50, 20),
+            (14, 7, 3, 1, 1, 2, 6, 20, 45, 65, 65, 65, 70, 55, 45, 45, 50, 60, 75, 80, 80, 72, 52, 30),
+        ),
+        "uses": {
+            "kettle": (520, 420), "toaster": (45, 60), "microwave": (110, 100), "hob": (75, 85),
+            "oven": (25, 45), "lunch_cooking": (75, 55), "washing_machine": (45, 65),
+            "tumble_dryer": (15, 25), "dishwasher": (60, 65), "vacuum": (15, 40), "iron": (8, 15),
+            "tv": (120, 170), "computer": (60, 120), "office_pc": (190, 10), "hair_dryer": (55, 70),
+        },
+        "away_days": 14,
+    },
+}
+
+NAMES = ("single", "couple", "family", "retired", "home_office")

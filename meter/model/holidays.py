@@ -1,0 +1,109 @@
+# Public holidays by country, as rules (no library, so the Pico gets the same days).
+# A holiday is lived like a Sunday. Countries not listed have none; a config may add dates.
+#
+# Rule forms: ("fixed", month, day), ("easter", offset_days), ("nth", month, weekday, n)
+# with n = -1 for the last one, ("dates", ((y, m, d), ...)) for holidays set each year by decree.
+# "substitute": a holiday on a weekend moves to the next weekday that is not a holiday (NZ, AU, GB
+# Mondayisation); "observed": Saturday to Friday, Sunday to Monday (US).
+
+from meter.model import civil
+
+_MATARIKI = ((2022, 6, 24), (2023, 7, 14), (2024, 6, 28), (2025, 6, 20), (2026, 7, 10),
+             (2027, 6, 25), (2028, 7, 14), (2029, 7, 6), (2030, 6, 21), (2031, 7, 11),
+             (2032, 7, 2), (2033, 6, 24), (2034, 7, 7), (2035, 6, 29))
+
+RULES = {
+    "DE": (None, (("fixed", 1, 1), ("easter", -2), ("easter", 1), ("fixed", 5, 1),
+                  ("easter", 39), ("easter", 50), ("fixed", 10, 3), ("fixed", 12, 25),
+                  ("fixed", 12, 26))),
+    "AT": (None, (("fixed", 1, 1), ("fixed", 1, 6), ("easter", 1), ("fixed", 5, 1),
+                  ("easter", 39), ("easter", 50), ("easter", 60), ("fixed", 8, 15),
+                  ("fixed", 10, 26), ("fixed", 11, 1), ("fixed", 12, 8), ("fixed", 12, 25),
+                  ("fixed", 12, 26))),
+    "NL": (None, (("fixed", 1, 1), ("easter", 1), ("fixed", 4, 27), ("easter", 39),
+                  ("easter", 50), ("fixed", 12, 25), ("fixed", 12, 26))),
+    "FR": (None, (("fixed", 1, 1), ("easter", 1), ("fixed", 5, 1), ("fixed", 5, 8),
+                  ("easter", 39), ("easter", 50), ("fixed", 7, 14), ("fixed", 8, 15),
+                  ("fixed", 11, 1), ("fixed", 11, 11), ("fixed", 12, 25))),
+    "GB": ("substitute", (("fixed", 1, 1), ("easter", -2), ("easter", 1), ("nth", 5, 0, 1),
+                          ("nth", 5, 0, -1), ("nth", 8, 0, -1), ("fixed", 12, 25),
+                          ("fixed", 12, 26))),
+    "IE": ("substitute", (("fixed", 1, 1), ("nth", 2, 0, 1), ("fixed", 3, 17), ("easter", 1),
+                          ("nth", 5, 0, 1), ("nth", 6, 0, 1), ("nth", 8, 0, 1),
+                          ("nth", 10, 0, -1), ("fixed", 12, 25), ("fixed", 12, 26))),
+    "US": ("observed", (("fixed", 1, 1), ("nth", 1, 0, 3), ("nth", 2, 0, 3), ("nth", 5, 0, -1),
+                        ("fixed", 6, 19), ("fixed", 7, 4), ("nth", 9, 0, 1), ("nth", 10, 0, 2),
+                        ("fixed", 11, 11), ("nth", 11, 3, 4), ("fixed", 12, 25))),
+    "NZ": ("substitute", (("fixed", 1, 1), ("fixed", 1, 2), ("fixed", 2, 6), ("easter", -2),
+                          ("easter", 1), ("fixed", 4, 25), ("nth", 6, 0, 1),
+                          ("dates", _MATARIKI), ("nth", 10, 0, 4), ("fixed", 12, 25),
+                          ("fixed", 12, 26))),
+    "AU": ("substitute", (("fixed", 1, 1), ("fixed", 1, 26), ("easter", -2), ("easter", -1),
+                          ("easter", 1), ("fixed", 4, 25), ("nth", 6, 0, 2), ("fixed", 12, 25),
+                          ("fixed", 12, 26))),
+}
+
+COUNTRIES = tuple(sorted(RULES))
+
+_cache = {}
+
+
+def _nth(year, month, wd, n):
+    if n > 0:
+        first = civil.days_from_civil(year, month, 1)
+        return first + (wd - civil.weekday(first)) % 7 + 7 * (n - 1)
+    if month == 12:
+        last = civil.days_from_civil(year + 1, 1, 1) - 1
+    else:
+        last = civil.days_from_civil(year, month + 1, 1) - 1
+    return last - (civil.weekday(last) - wd) % 7
+
+
+def _rule_days(rule, year):
+    kind = rule[0]
+    if kind == "fixed":
+        return [civil.days_from_civil(year, rule[1], rule[2])]
+    if kind == "easter":
+        return [civil.easter(year) + rule[1]]
+    if kind == "nth":
+        return [_nth(year, rule[1], rule[2], rule[3])]
+    return [civil.days_from_civil(y, m, d) for (y, m, d) in rule[1] if y == year]
+
+
+def for_year(country, year):
+    """The set of holiday day numbers for a country and year."""
+    key = (country, year)
+    got = _cache.get(key)
+    if got is not None:
+        return got
+    days = set()
+    spec = RULES.get(country)
+    if spec is not None:
+        mode, rules = spec
+        listed = []
+        for rule in rules:
+            listed.extend(_rule_days(rule, year))
+        for d in listed:
+            wd = civil.weekday(d)
+            if wd < 5 or mode is None:
+                days.add(d)
+            elif mode == "observed":
+                days.add(d - 1 if wd == 5 else d + 1)
+            else:
+                # The weekend day itself stays a day off; the substitute is the next free weekday.
+                days.add(d)
+                sub = d + 1
+                while civil.weekday(sub) >= 5 or sub in days or sub in listed:
+                    sub += 1
+                days.add(sub)
+    if len(_cache) > 8:
+        _cache.clear()
+    _cache[key] = days
+    return days
+
+
+def is_holiday(country, day, extra=None):
+    if extra and day in extra:
+        return True
+    y, _, _ = civil.civil_from_days(day)
+    return day in for_year(country, y)

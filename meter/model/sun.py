@@ -1,0 +1,61 @@
+# Sunrise, sunset and the sun's height, in integers (see fixed.py for why).
+# Accurate to a few minutes, which is all lighting and rooftop PV need.
+
+from meter.model import civil
+from meter.model.fixed import ONE, TURN, acos_ba, cos_ba, degrees_e4_to_ba, isqrt, sin_ba
+
+_SIN_TILT = 13035  # sin(23.44 deg) * ONE
+_SIN_HORIZON = -476  # sin(-0.833 deg) * ONE: refraction and the sun's radius at rise and set
+
+
+def declination(doy):
+    """(sin, cos) of the sun's declination on a 0-based day of the year, times ONE."""
+    lam = ((doy - 79) * TURN) // 365
+    sd = (_SIN_TILT * sin_ba(lam)) >> 15
+    return sd, isqrt(ONE * ONE - sd * sd)
+
+
+def eot_minutes(doy):
+    """The equation of time in minutes (apparent minus mean solar time)."""
+    b = ((doy - 81) * TURN) // 364
+    return (987 * sin_ba(2 * b) - 753 * cos_ba(b) - 150 * sin_ba(b)) // (100 * ONE)
+
+
+def times(lat_e4, lon_e4, day, offset_min):
+    """(sunrise, sunset, solar noon) in local minutes of `day`, given the day's UTC offset.
+
+    Polar night gives sunrise == sunset == noon; midnight sun gives (noon - 720, noon + 720).
+    """
+    doy = civil.day_of_year(day)
+    sd, cd = declination(doy)
+    phi = degrees_e4_to_ba(lat_e4)
+    sp = sin_ba(phi)
+    cp = cos_ba(phi)
+    noon = 720 - (lon_e4 * 4) // 10000 - eot_minutes(doy) + offset_min
+    num = _SIN_HORIZON * ONE - sp * sd
+    den = (cp * cd) >> 15
+    if den <= 0:
+        x = ONE if num > 0 else -ONE
+    else:
+        x = num // den
+        if x > ONE:
+            x = ONE
+        elif x < -ONE:
+            x = -ONE
+    half = (acos_ba(x) * 1440) // TURN
+    return noon - half, noon + half, noon
+
+
+def height(lat_e4, day_geometry, minutes_from_noon):
+    """sin of the sun's elevation (times ONE, may be negative) at minutes from solar noon.
+
+    day_geometry: (sin lat * sin decl, cos lat * cos decl), both times ONE, from geometry().
+    """
+    a, b = day_geometry
+    return a + ((b * cos_ba((minutes_from_noon * TURN) // 1440)) >> 15)
+
+
+def geometry(lat_e4, day):
+    sd, cd = declination(civil.day_of_year(day))
+    phi = degrees_e4_to_ba(lat_e4)
+    return (sin_ba(phi) * sd) >> 15, (cos_ba(phi) * cd) >> 15

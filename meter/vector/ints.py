@@ -1,0 +1,92 @@
+"""Integer primitives of meter.model.fixed and meter.model.rng, on numpy arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from meter.model import fixed, rng
+
+_SIN = np.array(fixed.SIN_TABLE + (fixed.SIN_TABLE[256],), dtype=np.int64)
+_M32 = np.uint32(0xFFFFFFFF)
+
+
+def u32(a) -> np.ndarray:
+    return (np.asarray(a, dtype=np.int64) & 0xFFFFFFFF).astype(np.uint32)
+
+
+def mix32(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x7FEB352D)
+    x = x ^ (x >> np.uint32(15))
+    x = x * np.uint32(0x846CA68B)
+    return x ^ (x >> np.uint32(16))
+
+
+def draw(seed: int, stream: int, a, b) -> np.ndarray:
+    """rng.draw for arrays a, b (broadcast); uint32 arithmetic wraps exactly like `& M32`."""
+    with np.errstate(over="ignore"):
+        s = np.uint32(rng.mix32(seed ^ ((stream * 0x9E3779B1) & rng.M32)))
+        x = mix32(s ^ u32(a))
+        return mix32(x + u32(b))
+
+
+def u16(seed, stream, a, b) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return (draw(seed, stream, a, b) >> np.uint32(16)).astype(np.int64)
+
+
+def below(seed, stream, a, b, n) -> np.ndarray:
+    return (u16(seed, stream, a, b) * n) >> 16
+
+
+def bell(seed, stream, a, b) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        x = draw(seed, stream, a, b).astype(np.int64)
+    return (((x >> 16) + (x & 0xFFFF)) >> 1) - 32768
+
+
+def sin_ba(a) -> np.ndarray:
+    a = np.asarray(a, dtype=np.int64) & 0xFFFF
+    quadrant = a >> 14
+    r = a & 0x3FFF
+    r = np.where(quadrant & 1, fixed.QUARTER - r, r)
+    i = r >> 6
+    frac = r & 63
+    lo = _SIN[np.minimum(i, 256)]
+    hi = _SIN[np.minimum(i + 1, 257)]
+    v = np.where(i >= 256, _SIN[256], lo + (((hi - lo) * frac) >> 6))
+    return np.where(quadrant >= 2, -v, v)
+
+
+def cos_ba(a) -> np.ndarray:
+    return sin_ba(np.asarray(a, dtype=np.int64) + fixed.QUARTER)
+
+
+def asin_pos(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.int64)
+    lo = np.zeros_like(x)
+    hi = np.full_like(x, fixed.QUARTER)
+    for _ in range(16):
+        mid = (lo + hi + 1) >> 1
+        ok = sin_ba(mid) <= x
+        active = lo < hi
+        lo = np.where(active & ok, mid, lo)
+        hi = np.where(active & ~ok, mid - 1, hi)
+    return lo
+
+
+def acos_ba(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.int64)
+    pos = fixed.QUARTER - asin_pos(np.abs(x))
+    neg = fixed.QUARTER + asin_pos(np.abs(x))
+    out = np.where(x >= 0, pos, neg)
+    out = np.where(x >= fixed.ONE, 0, out)
+    return np.where(x <= -fixed.ONE, 2 * fixed.QUARTER, out)
+
+
+def isqrt(n) -> np.ndarray:
+    n = np.asarray(n, dtype=np.int64)
+    r = np.floor(np.sqrt(n.astype(np.float64))).astype(np.int64)
+    # float sqrt can be off by one near perfect squares: correct to the exact floor.
+    r = np.where(r * r > n, r - 1, r)
+    return np.where((r + 1) * (r + 1) <= n, r + 1, r)
