@@ -1,0 +1,73 @@
+# Boot the unix-port MicroPython like a Pico: run from the host path by the runner and the
+# virtual Pico, before the program sees anything.
+#   micropython [-i] -X heapsize=128K _start.py FLASH HDIR MODE KIND TARGET
+# It maps the flash folder onto "/" (VfsPosix), the harness folder onto "/.harness", sets
+# sys.path as on a Pico plus the fakes, then:
+#   MODE run       KIND boot: boot.py then main.py | script: a file | module: import | code
+#                  (exceptions propagate: exit status 1 and a traceback, as in the runner)
+#   MODE friendly  boot.py then main.py, errors printed, then the REPL (the virtual Pico)
+#   MODE raw       boot.py only, then a marker for the virtual Pico to enter the raw REPL
+# SystemExit in friendly/raw mode is a soft reset request: exit status 99.
+import sys
+
+
+def _boot():
+    import gc
+    import os
+    import vfs
+
+    flash, hdir, mode, kind, target = sys.argv[1:6]
+    vfs.umount("/")
+    vfs.mount(vfs.VfsPosix(flash), "/")
+    vfs.mount(vfs.VfsPosix(hdir), "/.harness")
+    os.chdir("/")
+    sys.path[:] = ["", ".frozen", "/lib", "/.harness/fakes"]
+    sys.argv[:] = []
+    g = globals()
+
+    def run_file(path, must=False):
+        try:
+            os.stat(path)
+        except OSError:
+            if must:
+                raise
+            return
+        with open(path) as f:
+            src = f.read()
+        code = compile(src, path, "exec")
+        del src
+        exec(code, g)
+
+    gc.collect()
+    try:
+        with open("/.harness/state/events.log", "a") as f:
+            f.write("0 heap-base %d\n" % gc.mem_alloc())
+    except OSError:
+        pass
+
+    if mode == "run":
+        if kind == "boot":
+            run_file("boot.py")
+            run_file("main.py")
+        elif kind == "script":
+            run_file(target, True)
+        elif kind == "module":
+            __import__(target)
+        else:
+            exec(target, g)
+        return
+
+    try:
+        run_file("boot.py")
+        if mode == "friendly":
+            run_file("main.py")
+    except SystemExit:
+        sys.exit(99)
+    except BaseException as e:  # noqa: B036 - the device prints any error, then its REPL
+        sys.print_exception(e)
+    if mode == "raw":
+        sys.stdout.write("\x00vpico-raw\x00")
+
+
+_boot()
+del _boot
