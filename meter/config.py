@@ -129,7 +129,13 @@ def from_dict(raw) -> Config:
             name = ".".join(p for p in [path, extra[0] if extra else ""] if p)
             raise ConfigError(name, "unknown field (check its spelling in docs/config.md)")
         raise ConfigError(path, _short(err.message))
-    return Config(raw=raw, model=normalise(raw))
+    model = normalise(raw)
+    if model["load_model"] == "household":
+        from meter import calibrate
+
+        target = raw.get("annual_kwh", archetype_typical_kwh(model["archetype"]))
+        model["scale_permille"] = calibrate.scale_permille(model, target)
+    return Config(raw=raw, model=model)
 
 
 def _short(message: str) -> str:

@@ -25,8 +25,8 @@ def normal_temp_c10(lat_e4, day, mean_c10, amplitude_c10):
 def default_climate(lat_e4):
     """(mean, amplitude) in tenths of a degree C from latitude alone, for mid latitudes."""
     a = lat_e4 if lat_e4 >= 0 else -lat_e4
-    mean = 300 - (4 * a) // 1000
-    amp = (17 * a) // 10000
+    mean = 300 - (4 * a) // 10000
+    amp = (17 * a) // 100000
     return mean, amp
 
 

@@ -87,6 +87,7 @@ class DayPlan:
         self.away = False
         self.shift = 0
         self.mood = 1000
+        self.noise_hash = 0
         self.temp = 0
         self.sunrise = 0
         self.sunset = 0
@@ -146,6 +147,7 @@ class Household:
                             build_cdf(archetypes.PREFS["shower"], arch["activity"][1]))
         self.heat_weights = (self._heat_weights(0), self._heat_weights(1))
         self._plans = {}
+        self._trip_cache = {}
 
     def _heat_weights(self, dtype):
         prof = self.activity[dtype]
@@ -163,16 +165,25 @@ class Household:
         if self.away_days <= 0:
             return False
         y, _, _ = civil.civil_from_days(day)
-        for year in (y - 1, y):
+        for a, b in self._trips(y - 1) + self._trips(y):
+            if a <= day < b:
+                return True
+        return False
+
+    def _trips(self, year):
+        got = self._trip_cache.get(year)
+        if got is None:
             start = civil.days_from_civil(year, 1, 1)
             summer = 196 if self.lat >= 0 else 358
             s1 = start + summer - 20 + rng.below(self.seed, rng.S_AWAY, year, 0, 41)
             n1 = (self.away_days * 2) // 3
             s2 = start + 30 + rng.below(self.seed, rng.S_AWAY, year, 1, 280)
             n2 = self.away_days - n1
-            if s1 <= day < s1 + n1 or s2 <= day < s2 + n2:
-                return True
-        return False
+            got = [(s1, s1 + n1), (s2, s2 + n2)]
+            if len(self._trip_cache) > 4:
+                self._trip_cache.clear()
+            self._trip_cache[year] = got
+        return got
 
     def plan(self, day):
         p = self._plans.get(day)
@@ -195,6 +206,7 @@ class Household:
         else:
             p.shift = rng.below(seed, rng.S_DAY, day, 0, 91) - 30
         p.mood = 700 + rng.below(seed, rng.S_DAY, day, 1, 601)
+        p.noise_hash = rng.draw(seed, rng.S_MINUTE_NOISE, day, 0)
         p.temp = climate.temp_c10(self.rseed, self.lat, day, self.mean_c10, self.amp_c10)
         offset = self.zone.offset_at(day * 1440 + 720 - self.zone.offset_at(day * 1440))
         p.sunrise, p.sunset, p.noon = sun.times(self.lat, self.lon, day, offset)
@@ -347,7 +359,7 @@ class Household:
             if (m - p.heat_phase) % 30 < p.heat_on[m // 30]:
                 extra += p.heat_watts
         total = (base * self.scale) // 1000 + extra
-        noise = rng.below(self.seed, rng.S_MINUTE_NOISE, day, m, 81) - 40
+        noise = rng.jitter(p.noise_hash, m, 81) - 40
         total = (total * (1000 + noise)) // 1000
         pv = 0
         if self.pv is not None and p.sunrise < m < p.sunset:

@@ -42,6 +42,18 @@ def bell(seed, stream, a, b):
     return (((x >> 16) + (x & 0xFFFF)) >> 1) - 32768
 
 
+def jitter(h, m, n):
+    """A cheap uniform integer in [0, n) for minute m of a day whose hash is h.
+
+    Half of mix32 over (h ^ m): good enough for a few percent of minute-to-minute jitter, and
+    it is the one draw made for every minute of every meter, so it must be fast everywhere.
+    """
+    x = ((h ^ m) * 0x7FEB352D) & M32
+    x = x ^ (x >> 15)
+    x = (x * 0x846CA68B) & M32
+    return ((x >> 16) * n) >> 16
+
+
 # Streams: one number per purpose, so adding a purpose never shifts another's draws.
 S_DAY = 1
 S_EVENT_COUNT = 2

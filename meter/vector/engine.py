@@ -72,6 +72,19 @@ class VectorMeter:
         self._starts = np.array(self.m.zone.starts, dtype=np.int64)
         self._offsets = np.array(self.m.zone.offsets, dtype=np.int64)
 
+    def _day_starts(self, days: np.ndarray) -> np.ndarray:
+        """Zone.day_start for each day, vectorised; rare gap days fall back to the model."""
+        local = days * 1440
+        best = np.full(len(days), np.iinfo(np.int64).max, dtype=np.int64)
+        for probe in (local - 1440, local + 1440):
+            off = self._offset_at(probe)
+            u = local - off
+            ok = self._offset_at(u) == off
+            best = np.where(ok & (u < best), u, best)
+        for k in np.nonzero(best == np.iinfo(np.int64).max)[0]:
+            best[k] = self.m.zone.day_start(int(days[k]))
+        return best
+
     def _offset_at(self, utc: np.ndarray) -> np.ndarray:
         i = np.searchsorted(self._starts, utc, side="right") - 1
         return self._offsets[np.maximum(i, 0)]
@@ -80,15 +93,15 @@ class VectorMeter:
         """Every interval of local days first_day..last_day inclusive."""
         m = self.m
         n = m.interval
-        days = np.arange(first_day, last_day + 1, dtype=np.int64)
-        starts = np.array([m.zone.day_start(int(d)) for d in days] +
-                          [m.zone.day_start(last_day + 1)], dtype=np.int64)
+        days = np.arange(first_day, last_day + 2, dtype=np.int64)
+        starts = self._day_starts(days)
+        days = days[:-1]
         counts = (starts[1:] - starts[:-1]) // n
         starts = starts[:-1]
         drift = np.array([m.drift(int(d)) for d in days], dtype=np.int64)
         u0 = int(starts[0]) - int(drift.max())
         u1 = int(starts[-1] + counts[-1] * n)
-        imp_p, exp_p, gen_p = self._prefix(u0, u1)
+        minutes = self._minutes(u0, u1)
 
         first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         total = int(counts.sum())
@@ -96,57 +109,78 @@ class VectorMeter:
         i_in_day = np.arange(total, dtype=np.int64) - first[day_of]
         a = starts[day_of] + i_in_day * n  # each interval's start
         ends = a + n
-        t_imp, t_exp, t_gen = self._window(imp_p, exp_p, gen_p, a - u0, n)
+        drift_min = int(drift.max())
+        # Without drift the intervals tile [u0, u1) exactly: sum them by reshaping.
+        t_imp, t_exp, t_gen = (None if v is None else
+                               (v[drift_min:].reshape(-1, n).sum(axis=1, dtype=np.int64) + 30)
+                               // 60 for v in minutes)
         true = self._split(t_imp, t_exp, t_gen, ends)
-        if drift.any():
-            r_imp, r_exp, r_gen = self._window(imp_p, exp_p, gen_p, a - drift[day_of] - u0, n)
+        if drift_min:
+            prefix = [None if v is None else np.concatenate([[0], np.cumsum(v, dtype=np.int64)])
+                      for v in minutes]
+            offs = a - drift[day_of] - u0
+            r_imp, r_exp, r_gen = (None if p is None else (p[offs + n] - p[offs] + 30) // 60
+                                   for p in prefix)
+            faults = np.where(drift[day_of] > 0, F_DRIFT, 0).astype(np.int64)
         else:
             r_imp, r_exp, r_gen = t_imp, t_exp, t_gen
-        faults = np.where(drift[day_of] > 0, F_DRIFT, 0).astype(np.int64)
+            faults = np.zeros(total, dtype=np.int64)
         quality = np.zeros(total, dtype=np.int64)
-        dd = days[day_of]
-        missing = self._missing(dd, i_in_day)
-        est_first, est_len = self._estimated(dd, i_in_day, counts[day_of])
-        est = (est_len > 0) & ~missing
-        r_imp, r_exp, r_gen = (self._block_mean(v, est, est_first, est_len, i_in_day)
-                               for v in (r_imp, r_exp, r_gen))
-        spike = self._spike(dd, i_in_day) * (~missing & ~est)
-        r_imp = np.where(spike > 0, r_imp * spike, r_imp)
-        recorded = self._split(r_imp, r_exp, r_gen, ends)
-        recorded[missing] = 0
-        quality[est] = Q_ESTIMATED
-        quality[missing] = Q_MISSING
-        faults = np.where(missing, F_MISSING, faults | np.where(est, F_ESTIMATED, 0)
-                          | np.where(spike > 0, F_SPIKE, 0))
+        if not (m.missing_p or m.estimated_p or m.spike_p):
+            recorded = true if not drift_min else self._split(r_imp, r_exp, r_gen, ends)
+        else:
+            dd = days[day_of]
+            missing = self._missing(dd, i_in_day)
+            est_first, est_len = self._estimated(dd, i_in_day, counts[day_of])
+            est = (est_len > 0) & ~missing
+            r_imp, r_exp, r_gen = (None if v is None else
+                                   self._block_mean(v, est, est_first, est_len, i_in_day)
+                                   for v in (r_imp, r_exp, r_gen))
+            spike = self._spike(dd, i_in_day) * (~missing & ~est)
+            r_imp = np.where(spike > 0, r_imp * spike, r_imp)
+            recorded = self._split(r_imp, r_exp, r_gen, ends)
+            recorded[missing] = 0
+            quality[est] = Q_ESTIMATED
+            quality[missing] = Q_MISSING
+            faults = np.where(missing, F_MISSING, faults | np.where(est, F_ESTIMATED, 0)
+                              | np.where(spike > 0, F_SPIKE, 0))
         outage = np.array([m.outage(int(d)) for d in days], dtype=bool)
         return Run(days=days, starts=starts, counts=counts, first=first, ends=ends,
                    recorded=recorded, true=true, quality=quality, faults=faults, outage=outage)
 
     # -- energies -----------------------------------------------------------------------------
 
-    def _prefix(self, u0: int, u1: int):
-        """Prefix sums of per-minute import, export and generation watts over UTC [u0, u1)."""
-        utc = np.arange(u0, u1, dtype=np.int64)
-        local = utc + self._offset_at(utc)
-        gd0 = int(local.min() // 1440)
-        gd1 = int(local.max() // 1440)
-        cons, pv = self.load.grid(np.arange(gd0, gd1 + 1, dtype=np.int64))
-        row = local // 1440 - gd0
-        col = local % 1440
-        c = cons[row, col]
-        p = pv[row, col]
-        net = c - p
-        zero = np.zeros(1, dtype=np.int64)
-        imp = np.concatenate([zero, np.cumsum(np.maximum(net, 0))])
-        exp = np.concatenate([zero, np.cumsum(np.maximum(-net, 0))])
-        gen = np.concatenate([zero, np.cumsum(p)])
-        return imp, exp, gen
+    def _minutes(self, u0: int, u1: int):
+        """Per-minute import, export and generation watts over UTC [u0, u1).
 
-    @staticmethod
-    def _window(imp_p, exp_p, gen_p, offs, n):
-        def wh(p):
-            return (p[offs + n] - p[offs] + 30) // 60
-        return wh(imp_p), wh(exp_p), wh(gen_p)
+        Export and generation are None for a meter without PV (all zero). The local grid is
+        read in runs of constant UTC offset: slices, not a gather per minute.
+        """
+        first_off = int(self._offset_at(np.array([u0]))[0])
+        last_off = int(self._offset_at(np.array([u1 - 1]))[0])
+        gd0 = (u0 + min(first_off, last_off) - 1440) // 1440
+        gd1 = (u1 + max(first_off, last_off) + 1440) // 1440
+        zs = self._starts
+        inside = zs[(zs > u0) & (zs < u1)]
+        bounds = [u0, *[int(b) for b in inside], u1]
+        local_days = np.arange(gd0, gd1 + 1, dtype=np.int64)
+        cons, pv = self.load.grid(local_days)
+        cons = cons.reshape(-1)
+        pv = pv.reshape(-1) if pv is not None else None
+        base = gd0 * 1440
+        pieces_c, pieces_p = [], []
+        for sa, sb in zip(bounds[:-1], bounds[1:], strict=True):
+            off = int(self._offset_at(np.array([sa]))[0])
+            lo = sa + off - base
+            pieces_c.append(cons[lo: lo + (sb - sa)])
+            if pv is not None:
+                pieces_p.append(pv[lo: lo + (sb - sa)])
+        c = np.concatenate(pieces_c) if len(pieces_c) > 1 else pieces_c[0]
+        if pv is None:
+            return c, None, None
+        p = np.concatenate(pieces_p) if len(pieces_p) > 1 else pieces_p[0]
+        net = c.astype(np.int64) - p
+        return np.maximum(net, 0), np.maximum(-net, 0), p
 
     # -- faults (MeterModel.missing / estimated_block / spike) --------------------------------
 
@@ -223,6 +257,11 @@ class VectorMeter:
 
     def _split(self, imp, exp, gen, ends):
         m = self.m
+        chans = m.channels
+        if len(chans) == 1:
+            return imp[:, None]
+        if exp is None:
+            exp = gen = np.zeros(len(imp), dtype=np.int64)
         chans = m.channels
         out = np.zeros((len(imp), len(chans)), dtype=np.int64)
         weights = {}

@@ -22,6 +22,7 @@ from meter.model.household import (
 from meter.vector import ints
 
 _MINUTES = np.arange(1440, dtype=np.int64)
+_MINUTES32 = _MINUTES.astype(np.int32)
 
 
 class VectorHousehold:
@@ -31,12 +32,17 @@ class VectorHousehold:
         h = self.h
         # activity_at() for every x in [-120, 1560): index x + 120.
         xs = np.arange(-120, 1560, dtype=np.int64)
-        self.act_tab = np.stack([self._activity_table(h.activity[t], xs) for t in (0, 1)])
+        act_tab = np.stack([self._activity_table(h.activity[t], xs) for t in (0, 1)])
+        # windows[t][k] is the 1440 values starting at x = k - 120: one row per shift.
+        self.act_windows = [np.lib.stride_tricks.sliding_window_view(
+            act_tab[t].astype(np.int32), 1440) for t in (0, 1)]
         self.cdfs = [(np.array(a[5][0], dtype=np.int64), np.array(a[5][1], dtype=np.int64))
                      for a in h.appliances]
         self.shower_cdfs = (np.array(h.shower_cdfs[0], dtype=np.int64),
                             np.array(h.shower_cdfs[1], dtype=np.int64))
         self.heat_w = np.array(h.heat_weights, dtype=np.int64)  # [2, 48]
+        self._tz_starts = np.array(zone.starts, dtype=np.int64)
+        self._tz_offsets = np.array(zone.offsets, dtype=np.int64)
 
     @staticmethod
     def _activity_table(profile, xs):
@@ -52,15 +58,19 @@ class VectorHousehold:
     def day_scalars(self, days: np.ndarray) -> dict:
         h = self.h
         seed = h.seed
-        dtype = np.array([h.daytype(int(d)) for d in days], dtype=np.int64)
-        away = np.array([h.is_away(int(d)) for d in days], dtype=bool)
+        away = self._away(days)
+        weekend = ((days + 3) % 7) >= 5
+        if h.country or h.extra_holidays:
+            weekend |= holidays_of(h.country, days, h.extra_holidays)
+        dtype = np.where(weekend, WEEKEND, WEEKDAY).astype(np.int64)
         shift = np.where(dtype == WEEKDAY, ints.below(seed, rng.S_DAY, days, 0, 61),
                          ints.below(seed, rng.S_DAY, days, 0, 91)) - 30
         mood = 700 + ints.below(seed, rng.S_DAY, days, 1, 601)
-        temp = self._temps(days)
-        offsets = np.array([h.zone.offset_at(int(d) * 1440 + 720 - h.zone.offset_at(int(d) * 1440))
-                            for d in days], dtype=np.int64)
-        doy = np.array([civil.day_of_year(int(d)) for d in days], dtype=np.int64)
+        doy = days - year_start(days)
+        temp = self._temps(days, doy)
+        # The day's UTC offset at local noon, as Household._make_plan() takes it.
+        midnight = days * 1440
+        offsets = self._offset_at(midnight + 720 - self._offset_at(midnight))
         sunrise, sunset, noon, geom = self._sun(doy, offsets)
         fridge_on = (h.fridge_period * (300 + temp // 2)) // 1000
         out = {"dtype": dtype, "away": away, "shift": shift, "mood": mood, "temp": temp,
@@ -70,15 +80,32 @@ class VectorHousehold:
             out["cloud"] = self._clouds(days, doy)
         return out
 
-    def _temps(self, days):
-        # climate.temp_c10
+    def _away(self, days):
+        # Household.is_away, by marking each year's trips.
+        h = self.h
+        away = np.zeros(len(days), dtype=bool)
+        if h.away_days <= 0:
+            return away
+        first = civil.civil_from_days(int(days[0]))[0]
+        last = civil.civil_from_days(int(days[-1]))[0]
+        for year in range(first - 1, last + 1):
+            for a, b in h._trips(year):
+                away |= (days >= a) & (days < b)
+        return away
+
+    def _offset_at(self, utc):
+        i = np.searchsorted(self._tz_starts, utc, side="right") - 1
+        return self._tz_offsets[np.maximum(i, 0)]
+
+    def _temps(self, days, doy):
+        # climate.temp_c10 and climate.normal_temp_c10
         h = self.h
         anomaly = np.zeros(len(days), dtype=np.int64)
         for k in range(6):
             anomaly += climate._WEIGHTS[k] * ints.bell(h.rseed, rng.S_WEATHER, days - k, 0)
         anomaly = (anomaly * 30) // (21 * 8000)
-        normal = np.array([climate.normal_temp_c10(h.lat, int(d), h.mean_c10, h.amp_c10)
-                           for d in days], dtype=np.int64)
+        sdoy = doy + 182 if h.lat < 0 else doy
+        normal = h.mean_c10 - (h.amp_c10 * ints.cos_ba(((sdoy - 20) * TURN) // 365)) // 32768
         return normal + anomaly
 
     def _clouds(self, days, doy):
@@ -127,37 +154,39 @@ class VectorHousehold:
             lam = (uses * sf) // 1000
             lam = (lam * s["mood"]) // 1000
             threshold = (lam * 65536) // (100 * slots)
-            for k in range(slots):
-                key = ai * 16 + k
-                hit = (ints.u16(seed, rng.S_EVENT_COUNT, days, key) < threshold) & home
-                if not hit.any():
-                    continue
-                d_hit = days[hit]
-                dt = s["dtype"][hit]
-                u = ints.u16(seed, rng.S_EVENT_TIME, d_hit, key)
-                q = self._pick_bin(self.cdfs[ai], dt, u)
-                start = q * 15 + ints.below(seed, rng.S_EVENT_MINUTE, d_hit, key, 15) + s["shift"][hit]
-                start = np.maximum(start, 0)
-                length = lo + ints.below(seed, rng.S_EVENT_LEN, d_hit, key, hi - lo + 1)
-                pf = 900 + ints.below(seed, rng.S_EVENT_POWER, d_hit, key, 201)
-                rows = di[hit]
-                if phases is None:
-                    idx_all.append(rows)
-                    st_all.append(start)
-                    en_all.append(start + length)
-                    w_all.append((watts * pf) // 1000)
-                    continue
-                t = start
-                end = start + length
-                last = len(phases) - 1
-                for i, (mins, w) in enumerate(phases):
-                    stop = end if i == last else np.minimum(t + mins, end)
-                    keep = stop > t
-                    idx_all.append(rows[keep])
-                    st_all.append(t[keep])
-                    en_all.append(stop[keep])
-                    w_all.append(((w * pf) // 1000)[keep])
-                    t = stop
+            # All slots of the appliance at once: rows are slots, columns days.
+            keys = (ai * 16 + np.arange(slots, dtype=np.int64))[:, None]
+            hit = (ints.u16(seed, rng.S_EVENT_COUNT, days[None, :], keys) < threshold) & home
+            slot_i, day_i = np.nonzero(hit)
+            if not len(day_i):
+                continue
+            key = keys[slot_i, 0]
+            d_hit = days[day_i]
+            dt = s["dtype"][day_i]
+            u = ints.u16(seed, rng.S_EVENT_TIME, d_hit, key)
+            q = self._pick_bin(self.cdfs[ai], dt, u)
+            start = q * 15 + ints.below(seed, rng.S_EVENT_MINUTE, d_hit, key, 15) + s["shift"][day_i]
+            start = np.maximum(start, 0)
+            length = lo + ints.below(seed, rng.S_EVENT_LEN, d_hit, key, hi - lo + 1)
+            pf = 900 + ints.below(seed, rng.S_EVENT_POWER, d_hit, key, 201)
+            rows = di[day_i]
+            if phases is None:
+                idx_all.append(rows)
+                st_all.append(start)
+                en_all.append(start + length)
+                w_all.append((watts * pf) // 1000)
+                continue
+            t = start
+            end = start + length
+            last = len(phases) - 1
+            for i, (mins, w) in enumerate(phases):
+                stop = end if i == last else np.minimum(t + mins, end)
+                keep = stop > t
+                idx_all.append(rows[keep])
+                st_all.append(t[keep])
+                en_all.append(stop[keep])
+                w_all.append(((w * pf) // 1000)[keep])
+                t = stop
         self._hot_water(days, s, di, home, idx_all, st_all, en_all, w_all)
         scaled = self._cat(idx_all, st_all, en_all, w_all)
         extra = self._ev(days, s, di, home)
@@ -240,9 +269,10 @@ class VectorHousehold:
     # -- the grid ------------------------------------------------------------------------
 
     def grid(self, days: np.ndarray):
-        """(consumption W, PV W) as [len(days), 1440] arrays; days must be consecutive.
+        """(consumption W, PV W or None) as [len(days), 1440] arrays; days are consecutive.
 
         Events of the day before the first one spill into it, as in Household.minute().
+        Watts fit int32 (a home draws well under 2 GW), which halves the memory traffic.
         """
         h = self.h
         ext = np.concatenate([[days[0] - 1], days]).astype(np.int64)
@@ -250,43 +280,57 @@ class VectorHousehold:
         n = len(ext)
         (ei, es, ee, ew), (xi, xs, xe, xw) = self.events(ext, s)
         flat = n * 1440
-        base = self._paint(ei, es, ee, ew, flat)
-        extra = self._paint(xi, xs, xe, xw, flat)
-        base = base.reshape(n, 1440)[1:]
-        extra = extra.reshape(n, 1440)[1:]
+        base = self._paint(ei, es, ee, ew, flat).reshape(n, 1440)[1:]
+        extra = self._paint(xi, xs, xe, xw, flat).reshape(n, 1440)[1:] if len(xi) else None
         s = {k: (v[1:] if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-        if isinstance(s["geom"], tuple):
-            s["geom"] = (s["geom"][0][1:], s["geom"][1][1:])
-        d = days[:, None]
-        m = _MINUTES[None, :]
-        base = base + h.standby
-        fridge = ((d * 1440 + m + h.fridge_phase) % h.fridge_period) < s["fridge_on"][:, None]
-        base = base + np.where(fridge, h.fridge_w, 0)
+        s["geom"] = (s["geom"][0][1:], s["geom"][1][1:])
+        m = _MINUTES32[None, :]
+        base += np.int32(h.standby)
+        # The fridge compressor: on for fridge_on minutes of every fridge_period (absolute).
+        pos = (days[:, None] * 1440 + h.fridge_phase) % h.fridge_period
+        cycle = (pos.astype(np.int32) + m) % np.int32(h.fridge_period)
+        base += np.where(cycle < s["fridge_on"][:, None].astype(np.int32), np.int32(h.fridge_w),
+                         np.int32(0))
         # Lighting: darkness() * activity_at(), at home only.
-        dm = s["sunrise"][:, None] + 20 - m
-        de = m - (s["sunset"][:, None] - 20)
-        dd = np.maximum(dm, de)
-        dark = np.where(dd >= 30, 64, np.where(dd <= -30, 0, ((dd + 30) * 64) // 60))
-        x = np.clip(m - s["shift"][:, None], -120, 1559) + 120
-        act = self.act_tab[s["dtype"][:, None], x]
-        light = (h.light_w * act * dark) // 6400
-        base = base + np.where(s["away"][:, None], 0, light)
-        extra = extra + self._climate(days, s)
-        total = (base * h.scale) // 1000 + extra
-        noise = ints.below(h.seed, rng.S_MINUTE_NOISE, d, m, 81) - 40
+        sunrise = s["sunrise"][:, None].astype(np.int32)
+        sunset = s["sunset"][:, None].astype(np.int32)
+        dd = np.maximum(sunrise + 20 - m, m - (sunset - 20))
+        dark = np.clip(((dd + 30) * 64) // 60, 0, 64)  # darkness(): same values, one pass
+        act = self._activity(s["dtype"], s["shift"])
+        light = (np.int32(h.light_w) * act * dark) // 6400
+        light[s["away"]] = 0
+        base += light
+        total = (base.astype(np.int64) * h.scale // 1000).astype(np.int32)
+        if extra is not None:
+            total += extra
+        heat = self._climate(days, s)
+        if heat is not None:
+            total += heat
+        noise = ints.jitter(ints.draw(h.seed, rng.S_MINUTE_NOISE, days, 0)[:, None], m, 81) - 40
         total = (total * (1000 + noise)) // 1000
-        pv = self._pv(days, s) if h.pv is not None else np.zeros_like(total)
+        pv = self._pv(days, s) if h.pv is not None else None
         return total, pv
+
+    def _activity(self, dtype, shift):
+        """activity_at(profile[dtype], m - shift) for every day and minute, by row copies."""
+        out = np.empty((len(dtype), 1440), dtype=np.int32)
+        for t in (0, 1):
+            sel = dtype == t
+            if sel.any():
+                windows = self.act_windows[t]
+                out[sel] = windows[120 - shift[sel]]
+        return out
 
     @staticmethod
     def _paint(idx, st, en, w, flat):
-        diff = np.zeros(flat + 1, dtype=np.int64)
+        diff = np.zeros(flat + 1, dtype=np.int32)
         if len(idx):
             a = np.clip(idx * 1440 + st, 0, flat)
             b = np.clip(idx * 1440 + en, 0, flat)
+            w = w.astype(np.int32)
             np.add.at(diff, a, w)
             np.add.at(diff, b, -w)
-        return np.cumsum(diff[:-1])
+        return np.cumsum(diff[:-1], dtype=np.int32)
 
     def _climate(self, days, s):
         # Household._plan_climate and the heating term of Household.minute
@@ -306,17 +350,17 @@ class VectorHousehold:
             watts = np.where(sel, h.cooling["watts"], watts)
         active = (watts > 0) & (need_wh > 0)
         if not active.any():
-            return 0
+            return None
         weights = self.heat_w[s["dtype"]]  # [D, 48]
         weights = np.where(s["away"][:, None], _SETBACK_WEIGHT, weights)
         total = weights.sum(axis=1)
         need_min = (need_wh * 60) // np.where(watts > 0, watts, 1)
         on = np.minimum((need_min[:, None] * weights) // total[:, None], 30)
         phase = ints.below(h.seed, rng.S_DAY, days, 2, 30)
-        m = _MINUTES[None, :]
-        on_m = np.repeat(on, 30, axis=1)
-        running = ((m - phase[:, None]) % 30) < on_m
-        return np.where(running & active[:, None], watts[:, None], 0)
+        m = _MINUTES32[None, :]
+        on_m = np.repeat(on.astype(np.int32), 30, axis=1)
+        running = ((m - phase[:, None].astype(np.int32)) % 30) < on_m
+        return np.where(running & active[:, None], watts[:, None].astype(np.int32), np.int32(0))
 
     def _pv(self, days, s):
         # Household._pv
@@ -337,4 +381,18 @@ class VectorHousehold:
 
 
 def holidays_of(country: str, days: np.ndarray, extra) -> np.ndarray:
-    return np.array([holidays.is_holiday(country, int(d), extra) for d in days], dtype=bool)
+    years = {civil.civil_from_days(int(d))[0] for d in (days[0], days[-1])}
+    years = range(min(years), max(years) + 1)
+    marked = set(extra or ())
+    for y in years:
+        marked |= holidays.for_year(country, y)
+    return np.isin(days, np.array(sorted(marked), dtype=np.int64))
+
+
+def year_start(days: np.ndarray) -> np.ndarray:
+    """Day number of 1 January of each day's year (civil.day_of_year's base)."""
+    first = civil.civil_from_days(int(days.min()))[0] - 1
+    last = civil.civil_from_days(int(days.max()))[0] + 1
+    starts = np.array([civil.days_from_civil(y, 1, 1) for y in range(first, last + 1)],
+                      dtype=np.int64)
+    return starts[np.searchsorted(starts, days, side="right") - 1]

@@ -30,6 +30,15 @@ def draw(seed: int, stream: int, a, b) -> np.ndarray:
         return mix32(x + u32(b))
 
 
+def jitter(h: np.ndarray, m: np.ndarray, n: int) -> np.ndarray:
+    """rng.jitter on arrays (h per day as [D, 1], m per minute as [1, 1440])."""
+    with np.errstate(over="ignore"):
+        x = (u32(h) ^ u32(m)) * np.uint32(0x7FEB352D)
+        x = x ^ (x >> np.uint32(15))
+        x = x * np.uint32(0x846CA68B)
+        return (((x >> np.uint32(16)).astype(np.int32) * n) >> 16)
+
+
 def u16(seed, stream, a, b) -> np.ndarray:
     with np.errstate(over="ignore"):
         return (draw(seed, stream, a, b) >> np.uint32(16)).astype(np.int64)
