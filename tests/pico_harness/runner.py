@@ -12,11 +12,13 @@ something else. See docs/pico-harness.md.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,8 +103,17 @@ class PicoProcess:
         self._err = open(self.hd.path / "stderr.txt", "w+b")  # noqa: SIM115
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [str(micropython()), "-X", f"heapsize={heap_arg}", str(START),
-             str(self.flash), str(self.hd.path), "run", kind, target],
+            [
+                str(micropython()),
+                "-X",
+                f"heapsize={heap_arg}",
+                str(START),
+                str(self.flash),
+                str(self.hd.path),
+                "run",
+                kind,
+                target,
+            ],
             stdin=subprocess.DEVNULL,
             stdout=self._out,
             stderr=self._err,
@@ -148,10 +159,8 @@ class PicoProcess:
 
     def _kill(self) -> None:
         # By PID only: this process and nothing else.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -198,8 +207,13 @@ def run(flash: Path, *, timeout: float = 60, **kw) -> Result:
 
 
 def find_min_heap(
-    flash: Path, *, low: int = 8 * 1024, high: int = 256 * 1024, step: int = 1024,
-    timeout: float = 60, **kw,
+    flash: Path,
+    *,
+    low: int = 8 * 1024,
+    high: int = 256 * 1024,
+    step: int = 1024,
+    timeout: float = 60,
+    **kw,
 ) -> int | None:
     """The smallest heap (bytes, to `step`) with which the run still succeeds.
 
@@ -207,6 +221,7 @@ def find_min_heap(
     bisection: log2((high-low)/step) runs, so keep the program short or fast-forwarded.
     None if it fails even at `high`.
     """
+
     def ok(size: int) -> bool:
         return run(flash, heap=str(size), timeout=timeout, **kw).ok
 
@@ -251,3 +266,24 @@ def mpy_cross(
         cmd += ["-o", str(out)]
     cmd.append(str(src))
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+@contextlib.contextmanager
+def limited_flash(path: Path, kib: int) -> Iterator[Path]:
+    """Make `path` a tmpfs of `kib` KiB for the flash, so a full flash is a real ENOSPC.
+
+    Needs root (mount); raises PermissionError otherwise, for the test to skip on.
+    """
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    res = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={kib}k,mode=0755", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if res.returncode != 0:
+        raise PermissionError(f"cannot mount a tmpfs flash: {res.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], capture_output=True)

@@ -9,9 +9,8 @@
 #
 # Everything here is small on purpose: it shares the heap with the program under test.
 import gc
-import sys
-
 import os
+import sys
 
 HDIR = "/.harness"
 CONTROL = HDIR + "/control.json"

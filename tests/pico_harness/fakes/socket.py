@@ -53,7 +53,8 @@ def _raw(addr):
 class socket(_s.socket):
     def connect(self, addr):
         if _gated():
-            _h.event("socket-refused", "%s %s" % (addr[0], addr[1]) if isinstance(addr, tuple) else "")
+            where = "%s %s" % addr if isinstance(addr, tuple) else ""
+            _h.event("socket-refused", where)
             raise OSError(_EHOSTUNREACH)
         return super().connect(_raw(addr))
 
