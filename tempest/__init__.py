@@ -1,0 +1,43 @@
+"""Tempest: the Meters head-end (drop-folder ingest, SQLite store, REST API, meter registry).
+
+`create_app()` is the Flask application factory (flaskr style). Settings come from
+`tempest.settings.DEFAULTS`, then `<data-dir>/tempest.toml` (or the file TEMPEST_CONFIG
+names), then `TEMPEST_*` environment variables, then `overrides` (the command line's flags).
+A test passes `test_config` instead of reading the file and the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from tempest import db, settings
+
+
+def create_app(test_config: dict | None = None, overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.json.sort_keys = False  # keep fields in the documented order
+    app.config.from_mapping(settings.DEFAULTS)
+    if test_config is None:
+        data_dir = (overrides or {}).get("DATA_DIR") or settings.data_dir_from_env()
+        path = settings.config_file(str(data_dir))
+        if path.is_file():
+            app.config.from_mapping(settings.load_toml(path))
+        app.config.from_prefixed_env("TEMPEST")
+    else:
+        app.config.from_mapping(test_config)
+    if overrides:
+        app.config.from_mapping({k: v for k, v in overrides.items() if v is not None})
+    layout = settings.layout(app.config)
+    layout.ensure()
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.secret_key(layout.data_dir)
+    db.init_db(layout.database)
+    db.init_app(app, layout.database)
+
+    from tempest import web
+
+    web.init_app(app)
+    logging.getLogger("tempest").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,110 @@
+"""`tempest meters add|list|revoke`: the meter registry and its keys."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from meter import tzdb
+from tempest import db, keys, names, registry
+from tempest.cli import app_for, data_dir_option
+from tempest.read import meters as read_meters
+from tempest.settings import layout
+
+
+def _serial(ctx, param, value: str) -> str:
+    if not names.valid_serial(value):
+        raise click.BadParameter("1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or "
+                                 "digit, never '..'", ctx=ctx, param=param)
+    return value
+
+
+def _zone(ctx, param, value: str | None) -> str | None:
+    if value is not None and not tzdb.valid_zone(value):
+        raise click.BadParameter(f"unknown IANA time zone {value!r} (e.g. Pacific/Auckland)",
+                                 ctx=ctx, param=param)
+    return value
+
+
+def _connect(data_dir: Path):
+    app = app_for(data_dir)
+    return app, db.connect(layout(app.config).database)
+
+
+@click.group()
+def meters():
+    """Register meters and manage their API keys."""
+
+
+@meters.command("add")
+@data_dir_option
+@click.argument("serial", callback=_serial)
+@click.option("--timezone", callback=_zone,
+              help="The meter's IANA zone, used for seed-era files whose times carry no offset.")
+@click.option("--rotate", is_flag=True,
+              help="Replace an existing key with a new one. Without it, running `add` again "
+                   "for a meter that has a key changes nothing and prints no key (only its "
+                   "hash is stored, so it cannot be shown again).")
+@click.option("--key-stdin", is_flag=True,
+              help="Read the key from standard input instead of generating one (for keys kept "
+                   "in Ansible Vault). Running again with the same key changes nothing.")
+def add(data_dir: Path, serial: str, timezone: str | None, rotate: bool, key_stdin: bool):
+    """Register SERIAL and print its new API key (idempotent)."""
+    key = None
+    if key_stdin:
+        key = sys.stdin.readline().strip()
+        if len(key) < keys.MIN_KEY_LENGTH:
+            raise click.BadParameter(f"the key needs at least {keys.MIN_KEY_LENGTH} characters",
+                                     param_hint="'--key-stdin'")
+    _, conn = _connect(data_dir)
+    try:
+        issued = keys.add(conn, serial, timezone=timezone, rotate=rotate, key=key)
+    except keys.KeyExists as exc:
+        raise click.UsageError(str(exc)) from exc
+    finally:
+        conn.close()
+    click.echo(issued.message, err=True)
+    if issued.key is not None and not key_stdin:
+        click.echo(issued.key)
+
+
+@meters.command("revoke")
+@data_dir_option
+@click.argument("serial", callback=_serial)
+def revoke(data_dir: Path, serial: str):
+    """Revoke SERIAL's key: its uploads and heartbeats are refused (its data stays)."""
+    _, conn = _connect(data_dir)
+    try:
+        had = keys.revoke(conn, serial)
+    except keys.UnknownMeter as exc:
+        raise click.BadParameter(f"no meter {serial} is registered",
+                                 param_hint="'SERIAL'") from exc
+    finally:
+        conn.close()
+    click.echo(f"revoked the key of {serial}" if had else f"{serial} had no key", err=True)
+
+
+@meters.command("list")
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per meter).")
+def list_meters(data_dir: Path, as_json: bool):
+    """List registered meters with status and key state (never the keys)."""
+    app, conn = _connect(data_dir)
+    online, stale = registry.thresholds(app.config)
+    now = time.time()
+    try:
+        rows = conn.execute(f"SELECT {read_meters.COLUMNS} FROM meters ORDER BY serial")
+        items = [read_meters.as_dict(r, now, online, stale) for r in rows]
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    click.echo(f"{'serial':24} {'status':10} {'key':8} {'timezone':20} {'days':>6}  last seen")
+    for m in items:
+        click.echo(f"{m['serial']:24} {m['status']:10} {m['key']:8} {m['timezone'] or '-':20} "
+                   f"{m['days_stored']:>6}  {m['last_seen'] or '-'}")

@@ -1,0 +1,106 @@
+"""SQLite connections for Tempest.
+
+Each thread of work owns its connection: web requests borrow one from a small pool for the
+length of a request; the ingest worker opens its own and never shares it. Connections run in
+autocommit mode, and writes use `transaction()` (BEGIN IMMEDIATE) so two writers queue on the
+busy timeout instead of failing on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+from flask import Flask, current_app, g
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def connect(path: Path | str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """Open the store. synchronous=FULL makes each commit durable across power loss."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    if synchronous not in ("OFF", "NORMAL", "FULL"):
+        raise ValueError(f"bad synchronous mode {synchronous!r}")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection):
+    """One write transaction: commit on success, roll back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def schema_sql() -> str:
+    return resources.files("tempest").joinpath("schema.sql").read_text()
+
+
+def init_db(path: Path | str) -> None:
+    """Create the tables (idempotent)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    try:
+        conn.executescript(schema_sql())
+    finally:
+        conn.close()
+
+
+class Pool:
+    """Idle connections kept for reuse; opening one per request costs more than the query."""
+
+    def __init__(self, path: Path, size: int = 8):
+        self.path = path
+        self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue(maxsize=size)
+
+    def get(self) -> sqlite3.Connection:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return connect(self.path)
+
+    def put(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # a request died mid-write: never hand that on
+            conn.execute("ROLLBACK")
+        try:
+            self._idle.put_nowait(conn)
+        except queue.Full:
+            conn.close()
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+def get_db() -> sqlite3.Connection:
+    """The request's connection (request-scoped: never hand it to another thread)."""
+    if "db" not in g:
+        g.db = current_app.extensions["tempest.pool"].get()
+    return g.db
+
+
+def _release(_exc=None) -> None:
+    conn = g.pop("db", None)
+    if conn is not None:
+        current_app.extensions["tempest.pool"].put(conn)
+
+
+def init_app(app: Flask, path: Path) -> None:
+    app.extensions["tempest.pool"] = Pool(path)
+    app.teardown_appcontext(_release)

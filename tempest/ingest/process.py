@@ -1,0 +1,183 @@
+"""Ingest one batch of files from the drop folder.
+
+Order of work, chosen so that `kill -9` at any instant converges on restart:
+
+1. read and parse every file (outside any transaction: parsing is the slow part and must not
+   hold the store's write lock while heartbeats wait);
+2. one transaction records every file (its outcome under its ingest id) and stores the days;
+3. only after the commit are files moved to archive/ or quarantine/.
+
+A crash before 3 leaves files in the drop folder whose ids are already recorded: the next pass
+finds the id and just finishes the move. A crash before the commit leaves nothing recorded, so
+the files are processed afresh. Either way each file is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from meter.dayfile import Day, DayFileError, parse
+from tempest import names, store
+from tempest.db import transaction
+from tempest.ingest import dropbox, quarantine
+from tempest.settings import Layout
+
+log = logging.getLogger("tempest.ingest")
+
+
+@dataclass
+class Item:
+    """One file on its way through a batch."""
+
+    path: Path
+    delivery: store.Delivery
+    data: bytes | None = None
+    day: Day | None = None
+    error: dict | None = None
+    serial: str | None = None
+    done: dict | None = None  # the files row, when this id was recorded by an earlier pass
+    outcome: str | None = None
+    dest: str | None = None  # relative path the file goes to
+
+
+def _read(path: Path, limit: int, hint: str | None) -> Item | None:
+    """The file and its identity, or None when it is gone (already handled) or not a file."""
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            data = f.read(limit + 1)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    name = path.name
+    mark = names.marked(name)
+    if mark:
+        source, ingest_id = mark
+    else:
+        source, ingest_id = hint or "drop", names.derived_id(name, digest)
+    delivery = store.Delivery(ingest_id, digest, name, st.st_size, source, st.st_mtime)
+    item = Item(path, delivery, data=data)
+    if len(data) > limit:
+        item.data = None
+        item.error = {"reason": f"file is larger than the {limit}-byte limit", "field": "",
+                      "line": None}
+    return item
+
+
+def _peek_serial(data: bytes) -> str | None:
+    """The serial the file claims (to pick the meter's zone, and to label a bad file)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    serial = doc.get("serial") if isinstance(doc, dict) else None
+    return serial if names.valid_serial(serial) else None
+
+
+class Processor:
+    """Runs batches for one ingest worker, on the worker's own connection."""
+
+    def __init__(self, conn: sqlite3.Connection, layout: Layout, config):
+        self.conn = conn
+        self.layout = layout
+        self.limit = int(config["MAX_CONTENT_LENGTH"])
+        self.legacy_timezone = config["LEGACY_TIMEZONE"]
+
+    def _zone_of(self, serial: str | None) -> str:
+        if serial:
+            row = self.conn.execute("SELECT timezone FROM meters WHERE serial = ?",
+                                    (serial,)).fetchone()
+            if row is not None and row["timezone"]:
+                return row["timezone"]
+        return self.legacy_timezone
+
+    def _prepare(self, item: Item) -> None:
+        row = self.conn.execute("SELECT * FROM files WHERE id = ?",
+                                (item.delivery.id,)).fetchone()
+        if row is not None and row["hash"] != item.delivery.hash:
+            # Another file claimed this id (two names with the same upload marker): never let
+            # it overwrite the first one's archive copy; it gets an id of its own.
+            d = item.delivery
+            item.delivery = store.Delivery(names.derived_id(d.name, d.hash), d.hash, d.name,
+                                           d.size, d.source, d.delivered_at)
+            row = self.conn.execute("SELECT * FROM files WHERE id = ?",
+                                    (item.delivery.id,)).fetchone()
+        if row is not None:
+            item.done = dict(row)
+            return
+        if item.error is not None:
+            return
+        item.serial = _peek_serial(item.data)
+        try:
+            item.day = parse(item.data, legacy_timezone=self._zone_of(item.serial))
+        except DayFileError as exc:
+            item.error = exc.as_dict()
+
+    def _record(self, item: Item, now: float) -> None:
+        if item.done is not None:
+            item.outcome, item.dest = item.done["outcome"], item.done["path"]
+            return
+        if item.day is not None:
+            day = item.day
+            dest = self.layout.archive / day.serial / names.archive_name(
+                day.serial, day.reading_day, item.delivery.hash)
+            item.dest = self.layout.relative(dest)
+            result = store.record_day(self.conn, day, item.delivery, item.dest, now)
+            item.outcome = result.outcome
+        else:
+            qname = quarantine.record(self.conn, item.delivery, item.error, item.serial, now)
+            item.outcome, item.dest = "quarantined", f"quarantine/{qname}"
+
+    def _finish(self, item: Item) -> None:
+        """Move the file where its recorded outcome says it belongs."""
+        if item.outcome == "quarantined":
+            qrow = quarantine.row(self.conn, item.delivery.id)
+            if qrow is None:  # recorded as quarantined by the upload route: same rule
+                return
+            quarantine.place(self.layout.quarantine, qrow["name"], quarantine.reason_doc(qrow),
+                             src=item.path)
+        elif item.dest:
+            dropbox.move(item.path, self.layout.data_dir / item.dest)
+
+    def process(self, paths: list[tuple[Path, str | None]]) -> list[Item]:
+        """Ingest these files; returns what happened to each (files already gone are skipped)."""
+        items: list[Item] = []
+        seen: set[Path] = set()
+        for path, hint in paths:
+            if path in seen or names.ignored(path.name):
+                continue
+            seen.add(path)
+            item = _read(path, self.limit, hint)
+            if item is not None:
+                self._prepare(item)
+                items.append(item)
+        if not items:
+            return []
+        now = time.time()
+        fresh = [i for i in items if i.done is None]
+        # Two files in one batch may carry the same id (the same bytes under the same name
+        # cannot, but a re-delivery may race its first copy): record the first only.
+        ids: set[str] = set()
+        with transaction(self.conn):
+            for item in items:
+                if item.done is None and item.delivery.id in ids:
+                    continue
+                ids.add(item.delivery.id)
+                self._record(item, now)
+        for item in items:
+            try:
+                self._finish(item)
+            except OSError:
+                log.exception("could not move %s to %s; it stays in the drop folder and the "
+                              "next scan retries", item.path, item.dest)
+        for item in fresh:
+            if item.outcome:
+                log.info("%s %s -> %s", item.outcome, item.path.name, item.dest)
+        return items

@@ -1,0 +1,121 @@
+"""Quarantine: files that failed validation, each with a reason file beside it.
+
+`quarantine/<name>` holds the bytes as received and `quarantine/<name>.reason.json` says why
+(`reason`, `field`, `line` from meter.dayfile.DayFileError, plus where it came from). The row
+is written first and the files after, so a crash in between is finished by the next pass over
+the drop folder (the file's id is already known as quarantined).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tempest import names
+from tempest.db import transaction
+from tempest.ingest import dropbox
+from tempest.settings import Layout
+from tempest.store import Delivery, log
+
+REASON_SUFFIX = ".reason.json"
+
+
+class NotQuarantined(LookupError):
+    """No such quarantined file, or it was already resolved or is gone."""
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def record(conn: sqlite3.Connection, delivery: Delivery, error: dict, serial: str | None,
+           now: float) -> str:
+    """Rows for a quarantined file (inside the caller's transaction). Returns its file name."""
+    qname = names.quarantine_name(delivery.name, delivery.id)
+    conn.execute(
+        "INSERT OR IGNORE INTO quarantine (id, name, original_name, serial, source, reason, "
+        "field, line, hash, size, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (delivery.id, qname, delivery.name, serial, delivery.source, error["reason"],
+         error.get("field") or None, error.get("line"), delivery.hash, delivery.size,
+         delivery.delivered_at))
+    conn.execute(
+        "INSERT OR IGNORE INTO files (id, hash, serial, source, name, size, delivered_at, "
+        "ingested_at, outcome, reason, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'quarantined', ?, ?)",
+        (delivery.id, delivery.hash, serial, delivery.source, delivery.name, delivery.size,
+         delivery.delivered_at, now, error["reason"], f"quarantine/{qname}"))
+    where = error.get("field") or "(file)"
+    if error.get("line"):
+        where += f" line {error['line']}"
+    log(conn, now, delivery.id, serial, None, "quarantined",
+        f"quarantined {delivery.name}: {where}: {error['reason']}")
+    return qname
+
+
+def reason_doc(row) -> dict:
+    """The reason file's content, from a quarantine row."""
+    return {"id": row["id"], "reason": row["reason"], "field": row["field"] or "",
+            "line": row["line"], "file": row["name"], "original_name": row["original_name"],
+            "serial": row["serial"], "source": row["source"], "sha256": row["hash"],
+            "received_at": iso(row["received_at"])}
+
+
+def place(qdir: Path, qname: str, doc: dict, *, src: Path | None = None,
+          data: bytes | None = None) -> None:
+    """Put the reason file, then the bytes, into the quarantine folder."""
+    body = (json.dumps(doc, indent=1) + "\n").encode()
+    dropbox.write_atomic(qdir, qname + REASON_SUFFIX, body, durable=False)
+    if data is not None:
+        dropbox.write_atomic(qdir, qname, data, durable=False)
+    elif src is not None:
+        dropbox.move(src, qdir / qname)
+
+
+def row(conn: sqlite3.Connection, qid: str):
+    return conn.execute("SELECT * FROM quarantine WHERE id = ?", (qid,)).fetchone()
+
+
+def _open_row(conn: sqlite3.Connection, layout: Layout, qid: str):
+    found = row(conn, qid)
+    if found is None or found["resolved_at"] is not None:
+        raise NotQuarantined(f"no unresolved quarantined file with id {qid}")
+    path = layout.quarantine / found["name"]
+    if not path.is_file():
+        raise NotQuarantined(f"quarantined file {found['name']} is no longer there")
+    return found, path
+
+
+def reingest(conn: sqlite3.Connection, layout: Layout, qid: str) -> str:
+    """Send a quarantined file through ingest again (say, once the meter's zone is set).
+
+    It goes back into the drop folder under a new id; the row is marked resolved.
+    """
+    found, path = _open_row(conn, layout, qid)
+    new_id = names.new_id()
+    stem = names.safe(found["original_name"]).removesuffix(".json")
+    stem = stem.split(".up-")[0].split(".re-")[0]
+    dropbox.move(path, layout.drop / f"{stem}.re-{new_id}.json")
+    now = time.time()
+    with transaction(conn):
+        conn.execute("UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE id = ?",
+                     (now, f"reingested as {new_id}", qid))
+        log(conn, now, qid, found["serial"], None, "reingest",
+            f"re-ingesting quarantined {found['name']} as {new_id}")
+    (layout.quarantine / (found["name"] + REASON_SUFFIX)).unlink(missing_ok=True)
+    return new_id
+
+
+def discard(conn: sqlite3.Connection, layout: Layout, qid: str) -> None:
+    found, path = _open_row(conn, layout, qid)
+    now = time.time()
+    with transaction(conn):
+        conn.execute("UPDATE quarantine SET resolved_at = ?, resolution = 'discarded' "
+                     "WHERE id = ?", (now, qid))
+        log(conn, now, qid, found["serial"], None, "discarded",
+            f"discarded quarantined {found['name']}")
+    path.unlink(missing_ok=True)
+    (layout.quarantine / (found["name"] + REASON_SUFFIX)).unlink(missing_ok=True)

@@ -1,0 +1,122 @@
+"""Stored days: their completeness, and one day's readings (one indexed lookup)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from tempest import codec
+from tempest.ingest.quarantine import iso
+
+DAY_COLUMNS = ("serial, reading_day, file_id, hash, status, interval, timezone, first_end, "
+               "expected, accounted, recorded, estimated, quality, channels, totals, opening, "
+               "closing, shape, meter_version, data_model_version, delivered_at, stored_at, "
+               "versions")
+
+
+def _kwh_map(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    return {k: codec.kwh(v) for k, v in json.loads(text).items()}
+
+
+def summary(row) -> dict:
+    """A day's completeness: accounted (recorded or marked missing) and recorded, against the
+    intervals the local day really has (23, 24 or 25 hours)."""
+    expected = row["expected"]
+    return {
+        "day": row["reading_day"],
+        "status": row["status"],
+        "interval": row["interval"],
+        "timezone": row["timezone"],
+        "expected": expected,
+        "accounted": row["accounted"],
+        "recorded": row["recorded"],
+        "estimated": row["estimated"],
+        "missing": row["accounted"] - row["recorded"],
+        "completeness": round(row["accounted"] / expected, 4),
+        "coverage": round(row["recorded"] / expected, 4),
+        "totals": _kwh_map(row["totals"]),
+        "channels": list(json.loads(row["channels"])),
+        "file_id": row["file_id"],
+        "versions": row["versions"],
+        "received_at": iso(row["delivered_at"]),
+        "stored_at": iso(row["stored_at"]),
+    }
+
+
+def get(conn: sqlite3.Connection, serial: str, day: str):
+    return conn.execute(f"SELECT {DAY_COLUMNS} FROM days WHERE serial = ? AND reading_day = ?",
+                        (serial, day)).fetchone()
+
+
+def listing(conn: sqlite3.Connection, serial: str, first: str | None, last: str | None,
+            limit: int, offset: int = 0, newest_first: bool = True) -> list:
+    sql = f"SELECT {DAY_COLUMNS} FROM days WHERE serial = ?"
+    params: list = [serial]
+    if first:
+        sql += " AND reading_day >= ?"
+        params.append(first)
+    if last:
+        sql += " AND reading_day <= ?"
+        params.append(last)
+    sql += f" ORDER BY reading_day {'DESC' if newest_first else 'ASC'} LIMIT ? OFFSET ?"
+    return conn.execute(sql, (*params, limit, offset)).fetchall()
+
+
+def count(conn: sqlite3.Connection, serial: str, first: str | None, last: str | None) -> int:
+    sql = "SELECT count(*) FROM days WHERE serial = ?"
+    params: list = [serial]
+    if first:
+        sql += " AND reading_day >= ?"
+        params.append(first)
+    if last:
+        sql += " AND reading_day <= ?"
+        params.append(last)
+    return conn.execute(sql, params).fetchone()[0]
+
+
+def channel_blobs(conn: sqlite3.Connection, serial: str, day: str) -> dict[str, bytes]:
+    rows = conn.execute("SELECT channel, wh FROM readings WHERE serial = ? AND reading_day = ?",
+                        (serial, day)).fetchall()
+    return {r["channel"]: r["wh"] for r in rows}
+
+
+def grid(row) -> tuple[str, ...]:
+    return codec.labels(row["timezone"], row["first_end"], row["expected"], row["interval"])
+
+
+def readings(conn: sqlite3.Connection, row) -> dict:
+    """Every channel of one day on its grid, as parallel arrays (compact to send and chart)."""
+    blobs = channel_blobs(conn, row["serial"], row["reading_day"])
+    declared = json.loads(row["channels"])
+    opening = json.loads(row["opening"]) if row["opening"] else {}
+    closing = json.loads(row["closing"]) if row["closing"] else {}
+    totals = json.loads(row["totals"])
+    channels = {}
+    for name, info in declared.items():
+        values = codec.unpack_list(blobs[name]) if name in blobs else [None] * row["expected"]
+        channels[name] = {
+            "role": info.get("role"), "unit": info.get("unit", "kWh"),
+            "total": codec.kwh(totals.get(name)),
+            "opening": codec.kwh(opening.get(name)), "closing": codec.kwh(closing.get(name)),
+            "values": [None if v is None else v / 1000 for v in values],
+        }
+    body = summary(row)
+    body.update(serial=row["serial"], timestamps=list(grid(row)),
+                quality=codec.quality_names(row["quality"]), channels=channels)
+    body["channel_names"] = list(declared)
+    return body
+
+
+def channel_series(conn: sqlite3.Connection, row, channel: str) -> list[dict] | None:
+    """[{timestamp, value, quality}] for one channel, every interval of the day."""
+    blob = conn.execute("SELECT wh FROM readings WHERE serial = ? AND reading_day = ? AND "
+                        "channel = ?", (row["serial"], row["reading_day"], channel)).fetchone()
+    if blob is None:
+        return None
+    labels = grid(row)
+    quality = codec.quality_names(row["quality"])
+    values = codec.unpack_list(blob["wh"])
+    return [{"timestamp": t, "value": codec.kwh(v), "quality": q}
+            for t, v, q in zip(labels, values, quality, strict=True)]

@@ -1,0 +1,155 @@
+"""The meter registry as heartbeats keep it: who is online, stale, offline or never seen.
+
+A heartbeat is checked field by field (docs/protocol.md), then updates the meter's row and adds
+one history row, in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from datetime import datetime
+
+from tempest.db import transaction
+
+STATUSES = ("online", "stale", "offline", "never_seen")
+_CONFIG_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+_KINDS = ("pi", "pico", "seed")
+_MAX_TEXT = 200
+
+
+class BadHeartbeat(ValueError):
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _text(body: dict, field: str, limit: int = _MAX_TEXT) -> str | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise BadHeartbeat(field, f"must be a string of at most {limit} characters")
+    return value
+
+
+def _count(body: dict, field: str) -> int | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadHeartbeat(field, "must be a non-negative integer")
+    return value
+
+
+def _instant(body: dict, field: str) -> datetime | None:
+    text = _text(body, field, 40)
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadHeartbeat(field, "must be an ISO 8601 time") from exc
+    return when
+
+
+def check(body: dict) -> dict:
+    """The registry fields of a heartbeat, validated (BadHeartbeat names the first bad one)."""
+    fields = {
+        "address": _text(body, "address", 100) or _text(body, "ip", 100),
+        "agent_url": _text(body, "agent_url"),
+        "version": _text(body, "version", 64),
+        "config_hash": _text(body, "config_hash", 80),
+        "backlog": _count(body, "outbox_backlog"),
+        "free_disk_bytes": _count(body, "free_disk_bytes"),
+        "kind": _text(body, "kind", 16),
+    }
+    if fields["agent_url"] and not fields["agent_url"].startswith(("http://", "https://")):
+        raise BadHeartbeat("agent_url", "must be an http:// or https:// URL")
+    if fields["config_hash"] and not _CONFIG_HASH.match(fields["config_hash"]):
+        raise BadHeartbeat("config_hash", "must be sha256: and 64 hex digits")
+    if fields["kind"] and fields["kind"] not in _KINDS:
+        raise BadHeartbeat("kind", f"must be one of {', '.join(_KINDS)}")
+    last_tick = _instant(body, "last_tick")
+    fields["last_tick"] = body["last_tick"] if last_tick else None
+    fields["meter_time"] = _instant(body, "timestamp")
+    diagnostics = {}
+    for name in ("uptime_s", "free_mem"):
+        if (v := _count(body, name)) is not None:
+            diagnostics[name] = v
+    for name in ("reset_cause", "last_error"):
+        if (v := _text(body, name, 500)) is not None:
+            diagnostics[name] = v
+    fields["diagnostics"] = json.dumps(diagnostics) if diagnostics else None
+    return fields
+
+
+def record(conn: sqlite3.Connection, serial: str, body: dict, now: float) -> dict:
+    """Record a heartbeat for `serial` (already authenticated). Returns the checked fields."""
+    fields = check(body)
+    meter_time = fields.pop("meter_time")
+    skew = None
+    if meter_time is not None and meter_time.tzinfo is not None:
+        skew = round(now - meter_time.timestamp(), 3)
+    raw = json.dumps(body)[:4000]
+    with transaction(conn):
+        conn.execute(
+            "UPDATE meters SET first_seen = COALESCE(first_seen, ?), last_seen = ?, "
+            "heartbeats = heartbeats + 1, clock_skew_s = ?, "
+            "address = COALESCE(?, address), agent_url = COALESCE(?, agent_url), "
+            "version = COALESCE(?, version), config_hash = COALESCE(?, config_hash), "
+            "backlog = COALESCE(?, backlog), free_disk_bytes = COALESCE(?, free_disk_bytes), "
+            "kind = COALESCE(?, kind), last_tick = COALESCE(?, last_tick), "
+            "diagnostics = COALESCE(?, diagnostics) WHERE serial = ?",
+            (now, now, skew, fields["address"], fields["agent_url"], fields["version"],
+             fields["config_hash"], fields["backlog"], fields["free_disk_bytes"], fields["kind"],
+             fields["last_tick"], fields["diagnostics"], serial))
+        conn.execute(
+            "INSERT INTO heartbeats (serial, received_at, meter_time, skew_s, address, body) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (serial, now, body.get("timestamp") if meter_time else None, skew,
+             fields["address"], raw))
+    return fields
+
+
+def thresholds(config) -> tuple[float, float]:
+    return float(config["ONLINE_SECONDS"]), float(config["STALE_SECONDS"])
+
+
+def status_of(last_seen: float | None, now: float, online: float, stale: float) -> str:
+    if last_seen is None:
+        return "never_seen"
+    age = now - last_seen
+    if age <= online:
+        return "online"
+    if age <= stale:
+        return "stale"
+    return "offline"
+
+
+def status_clause(status: str, now: float, online: float, stale: float) -> tuple[str, tuple]:
+    """A WHERE clause (on the indexed last_seen) selecting meters in one status."""
+    if status == "never_seen":
+        return "last_seen IS NULL", ()
+    if status == "online":
+        return "last_seen >= ?", (now - online,)
+    if status == "stale":
+        return "last_seen < ? AND last_seen >= ?", (now - online, now - stale)
+    if status == "offline":
+        return "last_seen < ?", (now - stale,)
+    raise ValueError(status)
+
+
+def counts(conn: sqlite3.Connection, now: float, online: float, stale: float) -> dict:
+    row = conn.execute(
+        "SELECT count(*) AS meters, "
+        "coalesce(sum(last_seen IS NULL), 0) AS never_seen, "
+        "coalesce(sum(last_seen >= ?), 0) AS online, "
+        "coalesce(sum(last_seen < ? AND last_seen >= ?), 0) AS stale, "
+        "coalesce(sum(last_seen < ?), 0) AS offline, "
+        "coalesce(sum(days_stored), 0) AS days_stored, "
+        "coalesce(sum(files_archived), 0) AS files_archived FROM meters",
+        (now - online, now - online, now - stale, now - stale)).fetchone()
+    return dict(row)

@@ -1,0 +1,141 @@
+-- Tempest's store (SQLite, WAL). `tempest init-db` applies this file; every statement is
+-- idempotent so it can run on every start. Times are unix seconds (REAL) unless named *_day.
+
+-- The meter registry: one row per serial, from `tempest meters add`, heartbeats or day files.
+CREATE TABLE IF NOT EXISTS meters (
+    serial          TEXT PRIMARY KEY,
+    key_hash        TEXT,             -- sha256 hex of the meter's API key; NULL: no key
+    key_issued_at   REAL,
+    key_revoked_at  REAL,
+    timezone        TEXT,             -- IANA zone for seed files whose times carry no offset
+    created_at      REAL NOT NULL,
+    first_seen      REAL,             -- first heartbeat
+    last_seen       REAL,             -- last heartbeat (drives online/stale/offline)
+    address         TEXT,
+    agent_url       TEXT,
+    version         TEXT,
+    config_hash     TEXT,
+    backlog         INTEGER,
+    last_tick       TEXT,
+    free_disk_bytes INTEGER,
+    kind            TEXT,
+    clock_skew_s    REAL,             -- server time minus meter time at the last heartbeat
+    diagnostics     TEXT,             -- JSON: Pico W uptime, reset cause, free memory, last error
+    heartbeats      INTEGER NOT NULL DEFAULT 0,
+    -- Counters kept by the ingest transaction so fleet pages never count big tables.
+    days_stored     INTEGER NOT NULL DEFAULT 0,
+    files_archived  INTEGER NOT NULL DEFAULT 0,
+    last_day        TEXT,
+    last_file_at    REAL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS meters_key_hash ON meters (key_hash) WHERE key_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS meters_last_seen ON meters (last_seen);
+
+-- Heartbeat history (the registry row above holds the latest); pruned by the ingest worker.
+CREATE TABLE IF NOT EXISTS heartbeats (
+    id          INTEGER PRIMARY KEY,
+    serial      TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    meter_time  TEXT,
+    skew_s      REAL,
+    address     TEXT,
+    body        TEXT NOT NULL         -- the heartbeat as received (JSON)
+);
+CREATE INDEX IF NOT EXISTS heartbeats_serial ON heartbeats (serial, received_at);
+CREATE INDEX IF NOT EXISTS heartbeats_received ON heartbeats (received_at);
+
+-- Every delivery of a day file, good or bad: one row per ingest id.
+CREATE TABLE IF NOT EXISTS files (
+    id           TEXT PRIMARY KEY,    -- the ingest id (upload id, or derived from name + hash)
+    hash         TEXT NOT NULL,       -- sha256 of the bytes
+    serial       TEXT,
+    reading_day  TEXT,
+    day_status   TEXT,                -- open | sealed (the file's own status)
+    accounted    INTEGER,
+    expected     INTEGER,
+    shape        TEXT,                -- current | seed | flat
+    source       TEXT NOT NULL,       -- upload | drop | rsync | reingest
+    name         TEXT NOT NULL,       -- the name it had in the drop folder
+    size         INTEGER NOT NULL,
+    delivered_at REAL NOT NULL,       -- when it reached the drop folder (its mtime)
+    ingested_at  REAL NOT NULL,
+    outcome      TEXT NOT NULL,       -- stored | replaced | unchanged | kept | quarantined
+    reason       TEXT,
+    path         TEXT,                -- where it went, relative to the data dir
+    notes        TEXT                 -- JSON list: what the parser normalised
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS files_hash ON files (hash);
+CREATE INDEX IF NOT EXISTS files_day ON files (serial, reading_day);
+
+-- The stored (most complete) version of each meter-day.
+CREATE TABLE IF NOT EXISTS days (
+    serial       TEXT NOT NULL,
+    reading_day  TEXT NOT NULL,
+    file_id      TEXT NOT NULL,
+    hash         TEXT NOT NULL,
+    status       TEXT NOT NULL,       -- open | sealed
+    interval     INTEGER NOT NULL,    -- minutes
+    timezone     TEXT NOT NULL,       -- IANA name, or UTC+hh:mm for seed files
+    first_end    INTEGER NOT NULL,    -- UTC minute at which the first interval ends
+    expected     INTEGER NOT NULL,    -- intervals in the day (23/24/25 h, DST-aware)
+    accounted    INTEGER NOT NULL,    -- intervals recorded or marked missing
+    recorded     INTEGER NOT NULL,    -- intervals with a reading (actual or estimated)
+    estimated    INTEGER NOT NULL,
+    quality      BLOB NOT NULL,       -- one byte per interval: A, E, M, or - (not reached)
+    channels     TEXT NOT NULL,       -- JSON {name: {role, unit}} in file order
+    totals       TEXT NOT NULL,       -- JSON {name: Wh}
+    opening      TEXT,                -- JSON {name: Wh} or null
+    closing      TEXT,                -- JSON {name: Wh} or null
+    shape        TEXT NOT NULL,
+    meter_version TEXT,
+    data_model_version TEXT,
+    delivered_at REAL NOT NULL,
+    stored_at    REAL NOT NULL,
+    versions     INTEGER NOT NULL DEFAULT 1,  -- how many versions have been stored
+    PRIMARY KEY (serial, reading_day)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS days_by_day ON days (reading_day);
+
+-- Readings: one compact row per meter, day and channel. `wh` is little-endian int32 Wh per
+-- interval on the day's grid, -1 where there is no reading.
+CREATE TABLE IF NOT EXISTS readings (
+    serial      TEXT NOT NULL,
+    reading_day TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    wh          BLOB NOT NULL,
+    PRIMARY KEY (serial, reading_day, channel)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS ingest_log (
+    id          INTEGER PRIMARY KEY,
+    at          REAL NOT NULL,
+    file_id     TEXT,
+    serial      TEXT,
+    reading_day TEXT,
+    event       TEXT NOT NULL,        -- stored | replaced | unchanged | kept | quarantined | ...
+    message     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ingest_log_serial ON ingest_log (serial, id);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+    id          TEXT PRIMARY KEY,     -- the file's ingest id
+    name        TEXT NOT NULL,        -- file name inside quarantine/
+    original_name TEXT NOT NULL,
+    serial      TEXT,                 -- when the file names one (not trusted for paths)
+    source      TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    field       TEXT,
+    line        INTEGER,
+    hash        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    received_at REAL NOT NULL,
+    resolved_at REAL,
+    resolution  TEXT                  -- reingested as <id> | discarded
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS quarantine_open ON quarantine (received_at) WHERE resolved_at IS NULL;
+
+-- Small facts the ingest worker publishes (e.g. its last scan) for `status` and the API.
+CREATE TABLE IF NOT EXISTS state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;

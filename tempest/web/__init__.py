@@ -1,0 +1,43 @@
+"""Tempest's HTTP side: one small blueprint per concern, registered here."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, jsonify, request
+
+from tempest.web import (
+    api_admin,
+    api_ingest,
+    api_meters,
+    errors,
+    heartbeats,
+    openapi_spec,
+    seed,
+    uploads,
+)
+
+openapi = Blueprint("openapi", __name__)
+
+
+@openapi.get("/api/v1/openapi.json")
+def openapi_json():
+    return jsonify(openapi_spec.document())
+
+
+def _cors(response: Response) -> Response:
+    """The seed answered every route with CORS open (its UI was a static page elsewhere).
+    Reads are public and writes need a key in a header, so `*` exposes nothing more."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = (
+            "Content-Type, x-api-key, x-admin-token, Authorization")
+        response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    errors.init_app(app)
+    app.after_request(_cors)
+    for bp in (seed.bp, uploads.bp, heartbeats.bp, api_meters.bp, api_admin.bp, api_ingest.bp,
+               openapi):
+        app.register_blueprint(bp)

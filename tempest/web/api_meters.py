@@ -1,0 +1,156 @@
+"""`/api/v1/meters...`: the fleet, one meter, its days, a day's readings, ranges (read only)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from meter.model import civil
+from tempest import names, registry
+from tempest.db import get_db
+from tempest.ingest.quarantine import iso
+from tempest.read import days as read_days
+from tempest.read import meters as read_meters
+from tempest.read import resample
+from tempest.settings import layout
+from tempest.web.errors import bad_request, not_found
+from tempest.web.params import channel_path, day_arg, day_path, page_args, serial_path
+
+bp = Blueprint("api_meters", __name__, url_prefix="/api/v1/meters")
+
+
+def _meter_or_404(serial: str):
+    row = read_meters.one(get_db(), serial_path(serial))
+    if row is None:
+        raise not_found(f"no meter {serial}")
+    return row
+
+
+def _day_or_404(serial: str, day: str):
+    row = read_days.get(get_db(), serial_path(serial), day_path(day))
+    if row is None:
+        raise not_found(f"no stored day {day} for meter {serial}")
+    return row
+
+
+@bp.get("")
+def list_meters():
+    status = request.args.get("status") or None
+    if status is not None and status not in registry.STATUSES:
+        raise bad_request(f"status must be one of {', '.join(registry.STATUSES)}", "status")
+    prefix = request.args.get("q") or None
+    if prefix is not None and not names.valid_serial(prefix):
+        raise bad_request("q is the start of a serial", "q")
+    page, per_page = page_args(current_app.config)
+    online, stale = registry.thresholds(current_app.config)
+    return jsonify(read_meters.page(get_db(), now=time.time(), online=online, stale=stale,
+                                    status=status, prefix=prefix, page=page,
+                                    per_page=per_page))
+
+
+@bp.get("/<serial>")
+def one_meter(serial: str):
+    row = _meter_or_404(serial)
+    online, stale = registry.thresholds(current_app.config)
+    return jsonify(read_meters.as_dict(row, time.time(), online, stale))
+
+
+@bp.get("/<serial>/days")
+def meter_days(serial: str):
+    _meter_or_404(serial)
+    first, last = day_arg("from"), day_arg("to")
+    page, per_page = page_args(current_app.config)
+    conn = get_db()
+    rows = read_days.listing(conn, serial, first, last, per_page, (page - 1) * per_page)
+    return jsonify({"serial": serial, "items": [read_days.summary(r) for r in rows],
+                    "page": page, "per_page": per_page,
+                    "total": read_days.count(conn, serial, first, last)})
+
+
+@bp.get("/<serial>/days/<day>")
+def day_readings(serial: str, day: str):
+    row = _day_or_404(serial, day)
+    return jsonify(read_days.readings(get_db(), row))
+
+
+@bp.get("/<serial>/days/<day>/file")
+def day_file(serial: str, day: str):
+    """The stored version's file, byte for byte as it was delivered."""
+    row = _day_or_404(serial, day)
+    found = get_db().execute("SELECT path FROM files WHERE id = ?", (row["file_id"],)).fetchone()
+    if found is None or not found["path"]:
+        raise not_found("the stored file is not archived yet")
+    path = layout(current_app.config).data_dir / found["path"]
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise not_found("the stored file is not in the archive (yet, or any more)") from exc
+    return Response(data, mimetype="application/json")
+
+
+@bp.get("/<serial>/days/<day>/channels/<channel>")
+def day_channel(serial: str, day: str, channel: str):
+    row = _day_or_404(serial, day)
+    series = read_days.channel_series(get_db(), row, channel_path(channel))
+    if series is None:
+        raise not_found(f"no channel {channel} on {day}")
+    info = json.loads(row["channels"]).get(channel, {})
+    return jsonify({"serial": serial, "day": day, "channel": channel, "role": info.get("role"),
+                    "unit": info.get("unit", "kWh"), "interval": row["interval"],
+                    "timezone": row["timezone"], "readings": series})
+
+
+@bp.get("/<serial>/files")
+def meter_files(serial: str):
+    """Every file delivered for the meter (all versions, newest first); `day=` for one day."""
+    _meter_or_404(serial)
+    day = day_arg("day")
+    page, per_page = page_args(current_app.config)
+    sql = ("SELECT id, hash, reading_day, day_status, accounted, expected, shape, source, name, "
+           "size, delivered_at, ingested_at, outcome, reason, notes FROM files WHERE serial = ?")
+    params: list = [serial]
+    if day:
+        sql += " AND reading_day = ?"
+        params.append(day)
+    sql += " ORDER BY ingested_at DESC LIMIT ? OFFSET ?"
+    rows = get_db().execute(sql, (*params, per_page, (page - 1) * per_page)).fetchall()
+    items = []
+    for r in rows:
+        item = dict(r)
+        item["received_at"] = iso(item.pop("delivered_at"))
+        item["ingested_at"] = iso(item["ingested_at"])
+        item["notes"] = json.loads(item["notes"]) if item["notes"] else []
+        items.append(item)
+    return jsonify({"serial": serial, "items": items, "page": page, "per_page": per_page})
+
+
+@bp.get("/<serial>/readings")
+def meter_readings(serial: str):
+    """A range of days, resampled: ?from=&to=&resolution=interval|30min|hour|day&channel=."""
+    _meter_or_404(serial)
+    resolution = request.args.get("resolution", "interval")
+    if resolution not in resample.RESOLUTIONS:
+        raise bad_request(f"resolution must be one of {', '.join(resample.RESOLUTIONS)}",
+                          "resolution")
+    first, last = day_arg("from"), day_arg("to")
+    if first is None or last is None:
+        raise bad_request("from and to (YYYY-MM-DD) are required", "from" if not first else "to")
+    if last < first:
+        raise bad_request("to is before from", "to")
+    span = _days_between(first, last) + 1
+    if span > resample.MAX_DAYS[resolution]:
+        raise bad_request(f"at most {resample.MAX_DAYS[resolution]} days at resolution "
+                          f"{resolution}; ask for a coarser one or a shorter range", "to")
+    wanted = request.args.getlist("channel") or None
+    if wanted is not None:
+        wanted = [c for part in wanted for c in part.split(",") if c]
+        for c in wanted:
+            if not names.valid_channel(c):
+                raise bad_request(f"not a channel name: {c!r}", "channel")
+    return jsonify(resample.series(get_db(), serial, first, last, resolution, wanted))
+
+
+def _days_between(first: str, last: str) -> int:
+    return civil.parse_day(last) - civil.parse_day(first)

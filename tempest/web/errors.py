@@ -1,0 +1,66 @@
+"""Errors as JSON: `{"error": "<short code>", "reason": "<sentence>"}` with the right status.
+
+Every failure a client can cause is an APIError or a werkzeug HTTPException; both come out in
+this one shape (extra fields such as `field`, `line` and `id` ride along for day files).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+log = logging.getLogger("tempest.web")
+
+
+class APIError(Exception):
+    def __init__(self, status: int, error: str, reason: str, **extra):
+        super().__init__(reason)
+        self.status = status
+        self.error = error
+        self.reason = reason
+        self.extra = extra
+
+
+def bad_request(reason: str, field: str | None = None) -> APIError:
+    extra = {"field": field} if field else {}
+    return APIError(400, "bad_request", reason, **extra)
+
+
+def not_found(reason: str) -> APIError:
+    return APIError(404, "not_found", reason)
+
+
+def _api_error(exc: APIError):
+    body = {"error": exc.error, "reason": exc.reason, **exc.extra}
+    return jsonify(body), exc.status
+
+
+def _too_large(exc: RequestEntityTooLarge):
+    from flask import current_app
+
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return jsonify({"error": "too_large",
+                    "reason": f"the request body is larger than the {limit}-byte limit"}), 413
+
+
+def _http_error(exc: HTTPException):
+    code = (exc.name or "error").lower().replace(" ", "_")
+    response = jsonify({"error": code, "reason": exc.description or exc.name})
+    response.status_code = exc.code or 500
+    if exc.code == 405 and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def _unexpected(exc: Exception):
+    log.exception("unhandled error")
+    return jsonify({"error": "internal_error", "reason": "the server failed; see its log"}), 500
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(APIError, _api_error)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,62 @@
+"""Heartbeats in (`POST /api/v1/heartbeats`, the seed's `POST /heartbeat`) and their history."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, jsonify, request
+
+from tempest import names, registry
+from tempest.db import get_db
+from tempest.ingest.quarantine import iso
+from tempest.web import auth
+from tempest.web.errors import APIError, bad_request
+from tempest.web.params import limit_arg
+
+bp = Blueprint("heartbeats", __name__)
+
+
+def accept_heartbeat():
+    """Shared by both heartbeat routes: 200 {"status": "ok", "server_time"}."""
+    serial = auth.meter_serial()
+    body = auth.json_object()
+    claimed = body.get("serial")
+    if claimed is None:
+        raise bad_request("a heartbeat names its serial", "serial")
+    if claimed != serial:
+        raise APIError(403, "forbidden", "this key does not belong to that serial",
+                       field="serial")
+    now = time.time()
+    try:
+        registry.record(get_db(), serial, body, now)
+    except registry.BadHeartbeat as exc:
+        raise bad_request(exc.reason, exc.field) from exc
+    server_time = datetime.fromtimestamp(now, UTC).astimezone().isoformat(timespec="seconds")
+    return jsonify({"status": "ok", "server_time": server_time})
+
+
+@bp.post("/api/v1/heartbeats")
+def post_heartbeat():
+    return accept_heartbeat()
+
+
+@bp.get("/api/v1/heartbeats")
+def list_heartbeats():
+    """Recent heartbeats, newest first; `serial=` for one meter."""
+    serial = request.args.get("serial")
+    limit = limit_arg(current_app.config)
+    if serial is not None and not names.valid_serial(serial):
+        raise bad_request("not a valid serial", "serial")
+    sql = "SELECT serial, received_at, meter_time, skew_s, address, body FROM heartbeats"
+    params: tuple = ()
+    if serial is not None:
+        sql += " WHERE serial = ?"
+        params = (serial,)
+    sql += " ORDER BY received_at DESC LIMIT ?"
+    rows = get_db().execute(sql, (*params, limit)).fetchall()
+    return jsonify({"items": [
+        {"serial": r["serial"], "received_at": iso(r["received_at"]),
+         "meter_time": r["meter_time"], "clock_skew_s": r["skew_s"], "address": r["address"],
+         "heartbeat": json.loads(r["body"])} for r in rows]})

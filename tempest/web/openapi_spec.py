@@ -1,0 +1,168 @@
+"""The OpenAPI 3.1 document of every route (a test fails when a route is missing from it)."""
+
+from __future__ import annotations
+
+from meter import __version__
+
+_ERR = {"$ref": "#/components/responses/Error"}
+METER = [{"meterKey": []}]
+ADMIN = [{"adminBearer": []}, {"adminHeader": []}]
+METER_OR_ADMIN = [*METER, *ADMIN]
+
+
+def _p(name: str, where: str = "path", desc: str = "", schema: dict | None = None,
+       required: bool | None = None) -> dict:
+    return {"name": name, "in": where, "required": where == "path" if required is None
+            else required, "description": desc, "schema": schema or {"type": "string"}}
+
+
+SERIAL = _p("serial", desc="meter serial: 1-64 of A-Z a-z 0-9 _ . -")
+DAY = _p("day", desc="reading day YYYY-MM-DD", schema={"type": "string", "format": "date"})
+DATE = _p("date", desc="reading day YYYY-MM-DD", schema={"type": "string", "format": "date"})
+PAGE = [_p("page", "query", "page number from 1", {"type": "integer", "minimum": 1}),
+        _p("per_page", "query", "items per page (PAGE_SIZE, at most MAX_PAGE_SIZE)",
+           {"type": "integer", "minimum": 1})]
+LIMIT = _p("limit", "query", "how many (PAGE_SIZE by default)", {"type": "integer"})
+
+
+def op(summary: str, tag: str, *, params=(), security=None, body: str | None = None,
+       ok: str = "200", ok_desc: str = "OK", errors=("400", "404")) -> dict:
+    doc: dict = {"summary": summary, "tags": [tag], "parameters": list(params),
+                 "responses": {ok: {"description": ok_desc,
+                                    "content": {"application/json": {"schema": {}}}}}}
+    for code in errors:
+        doc["responses"][code] = _ERR
+    if security is not None:
+        doc["security"] = security
+    if body is not None:
+        doc["requestBody"] = {"required": True, "description": body,
+                              "content": {"application/json": {"schema": {"type": "object"}}}}
+    return doc
+
+
+UPLOAD_ERRORS = ("400", "401", "403", "413", "422")
+
+
+def paths() -> dict:
+    seed, api, admin = "seed", "api", "admin"
+    return {
+        "/": {"get": op("Tempest's identity and clock", seed, errors=())},
+        "/heartbeats": {"get": op("Last heartbeat per meter, most recent first", seed,
+                                  errors=())},
+        "/meters": {"get": op("Every meter with file counts", seed, errors=())},
+        "/meter": {"get": op("A meter's days (newest first), or one day's import readings",
+                             seed, params=[_p("serial", "query", required=True),
+                                           _p("day", "query")])},
+        "/meters/{serial}": {"get": op("A meter's payload count", seed, params=[SERIAL])},
+        "/meters/{serial}/payloads": {"get": op("A meter's stored days", seed,
+                                                params=[SERIAL])},
+        "/meters/{serial}/payloads/{date}": {
+            "get": op("One day's datastreams with counts and totals", seed,
+                      params=[SERIAL, DATE])},
+        "/meters/{serial}/payloads/{date}/{datastream}": {
+            "get": op("One datastream's readings", seed,
+                      params=[SERIAL, DATE, _p("datastream", desc="channel name")])},
+        "/payload": {"get": op("A stored day file as received", seed,
+                               params=[_p("serial", "query", required=True),
+                                       _p("day", "query", required=True)])},
+        "/status": {"get": op("Active and inactive meters, payload counts", seed, errors=())},
+        "/heartbeat": {"post": op("Heartbeat (seed shape)", seed, security=METER,
+                                  body="{serial, ip, timestamp}", errors=("400", "401", "403"))},
+        "/update": {"post": op("Upload a day file (any accepted shape)", seed, security=METER,
+                               body="a day file", ok="202", ok_desc="queued",
+                               errors=UPLOAD_ERRORS)},
+        "/api/v1/openapi.json": {"get": op("This document", api, errors=())},
+        "/api/v1/health": {"get": op("Liveness and the ingest worker's state", api, errors=())},
+        "/api/v1/summary": {"get": op("Fleet summary", api, errors=())},
+        "/api/v1/meters": {
+            "get": op("Meters, paged", api, params=[
+                _p("status", "query", "online | stale | offline | never_seen"),
+                _p("q", "query", "serial prefix"), *PAGE], errors=("400",)),
+            "post": op("Register a meter and issue its key (idempotent)", admin,
+                       security=ADMIN, body="{serial, timezone?, key?, rotate?}", ok="201",
+                       ok_desc="key issued (200 when unchanged)",
+                       errors=("400", "401", "403", "409"))},
+        "/api/v1/meters/{serial}": {
+            "get": op("One meter", api, params=[SERIAL]),
+            "patch": op("Set a meter's time zone", admin, params=[SERIAL], security=ADMIN,
+                        body="{timezone}", errors=("400", "401", "403", "404"))},
+        "/api/v1/meters/{serial}/key": {
+            "post": op("Rotate a meter's key", admin, params=[SERIAL], security=ADMIN,
+                       ok="201", errors=("400", "401", "403")),
+            "delete": op("Revoke a meter's key", admin, params=[SERIAL], security=ADMIN,
+                         errors=("400", "401", "403", "404"))},
+        "/api/v1/meters/{serial}/days": {
+            "get": op("A meter's days with completeness, newest first", api,
+                      params=[SERIAL, _p("from", "query"), _p("to", "query"), *PAGE])},
+        "/api/v1/meters/{serial}/days/{day}": {
+            "get": op("One day: every channel's readings and the quality", api,
+                      params=[SERIAL, DAY])},
+        "/api/v1/meters/{serial}/days/{day}/file": {
+            "get": op("The stored version's file as delivered", api, params=[SERIAL, DAY])},
+        "/api/v1/meters/{serial}/days/{day}/channels/{channel}": {
+            "get": op("One channel of one day", api,
+                      params=[SERIAL, DAY, _p("channel", desc="channel name")])},
+        "/api/v1/meters/{serial}/files": {
+            "get": op("Files delivered for a meter (every version)", api,
+                      params=[SERIAL, _p("day", "query"), *PAGE])},
+        "/api/v1/meters/{serial}/readings": {
+            "get": op("A range of days, resampled", api, params=[
+                SERIAL, _p("from", "query", required=True), _p("to", "query", required=True),
+                _p("resolution", "query", "interval | 30min | hour | day"),
+                _p("channel", "query", "channel name(s), repeated or comma-separated")])},
+        "/api/v1/days": {"post": op("Upload a day file", api, security=METER, body="a day file",
+                                    ok="202", ok_desc="queued", errors=UPLOAD_ERRORS)},
+        "/api/v1/ingest/{ingest_id}": {
+            "get": op("The fate of an upload", api, security=METER_OR_ADMIN,
+                      params=[_p("ingest_id", desc="20 hex digits")],
+                      errors=("401", "403", "404"))},
+        "/api/v1/ingest-log": {
+            "get": op("Ingest log, newest first", api, params=[
+                _p("serial", "query"), _p("event", "query"),
+                _p("before", "query", "page back from this id"), LIMIT], errors=("400",))},
+        "/api/v1/heartbeats": {
+            "get": op("Recent heartbeats, newest first", api,
+                      params=[_p("serial", "query"), LIMIT], errors=("400",)),
+            "post": op("Heartbeat", api, security=METER, body="{serial, ...} (docs/protocol.md)",
+                       errors=("400", "401", "403", "413"))},
+        "/api/v1/quarantine": {
+            "get": op("Quarantined files (open ones; all=1 for every one)", api,
+                      params=[_p("all", "query"), LIMIT], errors=("400",))},
+        "/api/v1/quarantine/{qid}": {
+            "get": op("One quarantined file's reason", api, params=[_p("qid")]),
+            "delete": op("Discard a quarantined file", admin, params=[_p("qid")],
+                         security=ADMIN, errors=("401", "403", "404", "409"))},
+        "/api/v1/quarantine/{qid}/file": {
+            "get": op("A quarantined file's bytes", admin, params=[_p("qid")], security=ADMIN,
+                      errors=("401", "403", "404"))},
+        "/api/v1/quarantine/{qid}/reingest": {
+            "post": op("Send a quarantined file through ingest again", admin,
+                       params=[_p("qid")], security=ADMIN, ok="202",
+                       errors=("401", "403", "404", "409"))},
+    }
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Tempest", "version": __version__,
+                 "description": "The Meters head-end: uploads, heartbeats, the meter registry "
+                                "and stored readings. See docs/api.md."},
+        "paths": paths(),
+        "components": {
+            "securitySchemes": {
+                "meterKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "adminBearer": {"type": "http", "scheme": "bearer"},
+                "adminHeader": {"type": "apiKey", "in": "header", "name": "x-admin-token"},
+            },
+            "responses": {"Error": {"description": "an error",
+                                    "content": {"application/json": {"schema": {
+                                        "$ref": "#/components/schemas/Error"}}}}},
+            "schemas": {"Error": {"type": "object", "required": ["error", "reason"],
+                                  "properties": {"error": {"type": "string"},
+                                                 "reason": {"type": "string"},
+                                                 "field": {"type": "string"},
+                                                 "line": {"type": ["integer", "null"]},
+                                                 "id": {"type": "string"}}}},
+        },
+    }

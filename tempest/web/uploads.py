@@ -1,0 +1,114 @@
+"""Day-file uploads (`POST /api/v1/days`, the seed's `POST /update`) and their ingest status.
+
+An upload is checked (key, serial, size, validity) and written atomically into the drop folder,
+where the ingest worker stores it like any other delivery: this route never writes readings.
+A file that fails validation goes straight to quarantine and the meter gets 422 with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+
+from meter.dayfile import DayFileError, parse
+from tempest import names
+from tempest.db import get_db, transaction
+from tempest.ingest import dropbox, quarantine
+from tempest.settings import layout
+from tempest.store import Delivery
+from tempest.web import auth
+from tempest.web.errors import APIError, not_found
+
+bp = Blueprint("uploads", __name__)
+
+
+def _zone_for(serial: str) -> str:
+    row = get_db().execute("SELECT timezone FROM meters WHERE serial = ?", (serial,)).fetchone()
+    return (row["timezone"] if row else None) or current_app.config["LEGACY_TIMEZONE"]
+
+
+def _status_url(ingest_id: str) -> str:
+    return url_for("uploads.ingest_status", ingest_id=ingest_id)
+
+
+def _quarantine_upload(serial: str, data: bytes, error: DayFileError):
+    ingest_id = names.new_id()
+    now = time.time()
+    delivery = Delivery(ingest_id, hashlib.sha256(data).hexdigest(),
+                        f"{names.safe(serial)}.up-{ingest_id}.json", len(data), "upload", now)
+    conn = get_db()
+    with transaction(conn):
+        qname = quarantine.record(conn, delivery, error.as_dict(), serial, now)
+    row = quarantine.row(conn, ingest_id)
+    quarantine.place(layout(current_app.config).quarantine, qname, quarantine.reason_doc(row),
+                     data=data)
+    return APIError(422, "invalid_day_file", error.reason, field=error.field, line=error.line,
+                    id=ingest_id, status_url=_status_url(ingest_id))
+
+
+def accept_day_file():
+    """Shared by both upload routes."""
+    serial = auth.meter_serial()
+    data = request.get_data(cache=True)
+    doc = auth.json_object(data)
+    claimed = doc.get("serial")
+    if claimed is not None and claimed != serial:
+        raise APIError(403, "forbidden", "this key does not belong to the file's serial",
+                       field="serial")
+    try:
+        day = parse(data, legacy_timezone=_zone_for(serial))
+    except DayFileError as exc:
+        raise _quarantine_upload(serial, data, exc) from exc
+    ingest_id = names.new_id()
+    drop = layout(current_app.config).drop
+    dropbox.write_atomic(drop, names.upload_name(serial, day.reading_day, ingest_id), data)
+    return jsonify({"id": ingest_id, "status": "queued", "status_url": _status_url(ingest_id),
+                    "serial": serial, "reading_day": day.reading_day}), 202
+
+
+@bp.post("/api/v1/days")
+def upload_day():
+    return accept_day_file()
+
+
+def _queued(ingest_id: str) -> str | None:
+    """The serial of an upload still waiting in the drop folder, if it is there."""
+    suffixes = (f".up-{ingest_id}.json", f".re-{ingest_id}.json")
+    drop = layout(current_app.config).drop
+    try:
+        entries = os.scandir(drop)
+    except FileNotFoundError:
+        return None
+    with entries:
+        for entry in entries:
+            if entry.name.endswith(suffixes):
+                stem = entry.name[: -len(suffixes[0])]
+                return stem.rsplit("_", 1)[0]
+    return None
+
+
+@bp.get("/api/v1/ingest/<ingest_id>")
+def ingest_status(ingest_id: str):
+    if not names.valid_id(ingest_id):
+        raise not_found("no such ingest id")
+    conn = get_db()
+    row = conn.execute("SELECT * FROM files WHERE id = ?", (ingest_id,)).fetchone()
+    if row is None:
+        serial = _queued(ingest_id)
+        if serial is None:
+            raise not_found("no such ingest id")
+        auth.require_meter(serial)
+        return jsonify({"id": ingest_id, "status": "queued", "serial": serial})
+    auth.require_meter(row["serial"])
+    body = {"id": ingest_id, "status": row["outcome"], "serial": row["serial"],
+            "reading_day": row["reading_day"], "source": row["source"],
+            "day_status": row["day_status"], "accounted": row["accounted"],
+            "expected": row["expected"], "received_at": quarantine.iso(row["delivered_at"]),
+            "ingested_at": quarantine.iso(row["ingested_at"])}
+    if row["outcome"] == "quarantined":
+        q = quarantine.row(conn, ingest_id)
+        body.update(reason=q["reason"], field=q["field"] or "", line=q["line"])
+    return jsonify(body)

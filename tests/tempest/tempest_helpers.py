@@ -1,0 +1,109 @@
+"""Helpers for Tempest's tests: keys, headers, real `tempest serve` processes, waiting."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tempest import keys
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def issue_key(conn, serial: str, timezone: str | None = None) -> str:
+    return keys.add(conn, serial, timezone=timezone, rotate=True).key
+
+
+def admin_headers() -> dict:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def free_address() -> tuple[str, int]:
+    """A free port on a loopback address of its own (127.0.0.20-29)."""
+    host = f"127.0.0.{random.randint(20, 29)}"
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return host, s.getsockname()[1]
+
+
+class TempestProcess:
+    """A real `python -m tempest serve` in a subprocess."""
+
+    def __init__(self, data_dir: Path, log_path: Path, **env):
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.env = {**os.environ, "TEMPEST_ADMIN_TOKEN": ADMIN_TOKEN,
+                    "TEMPEST_SETTLE_SECONDS": "0", "TEMPEST_RESCAN_SECONDS": "2",
+                    "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in env.items()}}
+        self.proc: subprocess.Popen | None = None
+        self.host, self.port = free_address()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, wait: bool = True) -> TempestProcess:
+        self.host, self.port = free_address()
+        log = open(self.log_path, "ab")  # noqa: SIM115 (the child keeps it)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tempest", "serve", "--data-dir", str(self.data_dir),
+             "--host", self.host, "--port", str(self.port), "--no-access-log"],
+            stdout=log, stderr=log, env=self.env, cwd=REPO)
+        log.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"tempest exited {self.proc.returncode}: "
+                                   f"{self.log_path.read_text()[-2000:]}")
+            try:
+                if requests.get(self.url + "/api/v1/health", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("tempest did not come up: " + self.log_path.read_text()[-2000:])
+
+    def kill9(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+
+    def get(self, path: str, **kw):
+        return requests.get(self.url + path, timeout=10, **kw)
+
+    def post(self, path: str, **kw):
+        return requests.post(self.url + path, timeout=10, **kw)
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
