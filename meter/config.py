@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jsonschema
 
-from meter import tzdb
+from meter import DATA_MODEL_VERSION, MODEL_VERSION, __version__, tzdb
 from meter.model import archetypes, civil, holidays
 
 DEFAULT_COMMISSIONED = "2024-01-01"
@@ -135,6 +135,12 @@ def from_dict(raw) -> Config:
 
         target = raw.get("annual_kwh", archetype_typical_kwh(model["archetype"]))
         model["scale_permille"] = calibrate.scale_permille(model, target)
+    model["generator_json"] = canonical_json({
+        "engine": "meters", "model": model["load_model"], "model_version": MODEL_VERSION,
+        "seed": model["seed"], "archetype": model["archetype"]})
+    model["metadata_json"] = canonical_json({
+        "version": __version__, "data_model_version": DATA_MODEL_VERSION,
+        "config": public_config(raw)})
     return Config(raw=raw, model=model)
 
 

@@ -1,0 +1,200 @@
+"""The `meter` command: the simulated meter's cron entry point and tools (docs/cli.md)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from meter import __version__, clock, config, dayfile, operations, registers
+from meter.bulk import derive_all
+from meter.config import Config, ConfigError
+from meter.model import civil
+
+log = logging.getLogger("meter")
+EXIT_BAD_INPUT = 2
+
+
+def fail(message: str) -> None:
+    click.echo(f"meter: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+class Meters:
+    """The meters one command acts on: (config, folder) pairs."""
+
+    def __init__(self, items: list[tuple[Config, Path]], at: str | None):
+        self.items = items
+        self.at = at
+
+    def now(self, cfg: Config) -> int:
+        try:
+            return clock.now_minute(self.at, cfg.raw)
+        except clock.ClockError as exc:
+            fail(f"--at: {exc}")
+
+
+def meter_options(f):
+    """--config, --data-dir, --at, --count and --mix, on every command."""
+
+    @click.option("--config", "config_paths", multiple=True, type=click.Path(path_type=Path),
+                  envvar="METER_CONFIG", default=("config.json",), show_default=True,
+                  help="The meter's config.json. Repeat it for several meters on one host.")
+    @click.option("--data-dir", type=click.Path(path_type=Path), envvar="METER_DATA_DIR",
+                  help="Where the open day, outbox/, sent/ and the state live. Default: beside "
+                       "the config; with several meters, one folder per serial inside it.")
+    @click.option("--at", metavar="ISO-TIME", envvar="METER_AT",
+                  help="Pretend it is this time (ISO 8601 with offset); for tests and demos.")
+    @click.option("--count", type=click.IntRange(1, 100000), default=None,
+                  help="Bulk mode: simulate N meters derived from the config (serials "
+                       "SERIAL-0001...), each in its own folder.")
+    @click.option("--mix", is_flag=True,
+                  help="With --count: draw each meter's archetype from a typical household mix.")
+    @functools.wraps(f)
+    def wrapper(config_paths, data_dir, at, count, mix, **kwargs):
+        return f(load_meters(config_paths, data_dir, at, count, mix), **kwargs)
+
+    return wrapper
+
+
+def load_meters(paths, data_dir, at, count, mix) -> Meters:
+    items = []
+    for path in paths:
+        try:
+            cfg = config.read(path)
+        except ConfigError as exc:
+            fail(f"bad config {path}: {exc}")
+        base_dir = Path(data_dir) if data_dir else Path(path).resolve().parent
+        if count:
+            for raw in derive_all(cfg.raw, count, mix):
+                try:
+                    derived = config.from_dict(raw)
+                except ConfigError as exc:
+                    fail(f"bad derived config {raw['serial']}: {exc}")
+                items.append((derived, base_dir / raw["serial"]))
+        elif len(paths) > 1 and data_dir:
+            items.append((cfg, base_dir / cfg.serial))
+        else:
+            items.append((cfg, base_dir))
+    return Meters(items, at)
+
+
+def parse_day_option(value: str, name: str) -> int:
+    try:
+        return civil.parse_day(value)
+    except ValueError as exc:
+        fail(f"{name}: {exc}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="meter")
+@click.option("-v", "--verbose", is_flag=True, help="Log what each step does.")
+def main(verbose: bool) -> None:
+    """A simulated smart electricity meter (or thousands of them)."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@meter_options
+def tick(meters: Meters) -> None:
+    """Record the intervals that ended since the last tick; seal finished days.
+
+    The cron entry point. Catches up after downtime, never writes an interval twice, and
+    moves each finished day into outbox/ (sealed) when the local day rolls over.
+    """
+    for cfg, root in meters.items:
+        summary = operations.tick(cfg, root, meters.now(cfg))
+        if len(meters.items) == 1:
+            click.echo(json.dumps(summary))
+
+
+@main.command()
+@meter_options
+@click.option("--from", "first", required=True, metavar="DAY", help="First day, YYYY-MM-DD.")
+@click.option("--to", "last", required=True, metavar="DAY", help="Last day, YYYY-MM-DD.")
+@click.option("--force", is_flag=True, help="Also rewrite days already sent.")
+def backfill(meters: Meters, first: str, last: str, force: bool) -> None:
+    """Write sealed day files for past days into outbox/."""
+    d0 = parse_day_option(first, "--from")
+    d1 = parse_day_option(last, "--to")
+    if d1 < d0:
+        fail("--to: is before --from")
+    total = (d1 - d0 + 1) * len(meters.items)
+    written = 0
+    with click.progressbar(length=total, label="backfill", file=sys.stderr,
+                           show_pos=True) as bar:
+        for cfg, root in meters.items:
+            try:
+                result = operations.backfill(cfg, root, d0, d1, meters.now(cfg),
+                                             progress=bar.update, force=force)
+            except (operations.DayNotOver, registers.BeforeCommissioning) as exc:
+                fail(f"{cfg.serial}: {exc}")
+            written += len(result["written"])
+    click.echo(json.dumps({"meters": len(meters.items), "days_written": written}))
+
+
+@main.command()
+@meter_options
+@click.option("--day", required=True, metavar="DAY", help="The reading day, YYYY-MM-DD.")
+def truth(meters: Meters, day: str) -> None:
+    """Print the ground truth of a day: true and recorded values, and every fault."""
+    d = parse_day_option(day, "--day")
+    out = [operations.truth(cfg, d) for cfg, _ in meters.items]
+    click.echo(json.dumps(out[0] if len(out) == 1 else out, indent=1))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--legacy-timezone", default="UTC", show_default=True,
+              help="IANA zone for seed-era files whose timestamps have no offset.")
+def validate(files: tuple[Path, ...], legacy_timezone: str) -> None:
+    """Check day files against the schema and the day-file rules, naming each problem."""
+    bad = 0
+    for path in files:
+        try:
+            day = dayfile.parse(path.read_bytes(), legacy_timezone=legacy_timezone)
+        except OSError as exc:
+            click.echo(f"{path}: cannot read: {exc.strerror}")
+            bad += 1
+            continue
+        except dayfile.DayFileError as exc:
+            click.echo(f"{path}: INVALID {exc}")
+            bad += 1
+            continue
+        notes = f" ({'; '.join(day.notes)})" if day.notes else ""
+        click.echo(f"{path}: ok {day.serial} {day.reading_day} {day.status} "
+                   f"{day.accounted()}/{day.expected} intervals{notes}")
+    if bad:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command("check-config")
+@meter_options
+def check_config(meters: Meters) -> None:
+    """Check the config(s) and print each meter's serial, model and config hash."""
+    for cfg, root in meters.items:
+        m = cfg.model
+        click.echo(json.dumps({"serial": cfg.serial, "model": m["load_model"],
+                               "archetype": m["archetype"], "timezone": m["timezone"],
+                               "channels": cfg.channel_names, "data_dir": str(root),
+                               "config_hash": cfg.hash()}))
+
+
+def _register_delivery() -> None:
+    # Delivery commands (upload, sync, heartbeat, redial, agent) live in their own module.
+    try:
+        from meter.cli_delivery import register
+    except ImportError:
+        return
+    register(main, meter_options, fail)
+
+
+_register_delivery()
+
+if __name__ == "__main__":
+    main()

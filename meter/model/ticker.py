@@ -1,0 +1,227 @@
+# The meter's tick: write the intervals that ended since the last tick, seal days as they end.
+#
+# Shared by the CPython meter (`meter tick`) and the Pico W, so both keep the same folders and
+# write the same bytes. File access goes through `fs`, an object with: exists(p),
+# read_lines(p) (an iterator of text lines), append(p, text) (durable when it returns),
+# truncate(p, size), write_atomic(p, writer) (writer(out) writes the text; the file appears
+# whole or not at all), remove(p), rename(a, b), listdir(d), makedirs(d), read_text(p).
+#
+# Layout under the meter's folder (made by the program, never by hand):
+#   data/<day>.journal   the open day, one line per interval (meter/model/journal.py)
+#   data/<day>.json      the open day as a day file, rebuilt after every tick
+#   outbox/<serial>_<day>.json   sealed days waiting for delivery (never edited again)
+#   held/                sealed days held back on purpose (late or duplicate delivery faults)
+#   sent/, rejected/     what delivery did with them
+#   state.json           the registers at the start of the next day to open
+
+import json
+
+from meter.model import civil, dayfile, journal, tz
+
+FOLDERS = ("data", "outbox", "held", "sent", "rejected")
+_DUPLICATE_AFTER_MIN = 360
+
+
+class Ticker:
+    def __init__(self, model, cfg, fs, root, initial_registers=None):
+        """model: a MeterModel; cfg: the normalised config; root: the meter's folder.
+
+        initial_registers(day): the opening registers of the first day this meter records,
+        when it has no state yet (CPython sums from commissioning; the Pico starts from its
+        configured registers).
+        """
+        self.model = model
+        self.cfg = cfg
+        self.fs = fs
+        self.root = root
+        self.serial = cfg["serial"]
+        self.n = cfg["interval"]
+        self.initial_registers = initial_registers
+        self.channels = [(c[0], c[1], c[3]) for c in cfg["channels"]]
+        for folder in FOLDERS:
+            fs.makedirs(root + "/" + folder)
+
+    # -- paths ------------------------------------------------------------------------------
+
+    def path(self, *parts):
+        return self.root + "/" + "/".join(parts)
+
+    def sealed_name(self, day):
+        return "%s_%s.json" % (self.serial, civil.format_day(day))
+
+    # -- state ------------------------------------------------------------------------------
+
+    def load_state(self):
+        p = self.path("state.json")
+        if not self.fs.exists(p):
+            return None
+        try:
+            st = json.loads(self.fs.read_text(p))
+            return int(st["registers_day"]), [int(v) for v in st["registers"]]
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def save_state(self, day, registers):
+        text = json.dumps({"registers_day": day, "registers": registers})
+        self.fs.write_atomic(self.path("state.json"), lambda out: out.write(text))
+
+    def open_journal(self):
+        """The open day from its journal (cutting off a torn last line), or None."""
+        for name in sorted(self.fs.listdir(self.path("data"))):
+            if not name.endswith(".journal"):
+                continue
+            p = self.path("data", name)
+            od, good = journal.replay(self.fs.read_lines(p))
+            if od is None:
+                self.fs.remove(p)
+                continue
+            self.fs.truncate(p, good)
+            return od
+        return None
+
+    # -- the tick ---------------------------------------------------------------------------
+
+    def tick(self, now, max_intervals=None):
+        """Record every interval that ended by UTC minute `now`. Returns a summary dict."""
+        n = self.n
+        model = self.model
+        limit = (now // n) * n
+        summary = {"written": 0, "sealed": [], "skipped_outage": [], "released": [],
+                   "open_day": None}
+        self.release_held(now, summary)
+        od = self.open_journal()
+        if od is not None:
+            day = od.day
+            registers = None
+        else:
+            st = self.load_state()
+            if st is None:
+                day = model.zone.reading_day_of_end(limit) if limit else 0
+                registers = self.initial_registers(day)
+            else:
+                day, registers = st
+        budget = max_intervals
+        while True:
+            start, count = model.day_grid(day)
+            if start + n > limit:
+                break
+            if od is None:
+                if model.outage(day):
+                    if start + count * n > limit:
+                        break  # the meter is off today; nothing until the day is over
+                    summary["skipped_outage"].append(civil.format_day(day))
+                    day += 1
+                    self.save_state(day, registers)
+                    continue
+                od = journal.OpenDay(day, n, registers)
+                self.fs.append(self.jpath(day), journal.header(day, n, registers))
+            i = od.last + 1
+            while i < count and start + (i + 1) * n <= limit:
+                if budget is not None:
+                    if budget <= 0:
+                        break
+                    budget -= 1
+                values, q, _ = model.recorded_interval(day, i, start, count)
+                self.fs.append(self.jpath(day), journal.line(i, q, values))
+                od.last = i
+                if values is not None:
+                    for c in range(len(values)):
+                        od.totals[c] += values[c]
+                summary["written"] += 1
+                i += 1
+            if od.last == count - 1:
+                registers = self.seal(od, start)
+                summary["sealed"].append(civil.format_day(day))
+                day += 1
+                od = None
+                continue
+            self.write_day(od, start, "open", self.path("data", civil.format_day(day) + ".json"))
+            summary["open_day"] = civil.format_day(day)
+            break
+        return summary
+
+    def jpath(self, day):
+        return self.path("data", civil.format_day(day) + ".journal")
+
+    def closing(self, od):
+        return [od.opening[c] + od.totals[c] for c in range(len(od.opening))]
+
+    def write_day(self, od, start, status, target):
+        cfg = self.cfg
+        zone = self.model.zone
+        n = self.n
+        jp = self.jpath(od.day)
+        nch = len(self.channels)
+
+        def labels(i):
+            return tz.label(zone, start + (i + 1) * n)
+
+        def rows():
+            return journal.rows(self.fs.read_lines(jp), nch, labels)
+
+        head = (self.serial, civil.format_day(od.day), n, cfg["timezone"], status)
+        closing = self.closing(od)
+        self.fs.write_atomic(target, lambda out: dayfile.write(
+            out, head, self.channels, od.opening, closing, rows, cfg["generator_json"],
+            cfg["metadata_json"]))
+
+    def seal(self, od, start):
+        """Write the finished day into the outbox (or hold it back), drop the open files."""
+        day_end = start + (od.last + 1) * self.n
+        self.place_sealed(od.day, day_end,
+                          lambda target: self.write_day(od, start, "sealed", target))
+        registers = self.closing(od)
+        # State first: if we die after it, the journal left behind is seen as sealed already.
+        self.save_state(od.day + 1, registers)
+        for suffix in (".journal", ".json"):
+            p = self.path("data", civil.format_day(od.day) + suffix)
+            if self.fs.exists(p):
+                self.fs.remove(p)
+        return registers
+
+    def place_sealed(self, day, day_end, write, force=False):
+        """Put a sealed day where delivery finds it: the outbox, or `held/` when the meter's
+        faults say it is delivered late (and a second copy for a duplicate delivery).
+        write(target) writes the file. A day already sent is left alone unless `force`."""
+        model = self.model
+        name = self.sealed_name(day)
+        if not force and self.fs.exists(self.path("sent", name)):
+            return False
+        late = 0 if force else model.late_days(day)
+        # The held file first, then its release note: a crash between leaves a held file
+        # that the next seal of the same day re-notes, never a note pointing at nothing.
+        if late:
+            write(self.path("held", name))
+            self.hold(name, name, day_end + late * 1440)
+        else:
+            write(self.path("outbox", name))
+        if not force and model.duplicate(day):
+            dup = name[:-5] + ".dup.json"
+            write(self.path("held", dup))
+            self.hold(dup, name, day_end + late * 1440 + _DUPLICATE_AFTER_MIN)
+        return True
+
+    # -- faults on delivery -----------------------------------------------------------------
+
+    def hold(self, held_name, final_name, release_min):
+        text = "%d %s\n" % (release_min, final_name)
+        self.fs.write_atomic(self.path("held", held_name + ".release"),
+                             lambda out: out.write(text))
+
+    def release_held(self, now, summary):
+        held = self.path("held")
+        for name in sorted(self.fs.listdir(held)):
+            if not name.endswith(".release"):
+                continue
+            parts = self.fs.read_text(held + "/" + name).split()
+            if len(parts) != 2:
+                self.fs.remove(held + "/" + name)
+                continue
+            release, final = int(parts[0]), parts[1]
+            src = held + "/" + name[:-8]
+            if now < release or self.fs.exists(self.path("outbox", final)):
+                continue
+            if self.fs.exists(src):
+                self.fs.rename(src, self.path("outbox", final))
+                summary["released"].append(final)
+            self.fs.remove(held + "/" + name)
