@@ -1,0 +1,129 @@
+"""Processes by PID only: pidfiles that survive PID reuse, and stopping exactly what we started.
+
+A pidfile holds "PID STARTTIME" (the kernel's start time in clock ticks) because a bare PID
+can be reused by an unrelated process after a crash; we never signal a PID whose start time
+does not match.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def start_time(pid: int) -> int | None:
+    """The process's start time (field 22 of /proc/PID/stat), None if it is gone or a zombie."""
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def alive(pid: int | None) -> bool:
+    return pid is not None and start_time(pid) is not None
+
+
+def write_pidfile(path: Path, pid: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{pid} {start_time(pid)}\n")
+    tmp.replace(path)
+
+
+def read_pidfile(path: Path) -> int | None:
+    """The PID in the file if that very process is still running, else None."""
+    try:
+        pid_text, started = path.read_text().split()
+        pid = int(pid_text)
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if str(start_time(pid)) == started else None
+
+
+def _reap(pid: int) -> None:
+    # Our own children stay zombies until waited for; other processes are reaped by init.
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def stop(pids: list[int], timeout: float = 5.0) -> None:
+    """SIGTERM each PID, wait up to `timeout`, then SIGKILL whatever is left."""
+    started = {pid: start_time(pid) for pid in pids}
+    started = {pid: t for pid, t in started.items() if t is not None}
+    for pid in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while True:
+        for pid in started:
+            _reap(pid)
+        left = [pid for pid, t in started.items() if start_time(pid) == t]
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _reap(pid)
+
+
+def stop_pidfile(path: Path, timeout: float = 5.0) -> int | None:
+    """Stop the process a pidfile names (if it is still that process); return its PID."""
+    pid = read_pidfile(path)
+    if pid is not None:
+        stop([pid], timeout)
+    path.unlink(missing_ok=True)
+    return pid
+
+
+def all_pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def mount_ns(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/mnt")
+    except OSError:
+        return None
+
+
+def pids_in_mount_ns(ns: str, exclude: tuple[int, ...] = ()) -> list[int]:
+    """Every process living in mount namespace `ns` (e.g. 'mnt:[4026532301]')."""
+    return [p for p in all_pids() if p not in exclude and mount_ns(p) == ns]
+
+
+def pids_of_uids(uids: set[int]) -> list[int]:
+    found = []
+    for pid in all_pids():
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("Uid:"):
+                    if int(line.split()[1]) in uids:  # the real UID
+                        found.append(pid)
+                    break
+        except OSError:
+            continue
+    return found
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
