@@ -38,6 +38,9 @@ class Cron:
         """
         if self.pid is not None:
             return False
+        if not self.ns.enabled:
+            raise LabError("no mount namespace here, so cron cannot be kept from the "
+                           "machine's own jobs; the lab runs without cron")
         if not Path(CRON).exists() or not shutil.which("crontab"):
             raise LabError("cron is not installed: apt-get install cron (scripts/setup.sh --test)")
         self.log.parent.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,9 @@ Tests under tests/lab/ get them through tests/lab/conftest.py. Elsewhere, add
 
 Settings come from the environment (conftest options are not seen outside the top level):
 METERS_LAB_METERS (default 20), METERS_LAB_WIPE=1 (fresh homes and crontabs at session start),
-METERS_LAB_KEEP=1 (leave the lab running after the session), and the METERS_LAB_DIR / _PORT /
-_PREFIX settings of LabConfig.from_env.
+METERS_LAB_KEEP=1 (leave the lab running after the session), METERS_LAB_NAMESPACE=0 (no mount
+namespace, hence no cron), and the METERS_LAB_DIR / _PORT / _PREFIX settings of
+LabConfig.from_env.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ DEFAULT_METERS = 20
 def lab() -> Lab:
     """A running lab fleet (sshd up, accounts ready, inventory written).
 
-    Skips with the reason when the machine cannot host it (not root, no sshd, no namespaces).
+    Skips with the reason when the machine cannot host it (not root, no sshd).
     A lab that was already running (scripts/lab.sh up) is reused and left running.
     """
     reasons = missing()
@@ -42,7 +43,7 @@ def lab() -> Lab:
 @pytest.fixture(scope="session")
 def lab_cron(lab: Lab):
     """The lab's cron daemon, running (a Cron: .pid, .install(user, text), .show, .remove)."""
-    reasons = cron_missing()
+    reasons = cron_missing(lab)
     if reasons:
         pytest.skip("lab cron: " + "; ".join(reasons))
     started = lab.cron.start()

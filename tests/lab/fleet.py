@@ -28,33 +28,31 @@ from .config import REPO, Host, LabConfig
 from .cron import CRON, Cron
 from .inventory import known_hosts_line, render, ssh_options
 from .namespace import Namespace
+from .namespace import unavailable as namespace_unavailable
 from .sshd import RRSYNC, SSHD, Sshd, ensure_key, render_config
 from .users import LabError, ensure_account, ensure_home, ensure_owned
 
 __all__ = ["Host", "Lab", "LabConfig", "LabError", "cron_missing", "missing"]
 
 _TOOLS = [(SSHD, "openssh-server"), ("/usr/bin/ssh", "openssh-client"),
-          ("/usr/bin/ssh-keygen", "openssh-client"), ("/usr/bin/unshare", "util-linux"),
-          ("/usr/bin/nsenter", "util-linux"), ("/usr/sbin/useradd", "passwd")]
+          ("/usr/bin/ssh-keygen", "openssh-client"), ("/usr/sbin/useradd", "passwd")]
 
 
 def missing() -> list[str]:
     """Why the lab cannot run here (empty when it can): the reasons tests skip with."""
     if os.geteuid() != 0:
         return ["the lab fleet needs root: it creates Unix users and runs sshd"]
-    reasons = [f"{path} is missing (apt-get install {pkg})"
-               for path, pkg in _TOOLS if not os.path.exists(path)]
-    if not reasons:
-        probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True)
-        if probe.returncode != 0:
-            reasons.append("cannot make a mount namespace (unshare --mount: "
-                           f"{probe.stderr.strip()}); a container needs CAP_SYS_ADMIN")
+    return [f"{path} is missing (apt-get install {pkg})"
+            for path, pkg in _TOOLS if not os.path.exists(path)]
+
+
+def cron_missing(lab: Lab | None = None) -> list[str]:
+    """Why the lab's cron cannot run (empty when it can)."""
+    reasons = [f"{p} is missing (apt-get install cron)"
+               for p in (CRON, "/usr/bin/crontab") if not os.path.exists(p)]
+    if lab is not None and not lab.ns.enabled:
+        reasons.append(f"no mount namespace to isolate cron in ({lab.namespace_problem})")
     return reasons
-
-
-def cron_missing() -> list[str]:
-    return [f"{p} is missing (apt-get install cron)"
-            for p in (CRON, "/usr/bin/crontab") if not os.path.exists(p)]
 
 
 class Lab:
@@ -62,7 +60,12 @@ class Lab:
         self.config = config or LabConfig.from_env()
         d = self.config.dir
         self.dir = d
-        self.ns = Namespace(d)
+        # Namespaces are used wherever the machine allows them; METERS_LAB_NAMESPACE=0 turns
+        # them off to try the fallback (no cron) on a machine that has them.
+        self.namespace_problem = (
+            "turned off by METERS_LAB_NAMESPACE=0"
+            if os.environ.get("METERS_LAB_NAMESPACE") == "0" else namespace_unavailable())
+        self.ns = Namespace(d, enabled=self.namespace_problem is None)
         self.sshd = Sshd(self.config, self.ns)
         self.cron = Cron(d, self.ns)
         self.key = d / "ssh" / "id_ed25519"
@@ -136,7 +139,7 @@ class Lab:
             (self.dir / "state" / "config.json").write_text(
                 json.dumps({"meters": cfg.meters, "port": cfg.port, "prefix": cfg.prefix}))
             changed = self.sshd.write_config(render_config(cfg, self.host_key))
-            if self.ns.pid is None:
+            if not self.ns.running:
                 # A namespace that died took our view of sshd's and cron's world with it.
                 self.cron.stop()
                 self.sshd.stop()
@@ -172,6 +175,7 @@ class Lab:
             "sshd_pid": self.sshd.pid,
             "cron_pid": self.cron.pid,
             "namespace_pid": self.ns.pid,
+            "namespace_problem": self.namespace_problem,
             "inventory": str(self.inventory) if self.inventory.exists() else None,
             "users": users.lab_users(self.config.prefix) if os.geteuid() == 0 else [],
         }

@@ -34,11 +34,26 @@ SENDMAIL = Path("/usr/sbin/sendmail")
 PAM_CRON = Path("/etc/pam.d/cron")
 
 
+def unavailable() -> str | None:
+    """Why this machine cannot make mount namespaces (e.g. a container without
+    CAP_SYS_ADMIN), or None when it can."""
+    if not shutil.which("unshare") or not shutil.which("nsenter"):
+        return "unshare/nsenter are missing (apt-get install util-linux)"
+    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"unshare --mount fails: {probe.stderr.strip()}"
+    return None
+
+
 class Namespace:
-    def __init__(self, lab_dir: Path, launcher: tuple[str, ...] = ()):
+    """The lab's mount namespace. Disabled (enabled=False) where namespaces are not allowed:
+    then sshd runs in the machine's namespace with a real /run/sshd, and there is no cron."""
+
+    def __init__(self, lab_dir: Path, launcher: tuple[str, ...] = (), enabled: bool = True):
         # `launcher` prefixes the unshare call; tests use it to nest the namespace in a fake
         # machine whose own /etc/crontab has jobs.
         self.launcher = list(launcher)
+        self.enabled = enabled
         self.root = lab_dir / "ns"
         self.state = lab_dir / "state"
         self.pidfile = self.state / "ns.pid"
@@ -48,6 +63,10 @@ class Namespace:
     @property
     def pid(self) -> int | None:
         return procs.read_pidfile(self.pidfile)
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None or not self.enabled
 
     @property
     def spool(self) -> Path:
@@ -61,6 +80,8 @@ class Namespace:
 
     def prefix(self) -> list[str]:
         """argv prefix that runs a command inside the namespace (nsenter execs, same PID)."""
+        if not self.enabled:
+            return []
         pid = self.pid
         if pid is None:
             raise LabError("the lab namespace is not running (scripts/lab.sh up)")
@@ -137,12 +158,14 @@ class Namespace:
         lines += ["echo ready", "exec sleep infinity"]
         return "\n".join(lines) + "\n"
 
-    def start(self) -> int:
+    def start(self) -> int | None:
         """Start the namespace holder if it is not running; return its PID."""
+        if not self.enabled:
+            # sshd's privilege-separation folder is then the machine's own.
+            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+            return None
         if self.pid is not None:
             return self.pid
-        if not shutil.which("unshare") or not shutil.which("nsenter"):
-            raise LabError("unshare/nsenter missing: apt-get install util-linux")
         self._prepare()
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
@@ -163,6 +186,8 @@ class Namespace:
 
     def members(self) -> list[int]:
         """PIDs of every process in the namespace (sshd, sessions, cron, jobs, the holder)."""
+        if not self.enabled:
+            return []
         ns = self.idfile.read_text().strip() if self.idfile.exists() else ""
         if not ns or ns == procs.mount_ns(os.getpid()):
             return []  # never sweep the namespace we ourselves live in
