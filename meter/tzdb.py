@@ -19,7 +19,8 @@ class UnknownZone(ValueError):
 
 
 def _offset_min(zone: ZoneInfo, instant: datetime) -> int:
-    return int(zone.utcoffset(instant).total_seconds()) // 60
+    # zone.utcoffset(dt) would read dt as a wall-clock time; convert the instant instead.
+    return int(instant.astimezone(zone).utcoffset().total_seconds()) // 60
 
 
 @functools.lru_cache(maxsize=64)

@@ -90,12 +90,14 @@ class Ticker:
                    "open_day": None}
         self.release_held(now, summary)
         od = self.open_journal()
+        fresh = False  # a meter's very first tick: nothing recorded, no state yet
         if od is not None:
             day = od.day
             registers = None
         else:
             st = self.load_state()
             if st is None:
+                fresh = True
                 day = model.zone.reading_day_of_end(limit) if limit else 0
                 registers = self.initial_registers(day)
             else:
@@ -114,6 +116,9 @@ class Ticker:
                     self.save_state(day, registers)
                     continue
                 od = journal.OpenDay(day, n, registers)
+                if fresh:
+                    self.save_state(day, registers)  # remember where the meter began
+                    fresh = False
                 self.fs.append(self.jpath(day), journal.header(day, n, registers))
             i = od.last + 1
             while i < count and start + (i + 1) * n <= limit:
