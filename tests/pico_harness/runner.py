@@ -96,6 +96,11 @@ class PicoProcess:
         if len(given) > 1:
             raise ValueError("give at most one of script=, module=, code=")
         kind, target = (given[0], script or module or code) if given else ("boot", "")
+        if kind == "code":
+            # Code goes through a file, never argv: exec() of a string taken from argv has
+            # crashed this build ("FATAL: uncaught NLR"), compiling from a file has not.
+            (self.hd.path / "code.py").write_text(code)
+            kind, target = "script", "/.harness/code.py"
         heap_arg = heap if isinstance(heap, str) else str(heap)
         self.heap_bytes = parse_heap(heap_arg)
         self._since = self.hd.events_offset()
@@ -254,9 +259,7 @@ def fakes_overhead(tmp: Path, heap: str = DEFAULT_HEAP) -> int:
     return int(res.stdout.split()[-1])
 
 
-def mpy_cross(
-    src: Path, out: Path | None = None, args: tuple[str, ...] = ()
-) -> subprocess.CompletedProcess:
+def mpy_cross(src: Path, out: Path | None = None, args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Compile one .py file with mpy-cross (bytecode .mpy for the firmware's version)."""
     exe = tool("mpy-cross")
     if exe is None:

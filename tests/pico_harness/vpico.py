@@ -332,13 +332,15 @@ class VirtualPico:
     def serial_log(self) -> str:
         return (self.harness.path / "serial.log").read_text(errors="replace")
 
-    def mpremote(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    def mpremote(
+        self, *args: str, timeout: float = 30, port: str | None = None
+    ) -> subprocess.CompletedProcess:
         """Run `mpremote connect <port> args...` and return its result (text)."""
         exe = tool("mpremote")
         if exe is None:
             raise FileNotFoundError("mpremote not found: run scripts/setup.sh")
         return subprocess.run(
-            [str(exe), "connect", self.port, *args], capture_output=True, text=True, timeout=timeout
+            [str(exe), "connect", port or self.port, *args], capture_output=True, text=True, timeout=timeout
         )
 
     def stop(self) -> None:

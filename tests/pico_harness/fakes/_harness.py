@@ -175,9 +175,11 @@ def poll():
 
 
 def wdt_expired(late_ms):
+    global wdt_deadline
     event("wdt-expired", "late_ms=%d" % late_ms)
     if knob("wdt", "enforce", True):
         hard_reset("wdt")
+    wdt_deadline = None  # not enforced: logged once; the next feed() arms it again
 
 
 def sample_heap():

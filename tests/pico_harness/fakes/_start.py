@@ -3,7 +3,7 @@
 #   micropython [-i] -X heapsize=128K _start.py FLASH HDIR MODE KIND TARGET
 # It maps the flash folder onto "/" (VfsPosix), the harness folder onto "/.harness", sets
 # sys.path as on a Pico plus the fakes, then:
-#   MODE run       KIND boot: boot.py then main.py | script: a file | module: import | code
+#   MODE run       KIND boot: boot.py then main.py | script: a file | module: import
 #                  (exceptions propagate: exit status 1 and a traceback, as in the runner)
 #   MODE friendly  boot.py then main.py, errors printed, then the REPL (the virtual Pico)
 #   MODE raw       boot.py only, then a marker for the virtual Pico to enter the raw REPL
@@ -51,10 +51,8 @@ def _boot():
             run_file("main.py")
         elif kind == "script":
             run_file(target, True)
-        elif kind == "module":
-            __import__(target)
         else:
-            exec(target, g)
+            __import__(target)
         return
 
     try:

@@ -62,6 +62,8 @@ def sleep_ms(ms):
         step = _rt.ticks_diff(_h.next_due(end), now) + 1
         if step > left:
             step = left
+        elif step < 1:
+            step = 1
         if _h.fast():
             _h.skip_ms += step
         else:
