@@ -79,3 +79,17 @@ def test_inventory_is_yaml_ansible_understands():
 def test_missing_says_why_when_not_root(monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert fleet.missing() == ["the lab fleet needs root: it creates Unix users and runs sshd"]
+
+
+def test_lab_users_are_matched_by_exact_names(monkeypatch):
+    from . import users
+
+    class Entry:
+        def __init__(self, name, gecos="Meters lab host x"):
+            self.pw_name, self.pw_gecos = name, gecos
+
+    accounts = [Entry("lab-m01"), Entry("lab-tempest"), Entry("lab-2-m01"), Entry("lab-drop"),
+                Entry("lab-m02", gecos="someone real"), Entry("lab-mx")]
+    monkeypatch.setattr(users.pwd, "getpwall", lambda: accounts)
+    assert users.lab_users("lab-") == ["lab-drop", "lab-m01", "lab-tempest"]
+    assert users.lab_users("lab-2-") == ["lab-2-m01"]

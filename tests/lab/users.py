@@ -9,6 +9,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -104,10 +105,14 @@ def uid_of(user: str) -> int | None:
 
 
 def lab_users(prefix: str) -> list[str]:
-    """Every account the lab ever made with this prefix (also those beyond today's N)."""
+    """Every account the lab ever made with this prefix (also those beyond today's N).
+
+    Exact names, not a bare prefix match: prefix "lab-" must not catch another lab's "lab-2-m01".
+    """
+    pattern = re.compile(re.escape(prefix) + r"(tempest|drop|m\d+)")
     return sorted(
         e.pw_name for e in pwd.getpwall()
-        if e.pw_name.startswith(prefix) and e.pw_gecos.startswith(GECOS_MARK))
+        if pattern.fullmatch(e.pw_name) and e.pw_gecos.startswith(GECOS_MARK))
 
 
 def delete_account(user: str) -> None:
