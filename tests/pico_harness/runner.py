@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .harnessdir import (
+    HANG_GRACE_S,
     RESET_SIGNALS,
     START,
     HarnessDir,
@@ -32,9 +33,6 @@ from .harnessdir import (
 )
 
 DEFAULT_HEAP = "128K"
-# A real hang must outlast the watchdog timeout by this much before the host calls it one:
-# slack for a loaded CI machine, since the in-process check covers the exact cases.
-HANG_GRACE_S = 2.0
 
 
 @dataclass

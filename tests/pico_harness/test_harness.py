@@ -415,6 +415,7 @@ def _ok(res):
 def test_vpico_exec_and_filesystem(virtual_pico, tmp_path):
     dev = virtual_pico
     assert _ok(dev.mpremote("exec", "import sys; print(sys.implementation.name)")).strip() == ("micropython")
+    assert "R\x01" in dev.serial_log()  # mpremote asked for raw-paste mode and got it
     src = tmp_path / "app.py"
     src.write_text("print('app v1')\n")
     _ok(dev.mpremote("fs", "mkdir", ":lib", "+", "fs", "cp", str(src), ":lib/app.py"))

@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .harnessdir import (
+    HANG_GRACE_S,
     SOFT_RESET_EXIT,
     START,
     WDT_RESET,
@@ -54,7 +55,6 @@ from .harnessdir import (
 
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 RAW_MARKER = b"\x00vpico-raw\x00"  # printed by fakes/_start.py after boot.py in raw mode
-HANG_GRACE_S = 2.0
 PR_SET_PDEATHSIG = 1
 
 
