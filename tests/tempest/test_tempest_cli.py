@@ -1,0 +1,143 @@
+"""The `tempest` command: init-db, meters add|list|revoke, ingest, status, and its errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from tempest_helpers import REPO
+from tempest_testdata import make_day
+
+from tempest import create_app, keys
+from tempest.cli import main
+from tempest.db import connect
+from tempest.settings import layout
+
+
+@pytest.fixture
+def data(tmp_path):
+    return tmp_path / "data"
+
+
+def run(runner, *args, input=None):
+    return runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+def test_init_db_is_idempotent(runner, data):
+    for _ in range(2):
+        r = run(runner, "init-db", "--data-dir", data)
+        assert r.exit_code == 0 and "tempest.sqlite3" in r.output
+    assert {p.name for p in data.iterdir()} >= {"drop", "archive", "quarantine",
+                                                "tempest.sqlite3", "secret_key"}
+    assert (data / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_meters_add_prints_a_key_once(runner, data):
+    r = run(runner, "meters", "add", "kili", "--timezone", "Pacific/Auckland",
+            "--data-dir", data)
+    assert r.exit_code == 0
+    key = r.stdout.strip()
+    assert len(key) >= 40
+    again = run(runner, "meters", "add", "kili", "--data-dir", data)
+    assert again.exit_code == 0 and again.stdout == ""
+    assert "already has a key" in again.stderr and "--rotate" in again.stderr
+    conn = connect(data / "tempest.sqlite3")
+    assert keys.serial_for(conn, key) == "kili"  # unchanged
+    rotated = run(runner, "meters", "add", "kili", "--rotate", "--data-dir", data).stdout.strip()
+    assert rotated != key and keys.serial_for(conn, key) is None
+    assert keys.serial_for(conn, rotated) == "kili"
+    conn.close()
+
+
+def test_meters_add_with_a_key_from_stdin(runner, data):
+    key = "vault-managed-key-0123456789"
+    for _ in range(2):
+        r = run(runner, "meters", "add", "kili", "--key-stdin", "--data-dir", data,
+                input=key + "\n")
+        assert r.exit_code == 0 and r.stdout == ""  # the key is never echoed
+    clash = runner.invoke(main, ["meters", "add", "kili", "--key-stdin", "--data-dir",
+                                 str(data)], input="another-key-0123456789\n")
+    assert clash.exit_code == 2 and "--rotate" in clash.output
+    short = runner.invoke(main, ["meters", "add", "kili", "--key-stdin", "--data-dir",
+                                 str(data)], input="short\n")
+    assert short.exit_code == 2 and "--key-stdin" in short.output
+
+
+def test_meters_list_and_revoke(runner, data):
+    run(runner, "meters", "add", "kili", "--data-dir", data)
+    run(runner, "meters", "add", "mac", "--data-dir", data)
+    r = run(runner, "meters", "revoke", "mac", "--data-dir", data)
+    assert r.exit_code == 0
+    listed = json.loads(run(runner, "meters", "list", "--json", "--data-dir", data).stdout)
+    assert {m["serial"]: m["key"] for m in listed} == {"kili": "active", "mac": "revoked"}
+    assert all("key_hash" not in m for m in listed)
+    text = run(runner, "meters", "list", "--data-dir", data).stdout
+    assert "kili" in text and "never_seen" in text
+
+
+@pytest.mark.parametrize("args, names", [
+    (["meters", "add", "../etc"], "SERIAL"),
+    (["meters", "add", "a..b"], "SERIAL"),
+    (["meters", "add", "kili", "--timezone", "Mars/Base"], "--timezone"),
+    (["meters", "revoke", "nobody"], "SERIAL"),
+    (["serve", "--port", "0"], "--port"),
+    (["ingest", "/no/such/file.json"], "PATHS"),
+])
+def test_cli_errors_exit_2_naming_the_field(runner, data, args, names):
+    r = runner.invoke(main, [*args, "--data-dir", str(data)])
+    assert r.exit_code == 2, r.output
+    assert names in r.output
+
+
+def test_ingest_paths_and_status(runner, data, tmp_path):
+    src = tmp_path / "files"
+    src.mkdir()
+    (src / "kili_2023-05-26.json").write_bytes(make_day("kili", "2023-05-26"))
+    (src / "kili_2023-05-27.json").write_bytes(make_day("kili", "2023-05-27"))
+    (src / "bad.json").write_bytes(b"{}")
+    r = run(runner, "ingest", src, "--data-dir", data)
+    assert r.exit_code == 0
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"files": 3, "stored": 2,
+                                                             "quarantined": 1}
+    assert (src / "bad.json").exists()  # the originals are copied, never taken
+    status = json.loads(run(runner, "status", "--json", "--data-dir", data).stdout)
+    assert (status["days_stored"], status["quarantined"], status["drop_pending"]) == (2, 1, 0)
+    text = run(runner, "status", "--data-dir", data).stdout
+    assert "days stored   2" in text
+
+
+def test_settings_from_file_then_environment(data, monkeypatch):
+    data.mkdir(parents=True)
+    (data / "tempest.toml").write_text('ONLINE_SECONDS = 60\nSTALE_SECONDS = 600\n')
+    monkeypatch.setenv("TEMPEST_STALE_SECONDS", "900")
+    monkeypatch.setenv("TEMPEST_DATA_DIR", str(data))
+    app = create_app()
+    assert app.config["ONLINE_SECONDS"] == 60 and app.config["STALE_SECONDS"] == 900
+    assert layout(app.config).data_dir == data
+    assert app.config["SECRET_KEY"] == (data / "secret_key").read_text().strip()
+    assert len(app.config["SECRET_KEY"]) == 64
+
+
+def test_python_dash_m_tempest_works(data):
+    r = subprocess.run([sys.executable, "-m", "tempest", "--help"], capture_output=True,
+                       text=True, cwd=REPO, timeout=60)
+    assert r.returncode == 0
+    for command in ("serve", "ingest", "init-db", "meters", "status"):
+        assert command in r.stdout
+
+
+def test_every_option_has_help():
+    import click
+
+    def walk(cmd):
+        yield cmd
+        if isinstance(cmd, click.Group):
+            for sub in cmd.commands.values():
+                yield from walk(sub)
+
+    for cmd in walk(main):
+        for p in cmd.params:
+            if isinstance(p, click.Option) and p.name not in ("help", "version"):
+                assert p.help, f"{cmd.name} {p.opts} has no help"
