@@ -107,10 +107,18 @@ def tick(meters: Meters) -> None:
     The cron entry point. Catches up after downtime, never writes an interval twice, and
     moves each finished day into outbox/ (sealed) when the local day rolls over.
     """
+    busy = 0
     for cfg, root in meters.items:
-        summary = operations.tick(cfg, root, meters.now(cfg))
+        try:
+            summary = operations.tick(cfg, root, meters.now(cfg))
+        except operations.Busy as exc:
+            log.warning("%s", exc)
+            busy += 1
+            continue
         if len(meters.items) == 1:
             click.echo(json.dumps(summary))
+    if busy == len(meters.items):
+        click.echo("meter: every meter was busy with another tick; nothing done", err=True)
 
 
 @main.command()
@@ -132,7 +140,7 @@ def backfill(meters: Meters, first: str, last: str, force: bool) -> None:
             try:
                 result = operations.backfill(cfg, root, d0, d1, meters.now(cfg),
                                              progress=bar.update, force=force)
-            except (operations.DayNotOver, registers.BeforeCommissioning) as exc:
+            except (operations.DayNotOver, registers.BeforeCommissioning, operations.Busy) as exc:
                 fail(f"{cfg.serial}: {exc}")
             written += len(result["written"])
     click.echo(json.dumps({"meters": len(meters.items), "days_written": written}))

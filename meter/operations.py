@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 from pathlib import Path
@@ -21,6 +23,26 @@ class DayNotOver(ValueError):
     pass
 
 
+class Busy(RuntimeError):
+    """Another `meter` process is working on this meter's folder (a slow tick overlapping the
+    next cron run): this one leaves it alone."""
+
+
+@contextlib.contextmanager
+def exclusive(root: Path):
+    """Hold the meter folder's lock; clear temporary files a killed writer left behind."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise Busy(f"{root} is busy with another meter process") from exc
+        for tmp in root.glob("**/.*.tmp"):
+            tmp.unlink(missing_ok=True)
+        yield
+
+
 def ticker(cfg: Config, root: Path) -> Ticker:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -32,6 +54,11 @@ def ticker(cfg: Config, root: Path) -> Ticker:
 
 
 def tick(cfg: Config, root: Path, now: int) -> dict:
+    with exclusive(root):
+        return _tick(cfg, root, now)
+
+
+def _tick(cfg: Config, root: Path, now: int) -> dict:
     t = ticker(cfg, root)
     _catch_up(cfg, root, t, now)
     summary = t.tick(now)
@@ -54,13 +81,19 @@ def _catch_up(cfg: Config, root: Path, t: Ticker, now: int) -> None:
     today = model.zone.reading_day_of_end((now // t.n) * t.n)
     if today - day < 2:
         return
-    backfill(cfg, root, day, today - 1, now, opening=regs)
+    _backfill(cfg, root, day, today - 1, now, opening=regs)
 
 
 def backfill(cfg: Config, root: Path, first: int, last: int, now: int,
              opening: list[int] | None = None, progress=None, force: bool = False) -> dict:
     """Sealed files for days first..last into the outbox. Days already sent are skipped
     unless `force`; days not over yet are refused."""
+    with exclusive(root):
+        return _backfill(cfg, root, first, last, now, opening, progress, force)
+
+
+def _backfill(cfg: Config, root: Path, first: int, last: int, now: int,
+              opening: list[int] | None = None, progress=None, force: bool = False) -> dict:
     root = Path(root)
     t = ticker(cfg, root)
     model = t.model

@@ -46,17 +46,17 @@ ARCHETYPES = {
     "single": {
         "occupants": 1,
         "typical_kwh": 1900,
-        "standby_w": 60,
-        "fridge_w": 120,
+        "standby_w": 85,
+        "fridge_w": 130,
         "light_w": 85,
         "activity": (
             (6, 3, 2, 1, 1, 6, 38, 62, 42, 30, 28, 28, 32, 30, 28, 30, 35, 48, 60, 64, 64, 58, 42, 18),
             (12, 6, 3, 1, 1, 1, 5, 18, 45, 62, 64, 62, 66, 56, 48, 46, 48, 55, 64, 68, 68, 64, 48, 28),
         ),
         "uses": {
-            "kettle": (250, 330), "toaster": (30, 40), "microwave": (90, 100), "hob": (55, 65),
-            "oven": (15, 30), "lunch_cooking": (15, 45), "washing_machine": (22, 40),
-            "tumble_dryer": (8, 12), "dishwasher": (25, 30), "vacuum": (5, 25), "iron": (3, 8),
+            "kettle": (250, 330), "toaster": (30, 40), "microwave": (90, 100), "hob": (50, 60),
+            "oven": (10, 20), "lunch_cooking": (15, 45), "washing_machine": (22, 40),
+            "tumble_dryer": (5, 8), "dishwasher": (25, 30), "vacuum": (5, 25), "iron": (3, 8),
             "tv": (100, 130), "computer": (90, 110), "hair_dryer": (40, 50),
         },
         "away_days": 14,
