@@ -80,7 +80,7 @@ def test_bad_files_name_the_field(fall_back_file, mutate, field):
 
 def test_more_than_three_decimals_is_refused_with_its_line(fall_back_file):
     first = next(iter(json.loads(fall_back_file)["datastreams"]["Total"]))
-    text, n = re.subn(r'("%s": \d+\.\d{3})' % re.escape(first), r"\g<1>9", fall_back_file,
+    text, n = re.subn(rf'("{re.escape(first)}": \d+\.\d{{3}})', r"\g<1>9", fall_back_file,
                       count=1)
     assert n == 1
     err = _error(text)
