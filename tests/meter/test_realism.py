@@ -92,8 +92,9 @@ def test_every_meter_looks_like_a_real_household(population):
         rows.append((archetype, series.std() / mean, autocorr(series, 1), autocorr(series, 48),
                      series.max() / mean))
     stats = np.array([r[1:] for r in rows])
-    print(f"\nper meter (min-max): CV {stats[:, 0].min():.2f}-{stats[:, 0].max():.2f}, lag-1 {stats[:, 1].min():.2f}-{stats[:, 1].max():.2f}, lag-24h {stats[:, 2].min():.2f}-{stats[:, 2].max():.2f}, "
-          f"peak/mean {stats[:, 3].min():.1f}-{stats[:, 3].max():.1f}")
+    lo, hi = stats.min(axis=0), stats.max(axis=0)
+    print(f"\nper meter (min-max): CV {lo[0]:.2f}-{hi[0]:.2f}, lag-1 {lo[1]:.2f}-{hi[1]:.2f}, "
+          f"lag-24h {lo[2]:.2f}-{hi[2]:.2f}, peak/mean {lo[3]:.1f}-{hi[3]:.1f}")
     for archetype, cv, ac1, ac48, peak in rows:
         assert 1.0 <= cv <= 2.2, (archetype, cv)
         assert 0.25 <= ac1 <= 0.8, (archetype, ac1)
