@@ -50,7 +50,8 @@ def ticker(cfg: Config, root: Path) -> Ticker:
     def initial(day: int) -> list[int]:
         return registers.opening(cfg, max(day, cfg.model["commissioned_day"]), root)
 
-    return Ticker(MeterModel(cfg.model), cfg.model, DiskFS(), str(root), initial)
+    return Ticker(MeterModel(cfg.model), cfg.model, DiskFS(), str(root), initial,
+                  buffer_rows=True)
 
 
 def tick(cfg: Config, root: Path, now: int) -> dict:

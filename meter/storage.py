@@ -20,15 +20,17 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
+def write_atomic(path: str | Path, data: bytes, durable: bool = True) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 class DiskFS:
@@ -53,10 +55,10 @@ class DiskFS:
         if os.path.getsize(p) != size:
             os.truncate(p, size)
 
-    def write_atomic(self, p: str, writer) -> None:
+    def write_atomic(self, p: str, writer, durable: bool = True) -> None:
         buf = io.StringIO()
         writer(buf)
-        write_atomic(p, buf.getvalue().encode("utf-8"))
+        write_atomic(p, buf.getvalue().encode("utf-8"), durable)
 
     def remove(self, p: str) -> None:
         os.remove(p)

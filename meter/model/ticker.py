@@ -3,8 +3,9 @@
 # Shared by the CPython meter (`meter tick`) and the Pico W, so both keep the same folders and
 # write the same bytes. File access goes through `fs`, an object with: exists(p),
 # read_lines(p) (an iterator of text lines), append(p, text) (durable when it returns),
-# truncate(p, size), write_atomic(p, writer) (writer(out) writes the text; the file appears
-# whole or not at all), remove(p), rename(a, b), listdir(d), makedirs(d), read_text(p).
+# truncate(p, size), write_atomic(p, writer, durable=True) (writer(out) writes the text; the
+# file appears whole or not at all; durable=False may skip the fsync, for files that can be
+# rebuilt), remove(p), rename(a, b), listdir(d), makedirs(d), read_text(p).
 #
 # Layout under the meter's folder (made by the program, never by hand):
 #   data/<day>.journal   the open day, one line per interval (meter/model/journal.py)
@@ -23,7 +24,7 @@ _DUPLICATE_AFTER_MIN = 360
 
 
 class Ticker:
-    def __init__(self, model, cfg, fs, root, initial_registers=None):
+    def __init__(self, model, cfg, fs, root, initial_registers=None, buffer_rows=False):
         """model: a MeterModel; cfg: the normalised config; root: the meter's folder.
 
         initial_registers(day): the opening registers of the first day this meter records,
@@ -37,6 +38,9 @@ class Ticker:
         self.serial = cfg["serial"]
         self.n = cfg["interval"]
         self.initial_registers = initial_registers
+        # With memory to spare (CPython), read the journal once per day file instead of once
+        # per channel; a Pico streams it from flash each time instead.
+        self.buffer_rows = buffer_rows
         self.channels = [(c[0], c[1], c[3]) for c in cfg["channels"]]
         for folder in FOLDERS:
             fs.makedirs(root + "/" + folder)
@@ -81,8 +85,12 @@ class Ticker:
 
     # -- the tick ---------------------------------------------------------------------------
 
-    def tick(self, now, max_intervals=None):
-        """Record every interval that ended by UTC minute `now`. Returns a summary dict."""
+    def tick(self, now, max_intervals=None, write_open=True):
+        """Record every interval that ended by UTC minute `now`. Returns a summary dict.
+
+        write_open=False leaves the open day file alone (a Pico that does not upload partial
+        days need not rebuild it every tick); sealed days are always written.
+        """
         n = self.n
         model = self.model
         limit = (now // n) * n
@@ -140,7 +148,8 @@ class Ticker:
                 day += 1
                 od = None
                 continue
-            self.write_day(od, start, "open", self.path("data", civil.format_day(day) + ".json"))
+            if write_open and summary["written"]:
+                self.write_open(od, start)
             summary["open_day"] = civil.format_day(day)
             break
         return summary
@@ -148,10 +157,18 @@ class Ticker:
     def jpath(self, day):
         return self.path("data", civil.format_day(day) + ".journal")
 
+    def write_open(self, od, start=None):
+        """Rebuild data/<day>.json from the journal. It can always be rebuilt, so it need not
+        be durable: skipping its fsync makes a tick several times cheaper."""
+        if start is None:
+            start, _ = self.model.day_grid(od.day)
+        self.write_day(od, start, "open", self.path("data", civil.format_day(od.day) + ".json"),
+                       False)
+
     def closing(self, od):
         return [od.opening[c] + od.totals[c] for c in range(len(od.opening))]
 
-    def write_day(self, od, start, status, target):
+    def write_day(self, od, start, status, target, durable=True):
         cfg = self.cfg
         zone = self.model.zone
         n = self.n
@@ -164,11 +181,17 @@ class Ticker:
         def rows():
             return journal.rows(self.fs.read_lines(jp), nch, labels)
 
+        if self.buffer_rows:
+            buffered = list(rows())
+
+            def rows():  # noqa: F811 - the buffered variant
+                return iter(buffered)
+
         head = (self.serial, civil.format_day(od.day), n, cfg["timezone"], status)
         closing = self.closing(od)
         self.fs.write_atomic(target, lambda out: dayfile.write(
             out, head, self.channels, od.opening, closing, rows, cfg["generator_json"],
-            cfg["metadata_json"]))
+            cfg["metadata_json"]), durable)
 
     def seal(self, od, start):
         """Write the finished day into the outbox (or hold it back), drop the open files."""
