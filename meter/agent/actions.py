@@ -37,6 +37,10 @@ def tick():
     body, code = {"serial": m.cfg.serial}, 200
     try:
         body["tick"] = operations.tick(m.cfg, m.root, int(now // 60))
+    except operations.Busy as exc:
+        # cron's tick is running: it writes the same intervals, so this one need not.
+        code = 409
+        body.update(error="busy", reason=str(exc))
     except OSError as exc:
         log.warning("%s: tick failed: %s", m.cfg.serial, exc)
         code = 507 if exc.errno == errno.ENOSPC else 500

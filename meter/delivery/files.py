@@ -24,17 +24,28 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o644,
     # Process and thread in the name: the agent is threaded, and a name shared by two writers
     # would let one rename the other's half-written file.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if owner is not None:
-            os.chown(tmp, *owner)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    for attempt in range(3):
+        try:
+            _write(tmp, path, data, mode, owner)
+            break
+        except FileNotFoundError:
+            # A starting tick clears `.*.tmp` files it takes for a killed writer's leftovers
+            # (meter/operations.py), ours included if it runs at that moment: write again.
+            if attempt == 2 or not path.parent.is_dir():
+                raise
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     fsync_dir(path.parent)
+
+
+def _write(tmp: Path, path: Path, data: bytes, mode: int, owner) -> None:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    if owner is not None:
+        os.chown(tmp, *owner)
+    os.replace(tmp, path)
