@@ -29,6 +29,7 @@ DEFAULTS: dict[str, object] = {
     "RESCAN_SECONDS": 30.0,  # periodic drop-folder scan (watchdog events can be lost)
     "SETTLE_SECONDS": 2.0,  # a scan only takes files this long unchanged (non-atomic writers)
     "INGEST_BATCH": 64,  # files per store transaction
+    "INGEST_PROCESSES": 1,  # >1: parse a batch in that many processes (CPU-bound backlogs)
     "HEARTBEAT_RETENTION_DAYS": 7,
     "PAGE_SIZE": 50,
     "MAX_PAGE_SIZE": 1000,

@@ -6,6 +6,7 @@ rename), so a reader never sees half a file, and a crash leaves at worst a stale
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import time
@@ -48,15 +49,36 @@ def write_atomic(directory: Path, name: str, data: bytes, *, durable: bool = Tru
 
 
 def move(src: Path, dest: Path) -> bool:
-    """Rename src to dest (same file system). False if src is gone (already moved)."""
+    """Move src to dest, never leaving a partial dest. False if src is gone (already moved).
+
+    A hard link then an unlink, rather than a rename: a rename out of a watched folder gives
+    inotify an unpaired IN_MOVED_FROM, which watchdog holds for half a second to pair it, and
+    every event behind it waits (half a second of latency per ingested file). An unlink is
+    reported at once. A crash between the two leaves the file in both places; the next pass
+    finishes the move. Across file systems the bytes are copied (temporary name, rename).
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.replace(src, dest)
+        os.link(src, dest)
+    except FileExistsError:
+        # Archive names carry the content hash, quarantine names the file's id: what is there
+        # already is this file (from an earlier pass cut short).
+        pass
     except FileNotFoundError:
-        if src.exists():  # it was the destination folder that vanished: try once more
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dest)
-            return True
+        if not src.exists():
+            return False
+        raise
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        try:
+            data = src.read_bytes()
+        except FileNotFoundError:
+            return False
+        write_atomic(dest.parent, dest.name, data)
+    try:
+        os.unlink(src)
+    except FileNotFoundError:
         return False
     return True
 

@@ -3,7 +3,8 @@
 Order of work, chosen so that `kill -9` at any instant converges on restart:
 
 1. read and parse every file (outside any transaction: parsing is the slow part and must not
-   hold the store's write lock while heartbeats wait);
+   hold the store's write lock while heartbeats wait; with INGEST_PROCESSES > 1 a batch is
+   parsed by a pool of processes, since parsing is pure CPU);
 2. one transaction records every file (its outcome under its ingest id) and stores the days;
 3. only after the commit are files moved to archive/ or quarantine/.
 
@@ -20,6 +21,7 @@ import logging
 import os
 import sqlite3
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +44,7 @@ class Item:
     day: Day | None = None
     error: dict | None = None
     serial: str | None = None
+    zone: str = "UTC"  # where seed-era times without an offset are placed
     done: dict | None = None  # the files row, when this id was recorded by an earlier pass
     outcome: str | None = None
     dest: str | None = None  # relative path the file goes to
@@ -71,6 +74,15 @@ def _read(path: Path, limit: int, hint: str | None) -> Item | None:
     return item
 
 
+def parse_job(job: tuple[bytes, str]) -> tuple[Day | None, dict | None]:
+    """Parse one file (a top-level function so a process pool can run it)."""
+    data, zone = job
+    try:
+        return parse(data, legacy_timezone=zone), None
+    except DayFileError as exc:  # returned, not raised: its fields would not survive pickling
+        return None, exc.as_dict()
+
+
 def _peek_serial(data: bytes) -> str | None:
     """The serial the file claims (to pick the meter's zone, and to label a bad file)."""
     try:
@@ -84,8 +96,11 @@ def _peek_serial(data: bytes) -> str | None:
 class Processor:
     """Runs batches for one ingest worker, on the worker's own connection."""
 
-    def __init__(self, conn: sqlite3.Connection, layout: Layout, config):
+    def __init__(self, conn: sqlite3.Connection, layout: Layout, config, pool=None,
+                 on_broken_pool=None):
         self.conn = conn
+        self.pool = pool  # a ProcessPoolExecutor, or None to parse in this thread
+        self.on_broken_pool = on_broken_pool
         self.layout = layout
         self.limit = int(config["MAX_CONTENT_LENGTH"])
         self.legacy_timezone = config["LEGACY_TIMEZONE"]
@@ -115,10 +130,24 @@ class Processor:
         if item.error is not None:
             return
         item.serial = _peek_serial(item.data)
-        try:
-            item.day = parse(item.data, legacy_timezone=self._zone_of(item.serial))
-        except DayFileError as exc:
-            item.error = exc.as_dict()
+        item.zone = self._zone_of(item.serial)
+
+    def _parse(self, items: list[Item]) -> None:
+        """Validate the new files: in this thread, or spread over the pool's processes."""
+        jobs = [(i.data, i.zone) for i in items]
+        results = None
+        if self.pool is not None and len(jobs) > 1:
+            try:
+                results = list(self.pool.map(parse_job, jobs))
+            except BrokenProcessPool:
+                log.error("a parse process died; parsing this batch in the worker thread")
+                self.pool = None
+                if self.on_broken_pool is not None:
+                    self.pool = self.on_broken_pool()
+        if results is None:
+            results = [parse_job(job) for job in jobs]
+        for item, (day, error) in zip(items, results, strict=True):
+            item.day, item.error = day, error
 
     def _record(self, item: Item, now: float) -> None:
         if item.done is not None:
@@ -160,6 +189,7 @@ class Processor:
                 items.append(item)
         if not items:
             return []
+        self._parse([i for i in items if i.done is None and i.error is None])
         now = time.time()
         fresh = [i for i in items if i.done is None]
         # Two files in one batch may carry the same id (the same bytes under the same name

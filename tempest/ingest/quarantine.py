@@ -9,6 +9,7 @@ the drop folder (the file's id is already known as quarantined).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -98,7 +99,9 @@ def reingest(conn: sqlite3.Connection, layout: Layout, qid: str) -> str:
     new_id = names.new_id()
     stem = names.safe(found["original_name"]).removesuffix(".json")
     stem = stem.split(".up-")[0].split(".re-")[0]
-    dropbox.move(path, layout.drop / f"{stem}.re-{new_id}.json")
+    # A rename, so the watcher sees it arrive (a hard link would show only as "created").
+    layout.drop.mkdir(parents=True, exist_ok=True)
+    os.replace(path, layout.drop / f"{stem}.re-{new_id}.json")
     now = time.time()
     with transaction(conn):
         conn.execute("UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE id = ?",

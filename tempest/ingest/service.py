@@ -9,10 +9,12 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import multiprocessing
 import os
 import queue
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tempest import db
@@ -25,6 +27,17 @@ log = logging.getLogger("tempest.ingest")
 
 STATE_EVERY_SECONDS = 5.0
 PRUNE_EVERY_SECONDS = 600.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a parse process: leave as soon as the ingest worker's process is gone."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class IngestBusy(RuntimeError):
@@ -114,9 +127,23 @@ class IngestService:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def _pool(self):
+        """Processes to parse in, when INGEST_PROCESSES > 1 (spawned, not forked: this
+        process has threads). Each watches its parent and exits when it is gone, since a
+        pool's children outlive a `kill -9` of their parent otherwise."""
+        n = int(self.config["INGEST_PROCESSES"])
+        if n <= 1:
+            return None
+        return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+    def _processor(self, conn) -> Processor:
+        return Processor(conn, self.layout, self.config, pool=self._pool(),
+                         on_broken_pool=self._pool)
+
     def _run(self) -> None:
         conn = db.connect(self.layout.database, synchronous="FULL")
-        processor = Processor(conn, self.layout, self.config)
+        processor = self._processor(conn)
         dropbox.clean_temp(self.layout.drop)
         dropbox.clean_temp(self.layout.quarantine)
         next_scan = 0.0
@@ -146,6 +173,8 @@ class IngestService:
             log.exception("the ingest worker stopped on an error")
             raise
         finally:
+            if processor.pool is not None:
+                processor.pool.shutdown(wait=True, cancel_futures=True)
             conn.close()
 
     def _process(self, processor: Processor, batch) -> list[Item]:
@@ -186,8 +215,8 @@ class IngestService:
         try:
             db.init_db(self.layout.database)
             conn = db.connect(self.layout.database, synchronous="FULL")
+            processor = self._processor(conn)
             try:
-                processor = Processor(conn, self.layout, self.config)
                 paths = list(dict.fromkeys([*extra, *dropbox.scan(
                     self.layout.drop, self.settle_seconds).ready]))
                 done: list[Item] = []
@@ -199,6 +228,8 @@ class IngestService:
                 self._publish(conn, time.time())
                 return done
             finally:
+                if processor.pool is not None:
+                    processor.pool.shutdown(wait=True, cancel_futures=True)
                 conn.close()
         finally:
             self._release()

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tempest_helpers import ADMIN_TOKEN, TempestProcess
 
 from tempest import create_app
 from tempest.db import connect
 from tempest.settings import layout
+from tests.tempest.tempest_helpers import ADMIN_TOKEN, TempestProcess
 
 
 @pytest.fixture

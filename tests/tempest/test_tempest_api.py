@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
-from tempest_helpers import ADMIN_TOKEN, REPO, admin_headers, issue_key
-from tempest_testdata import expected_values, make_day
 
 from tempest.ingest import dropbox
 from tempest.ingest.process import Processor
 from tempest.settings import DEFAULTS, layout
 from tempest.web import openapi_spec
+from tests.tempest.tempest_helpers import ADMIN_TOKEN, REPO, admin_headers, issue_key
+from tests.tempest.tempest_testdata import expected_values, make_day
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from tempest_helpers import REPO
-from tempest_testdata import make_day
 
 from tempest import create_app, keys
 from tempest.cli import main
 from tempest.db import connect
 from tempest.settings import layout
+from tests.tempest.tempest_helpers import REPO
+from tests.tempest.tempest_testdata import make_day
 
 
 @pytest.fixture

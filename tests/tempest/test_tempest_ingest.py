@@ -8,14 +8,14 @@ import shutil
 import time
 
 import pytest
-from tempest_helpers import wait_for
-from tempest_testdata import expected_values, flat_payload, make_day, seed_payload
 
 from tempest import codec, keys
 from tempest.ingest import dropbox
 from tempest.ingest.process import Processor
 from tempest.ingest.service import IngestBusy, IngestService
 from tempest.settings import layout
+from tests.tempest.tempest_helpers import wait_for
+from tests.tempest.tempest_testdata import expected_values, flat_payload, make_day, seed_payload
 
 
 @pytest.fixture
@@ -289,3 +289,15 @@ def test_old_heartbeats_are_pruned(app, conn, service):
                  (time.time(),))
     service.start()
     wait_for(lambda: conn.execute("SELECT count(*) FROM heartbeats").fetchone()[0] == 1)
+
+
+def test_a_pool_of_parse_processes_gives_the_same_outcomes(app, conn, lay):
+    app.config["INGEST_PROCESSES"] = 2
+    for i in range(4):
+        drop(lay, f"k{i}.json", make_day("kili", f"2023-05-0{i + 1}"))
+    drop(lay, "bad.json", make_day("kili", "2023-05-09").replace(b'"unit": "kWh",\n', b"", 1))
+    done = IngestService(app.config).run_once()
+    assert sorted(i.outcome for i in done) == ["quarantined"] + ["stored"] * 4
+    q = conn.execute("SELECT field, line, reason FROM quarantine").fetchone()
+    assert (q["field"], q["line"]) == (None, None) and "'unit' is a required property" in q[
+        "reason"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from tempest_helpers import issue_key
-from tempest_testdata import flat_payload, make_day, seed_payload
 
 from tempest.ingest import dropbox
 from tempest.ingest.process import Processor
 from tempest.settings import layout
+from tests.tempest.tempest_helpers import issue_key
+from tests.tempest.tempest_testdata import flat_payload, make_day, seed_payload
 
 
 @pytest.fixture

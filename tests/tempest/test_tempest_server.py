@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from tempest_helpers import REPO, wait_for
-from tempest_testdata import expected_values, flat_payload, make_day, seed_payload
 
 from meter.model import civil
 from tempest import names
 from tempest.db import connect
 from tempest.ingest import dropbox
+from tests.tempest.tempest_helpers import REPO, wait_for
+from tests.tempest.tempest_testdata import expected_values, flat_payload, make_day, seed_payload
 
 
 def cli(data: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
