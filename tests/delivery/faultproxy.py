@@ -18,6 +18,7 @@ Standard library only; stopped by its PID.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import sys
@@ -80,10 +81,9 @@ def main(host: str, port: int, upstream: str, control: str, log_path: str) -> No
                 conn.close()
                 if mode == "delay":
                     time.sleep(float(ctl.get("delay_s", 5)))
-                try:
+                # The client may have given up (timed out) or been killed meanwhile.
+                with contextlib.suppress(OSError):
                     self._answer(resp.status, data, resp.getheaders())
-                except OSError:
-                    pass  # the client gave up (timed out) or was killed
             note({**rec, "phase": "answered", "t": time.time()})
 
         do_GET = _handle
