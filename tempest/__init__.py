@@ -3,7 +3,8 @@
 `create_app()` is the Flask application factory (flaskr style). Settings come from
 `tempest.settings.DEFAULTS`, then `<data-dir>/tempest.toml` (or the file TEMPEST_CONFIG
 names), then `TEMPEST_*` environment variables, then `overrides` (the command line's flags).
-A test passes `test_config` instead of reading the file and the environment.
+A test passes `test_config` instead of reading the file and the environment. A setting Tempest
+cannot run with raises `settings.SettingsError` naming it.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
         if path.is_file():
             app.config.from_mapping(settings.load_toml(path))
         app.config.from_prefixed_env("TEMPEST")
+        settings.text_from_env(app.config)
     else:
         app.config.from_mapping(test_config)
     if overrides:
         app.config.from_mapping({k: v for k, v in overrides.items() if v is not None})
+    settings.check(app.config)
     layout = settings.layout(app.config)
     layout.ensure()
     if not app.config.get("SECRET_KEY"):

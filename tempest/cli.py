@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from tempest import create_app, names
-from tempest.settings import DEFAULT_DATA_DIR
+from tempest.settings import DEFAULT_DATA_DIR, SettingsError
 
 DATA_DIR_HELP = ("Folder for the store, drop, archive and quarantine folders "
                  f"(default {DEFAULT_DATA_DIR}).")
@@ -31,7 +31,10 @@ def data_dir_option(f):
 
 
 def app_for(data_dir: Path, **overrides):
-    return create_app(overrides={"DATA_DIR": str(data_dir), **overrides})
+    try:
+        return create_app(overrides={"DATA_DIR": str(data_dir), **overrides})
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def _logging(verbose: bool = False) -> None:
@@ -71,11 +74,17 @@ def serve(data_dir: Path, host: str, port: int, no_ingest: bool, access_log: boo
     For production, run the web side under gunicorn (`tempest.wsgi:app`) and one
     `tempest ingest --watch` beside it; see docs/operations.md.
     """
+    from tempest.ingest.service import IngestBusy
     from tempest.server import run
 
     _logging()
     app = app_for(data_dir)
-    run(app, host, port, ingest=not no_ingest, access_log=access_log)
+    try:
+        run(app, host, port, ingest=not no_ingest, access_log=access_log)
+    except IngestBusy as exc:
+        raise click.ClickException(f"{exc}; use --no-ingest to serve beside it") from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
 def _place(paths: tuple[Path, ...], drop: Path) -> list[Path]:

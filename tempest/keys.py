@@ -63,20 +63,22 @@ def add(conn: sqlite3.Connection, serial: str, *, timezone: str | None = None,
         if tz_changed:
             conn.execute("UPDATE meters SET timezone = ? WHERE serial = ?", (timezone, serial))
         current = row["key_hash"] if row is not None else None
+        zone_note = f"; time zone set to {timezone}" if tz_changed else ""
         if current is not None and not rotate:
             if key is not None and hmac.compare_digest(current, hash_key(key)):
-                return Issued(serial, None, tz_changed, "the meter already has this key")
+                return Issued(serial, None, tz_changed,
+                              f"meter {serial} already has this key{zone_note}")
             if key is not None:
                 raise KeyExists(f"meter {serial} already has a different key; "
                                 "use --rotate to replace it")
             return Issued(serial, None, tz_changed,
                           f"meter {serial} already has a key (not shown again); "
-                          "use --rotate to issue a new one")
+                          f"use --rotate to issue a new one{zone_note}")
         issued = key or new_key()
         conn.execute("UPDATE meters SET key_hash = ?, key_issued_at = ?, key_revoked_at = NULL "
                      "WHERE serial = ?", (hash_key(issued), now, serial))
     verb = "rotated" if current is not None else "issued"
-    return Issued(serial, issued, True, f"key {verb} for meter {serial}")
+    return Issued(serial, issued, True, f"key {verb} for meter {serial}{zone_note}")
 
 
 def revoke(conn: sqlite3.Connection, serial: str) -> bool:

@@ -32,11 +32,15 @@ def _raise_stop(*_):
 
 def run(app: Flask, host: str, port: int, *, ingest: bool = True,
         access_log: bool = True) -> None:
-    service = IngestService(app.config) if ingest else None
-    if service is not None:
-        service.start()
     handler = WSGIRequestHandler if access_log else _QuietHandler
     server = make_server(host, port, app, threaded=True, request_handler=handler)
+    service = IngestService(app.config) if ingest else None
+    if service is not None:
+        try:
+            service.start()
+        except BaseException:
+            server.server_close()
+            raise
     # Request threads must not keep the process alive after a stop.
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, _raise_stop)

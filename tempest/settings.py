@@ -38,6 +38,65 @@ DEFAULTS: dict[str, object] = {
 
 CONFIG_FILE_NAME = "tempest.toml"
 
+# Settings that are text: taken from the environment as written (from_prefixed_env would read
+# a token such as "123" or "null" as JSON).
+TEXT = ("DATA_DIR", "DATABASE", "DROP_DIR", "ARCHIVE_DIR", "QUARANTINE_DIR", "ADMIN_TOKEN",
+        "LEGACY_TIMEZONE", "SECRET_KEY")
+# Numeric settings: (type, smallest allowed, largest allowed).
+NUMBERS = {
+    "MAX_CONTENT_LENGTH": (int, 1024, 1 << 30),
+    "ONLINE_SECONDS": (float, 1, 10 * 365 * 86400),
+    "STALE_SECONDS": (float, 1, 10 * 365 * 86400),
+    "RESCAN_SECONDS": (float, 0.1, 86400),
+    "SETTLE_SECONDS": (float, 0, 3600),
+    "INGEST_BATCH": (int, 1, 10_000),
+    "INGEST_PROCESSES": (int, 1, 256),
+    "HEARTBEAT_RETENTION_DAYS": (float, 0.01, 36500),
+    "PAGE_SIZE": (int, 1, 100_000),
+    "MAX_PAGE_SIZE": (int, 1, 100_000),
+}
+MIN_ADMIN_TOKEN = 16
+
+
+class SettingsError(ValueError):
+    """A setting Tempest cannot run with; `name` is its environment variable."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"TEMPEST_{name}: {reason}")
+        self.name = f"TEMPEST_{name}"
+        self.reason = reason
+
+
+def text_from_env(config, environ=os.environ) -> None:
+    for name in TEXT:
+        value = environ.get(f"TEMPEST_{name}")
+        if value is not None:
+            config[name] = value
+
+
+def check(config) -> None:
+    """Refuse to start on a setting that would fail later (SettingsError names it)."""
+    from meter import tzdb
+
+    for name, (kind, low, high) in NUMBERS.items():
+        value = config.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(name, f"must be a number, not {value!r}")
+        if kind is int and value != int(value):
+            raise SettingsError(name, "must be a whole number")
+        if not low <= value <= high:
+            raise SettingsError(name, f"must be between {low} and {high}")
+    if config["STALE_SECONDS"] < config["ONLINE_SECONDS"]:
+        raise SettingsError("STALE_SECONDS", "must not be less than TEMPEST_ONLINE_SECONDS")
+    if config["PAGE_SIZE"] > config["MAX_PAGE_SIZE"]:
+        raise SettingsError("PAGE_SIZE", "must not be more than TEMPEST_MAX_PAGE_SIZE")
+    if not tzdb.valid_zone(str(config["LEGACY_TIMEZONE"])):
+        raise SettingsError("LEGACY_TIMEZONE", "must be an IANA time zone such as UTC")
+    token = config.get("ADMIN_TOKEN")
+    if token is not None and (not isinstance(token, str) or len(token) < MIN_ADMIN_TOKEN):
+        raise SettingsError("ADMIN_TOKEN", f"must be at least {MIN_ADMIN_TOKEN} characters "
+                            "(e.g. openssl rand -hex 32)")
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -83,8 +142,11 @@ def config_file(data_dir: str) -> Path:
 
 
 def load_toml(path: Path) -> dict:
-    with open(path, "rb") as f:
-        return tomllib.load(f)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError("CONFIG", f"{path} is not valid TOML: {exc}") from exc
 
 
 def secret_key(data_dir: Path) -> str:

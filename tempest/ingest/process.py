@@ -15,11 +15,13 @@ the files are processed afresh. Either way each file is stored once.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
 import sqlite3
+import stat
 import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -53,11 +55,20 @@ class Item:
 def _read(path: Path, limit: int, hint: str | None) -> Item | None:
     """The file and its identity, or None when it is gone (already handled) or not a file."""
     try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            data = f.read(limit + 1)
+        # Never through a symbolic link: a link in the drop folder could point anywhere.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            log.warning("ignoring %s: a symbolic link", path)
+            return None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        data = f.read(limit + 1)
     digest = hashlib.sha256(data).hexdigest()
     name = path.name
     mark = names.marked(name)

@@ -51,12 +51,12 @@ class TempestProcess:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, wait: bool = True) -> TempestProcess:
+    def start(self, wait: bool = True, *extra: str) -> TempestProcess:
         self.host, self.port = free_address()
         log = open(self.log_path, "ab")  # noqa: SIM115 (the child keeps it)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tempest", "serve", "--data-dir", str(self.data_dir),
-             "--host", self.host, "--port", str(self.port), "--no-access-log"],
+             "--host", self.host, "--port", str(self.port), "--no-access-log", *extra],
             stdout=log, stderr=log, env=self.env, cwd=REPO)
         log.close()
         if wait:

@@ -415,3 +415,24 @@ def test_errors_and_cors(client):
     assert r.status_code == 200 and "x-api-key" in r.headers["Access-Control-Allow-Headers"]
     r = client.put("/api/v1/days")
     assert r.status_code == 405 and r.get_json()["error"] == "method_not_allowed"
+
+
+def test_resampling_on_days_clocks_change(client, key, ingest):
+    upload(client, key, make_day("kili", "2023-04-02"))  # NZ clocks go back: 25 hours
+    upload(client, key, make_day("kili", "2023-09-24"))  # forward: 23 hours
+    ingest()
+    back = client.get("/api/v1/meters/kili/readings?from=2023-04-02&to=2023-04-02"
+                      "&resolution=hour").get_json()
+    assert len(back["timestamps"]) == 25 and set(back["expected"]) == {12}
+    assert back["timestamps"][1:4] == ["2023-04-02T02:00:00+13:00", "2023-04-02T02:00:00+12:00",
+                                       "2023-04-02T03:00:00+12:00"]
+    want = expected_values("kili", "2023-04-02")["Total"]
+    assert sum(round(v * 1000) for v in back["values"]["Total"]) == sum(want)
+    forward = client.get("/api/v1/meters/kili/readings?from=2023-09-24&to=2023-09-24"
+                         "&resolution=hour").get_json()
+    assert len(forward["timestamps"]) == 23 and set(forward["expected"]) == {12}
+    assert forward["timestamps"][1:3] == ["2023-09-24T03:00:00+13:00",
+                                          "2023-09-24T04:00:00+13:00"]
+    day = client.get("/api/v1/meters/kili/readings?from=2023-04-02&to=2023-09-24"
+                     "&resolution=day").get_json()
+    assert day["timestamps"] == ["2023-04-02", "2023-09-24"] and day["expected"] == [300, 276]

@@ -141,3 +141,28 @@ def test_every_option_has_help():
         for p in cmd.params:
             if isinstance(p, click.Option) and p.name not in ("help", "version"):
                 assert p.help, f"{cmd.name} {p.opts} has no help"
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"TEMPEST_ONLINE_SECONDS": "soon"}, "TEMPEST_ONLINE_SECONDS"),
+    ({"TEMPEST_STALE_SECONDS": "10"}, "TEMPEST_STALE_SECONDS"),
+    ({"TEMPEST_LEGACY_TIMEZONE": "Atlantis/Capital"}, "TEMPEST_LEGACY_TIMEZONE"),
+    ({"TEMPEST_ADMIN_TOKEN": "short"}, "TEMPEST_ADMIN_TOKEN"),
+    ({"TEMPEST_INGEST_BATCH": "0"}, "TEMPEST_INGEST_BATCH"),
+])
+def test_bad_settings_stop_the_command_naming_the_setting(runner, data, env, named):
+    r = runner.invoke(main, ["status", "--data-dir", str(data)], env=env)
+    assert r.exit_code == 2 and named in r.output
+
+
+def test_a_bad_config_file_is_named(runner, data):
+    data.mkdir(parents=True)
+    (data / "tempest.toml").write_text("ONLINE_SECONDS = = 3\n")
+    r = runner.invoke(main, ["status", "--data-dir", str(data)])
+    assert r.exit_code == 2 and "tempest.toml is not valid TOML" in r.output
+
+
+def test_admin_token_from_the_environment_stays_text(data, monkeypatch):
+    monkeypatch.setenv("TEMPEST_ADMIN_TOKEN", "1234567890123456789")
+    app = create_app(overrides={"DATA_DIR": str(data)})
+    assert app.config["ADMIN_TOKEN"] == "1234567890123456789"

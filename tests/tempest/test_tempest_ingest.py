@@ -301,3 +301,12 @@ def test_a_pool_of_parse_processes_gives_the_same_outcomes(app, conn, lay):
     q = conn.execute("SELECT field, line, reason FROM quarantine").fetchone()
     assert (q["field"], q["line"]) == (None, None) and "'unit' is a required property" in q[
         "reason"]
+
+
+def test_symbolic_links_in_the_drop_folder_are_never_followed(processor, conn, lay, tmp_path):
+    secret = tmp_path / "secret.json"
+    secret.write_bytes(make_day("kili", "2023-05-26"))
+    (lay.drop / "link.json").symlink_to(secret)
+    assert dropbox.scan(lay.drop, 0).ready == []
+    assert processor.process([(lay.drop / "link.json", None)]) == []
+    assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -290,3 +291,34 @@ def test_kill_9_at_random_moments_while_ingesting_1000_files(tempest_process, tm
         want = hashlib.sha256(sealed[(row["serial"], row["reading_day"])]).hexdigest()
         assert (row["hash"], row["status"]) == (want, "sealed")
     conn.close()
+
+
+def test_a_second_server_on_a_busy_port_says_so(server, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "tempest", "serve", "--data-dir",
+                        str(tmp_path / "other"), "--host", server.host, "--port",
+                        str(server.port)], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert r.returncode == 1 and "in use" in r.stderr
+
+
+def test_ingest_watch_runs_beside_a_web_only_server(tempest_process, tmp_path):
+    """The production split: web without ingest, and one `tempest ingest --watch`."""
+    data = tmp_path / "data"
+    key = add_meter(data, "kili")
+    log = open(tmp_path / "ingest.log", "wb")  # noqa: SIM115
+    web = tempest_process(data)
+    worker = subprocess.Popen([sys.executable, "-m", "tempest", "ingest", "--watch",
+                               "--data-dir", str(data)], stdout=log, stderr=log, cwd=REPO,
+                              env=web.env)
+    try:
+        web.start(True, "--no-ingest")
+        r = web.post("/api/v1/days", data=make_day("kili", "2023-05-26"),
+                     headers={"x-api-key": key})
+        wait_for(lambda: ingest_status(web, r.json(), key) == "stored")
+        assert web.get("/api/v1/health").json()["ingest"]["running"] is True
+        # a second worker on the same data dir refuses to start
+        second = cli(data, "ingest", "--watch")
+        assert second.returncode == 1 and "another ingest worker" in second.stderr
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(15) == 0
+        log.close()
