@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS files (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS files_hash ON files (hash);
 CREATE INDEX IF NOT EXISTS files_day ON files (serial, reading_day);
+CREATE INDEX IF NOT EXISTS files_recent ON files (serial, ingested_at);
 
 -- The stored (most complete) version of each meter-day.
 CREATE TABLE IF NOT EXISTS days (

@@ -203,8 +203,8 @@ class Processor:
         self._parse([i for i in items if i.done is None and i.error is None])
         now = time.time()
         fresh = [i for i in items if i.done is None]
-        # Two files in one batch may carry the same id (the same bytes under the same name
-        # cannot, but a re-delivery may race its first copy): record the first only.
+        # Two names carrying the same upload id in one batch: record the first; the other stays
+        # in the drop folder and gets an id of its own on the next pass (see _prepare).
         ids: set[str] = set()
         with transaction(self.conn):
             for item in items:
