@@ -70,7 +70,7 @@ def get_day():
     if not items:
         note = notes[0] if notes else {"reason": "no such day"}
         raise AgentError(404, "not_found", f"{civil.format_day(d)}: {note['reason']}",
-                         status=note.get("status"))
+                         day_status=note.get("status"))
     item = items[0]
     return Response(item.data, mimetype="application/json",
                     headers={"X-Meter-Source": item.source,

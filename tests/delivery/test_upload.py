@@ -57,8 +57,8 @@ def test_open_day_is_uploaded_when_it_changes_and_the_sealed_day_wins(tempest, m
 
     def sealed():
         d = tempest.days(m.serial)
-        return d if d.get("2024-03-05", {}).get("status") == "sealed" else None
-
+        done = d.get("2024-03-05", {}).get("status") == "sealed" and "2024-03-06" in d
+        return d if done else None
 
     days = wait_for(sealed, 20)
     assert days["2024-03-05"]["accounted"] == 288
