@@ -5,8 +5,6 @@
 # meter/vector/engine.py produces identical numbers in bulk; tests hold them to it.
 
 from meter.model import rng
-from meter.model.household import Household
-from meter.model.legacy import LegacyProfile
 from meter.model.tz import Zone
 
 ROLE_IMPORT = "import"
@@ -30,9 +28,15 @@ class MeterModel:
         self.zone = zone
         self.seed = cfg["seed"]
         self.interval = cfg["interval"]
+        # Imported here, not at the top: a Pico W loads only the load model it runs (the other
+        # costs it several KiB of heap).
         if cfg["load_model"] == "household":
+            from meter.model.household import Household
+
             self.load = Household(cfg, zone)
         else:
+            from meter.model.legacy import LegacyProfile
+
             self.load = LegacyProfile(cfg, zone)
         self.channels = cfg["channels"]
         self.sub_total = 0

@@ -73,6 +73,27 @@ def pick_bin(cdf, u):
     return lo
 
 
+class Cdfs:
+    """The start-time CDFs of one preference for (weekday, weekend), built when indexed.
+
+    Indexes like the tuple (build_cdf(pref, activity[0]), build_cdf(pref, activity[1])). Kept
+    for every appliance they are 2 x 96 integers each, about 12 KiB for a household, which a
+    Pico W cannot spare for numbers each day plan reads once.
+    """
+
+    def __init__(self, pref, activity):
+        self.pref = pref
+        self.activity = activity
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, dtype):
+        if dtype != 0 and dtype != 1:
+            raise IndexError(dtype)
+        return build_cdf(self.pref, self.activity[dtype])
+
+
 def season_factor(sensitivity, temp_c10):
     """Permille use factor: more use in cold weather for a positive sensitivity (percent)."""
     return 1000 + (sensitivity * (150 - temp_c10)) // 25
@@ -140,11 +161,9 @@ class Household:
         for key in sorted(uses):
             spec = archetypes.APPLIANCES[key]
             wd, we = uses[key]
-            cdfs = (build_cdf(archetypes.PREFS[spec[3]], arch["activity"][0]),
-                    build_cdf(archetypes.PREFS[spec[3]], arch["activity"][1]))
+            cdfs = Cdfs(archetypes.PREFS[spec[3]], arch["activity"])
             self.appliances.append((key, spec, wd, we, slot_count(wd, we), cdfs))
-        self.shower_cdfs = (build_cdf(archetypes.PREFS["shower"], arch["activity"][0]),
-                            build_cdf(archetypes.PREFS["shower"], arch["activity"][1]))
+        self.shower_cdfs = Cdfs(archetypes.PREFS["shower"], arch["activity"])
         self.heat_weights = (self._heat_weights(0), self._heat_weights(1))
         self._plans = {}
         self._trip_cache = {}
@@ -232,11 +251,14 @@ class Household:
             lam = (uses * season_factor(sens, p.temp)) // 1000
             lam = (lam * p.mood) // 1000
             threshold = (lam * 65536) // (100 * slots)
+            cdf = None  # built on the first event of the day, then reused for the others
             for k in range(slots):
                 key_k = ai * 16 + k
                 if rng.u16(seed, rng.S_EVENT_COUNT, day, key_k) >= threshold:
                     continue
-                q = pick_bin(cdfs[p.dtype], rng.u16(seed, rng.S_EVENT_TIME, day, key_k))
+                if cdf is None:
+                    cdf = cdfs[p.dtype]
+                q = pick_bin(cdf, rng.u16(seed, rng.S_EVENT_TIME, day, key_k))
                 start = q * 15 + rng.below(seed, rng.S_EVENT_MINUTE, day, key_k, 15) + p.shift
                 if start < 0:
                     start = 0
