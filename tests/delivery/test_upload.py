@@ -121,3 +121,33 @@ def test_seed_era_tempest_gets_the_seed_route(tempest, meter_for, proxy_factory)
     paths = [r["path"] for r in proxy.requests()]
     assert paths == ["/api/v1/days", "/update"]
     tempest.wait_days(m.serial, ["2024-03-05"])
+
+
+def test_late_and_duplicate_days_arrive_late_and_twice_and_store_once(tempest, meter_for):
+    """The meter's delivery faults: every day held back (late) and sent again (duplicate).
+    Held files wait in held/ until the tick releases them into the outbox."""
+    m = meter_for(tempest, faults={"late_days": 1.0, "late_max_days": 1,
+                                   "duplicate_days": 1.0})
+    m.tick(T0)
+    m.tick("2024-03-06T00:10:00+13:00")
+    name = f"{m.serial}_2024-03-05.json"
+    assert m.names("outbox") == [] and name in m.names("held")
+    assert upload_pass(m.cfg, m.root, seconds("2024-03-06T00:10:00+13:00")).sent == []
+
+    m.tick("2024-03-07T00:10:00+13:00")  # one day late: released
+    assert m.names("outbox") == [name]
+    original = (m.root / "outbox" / name).read_bytes()
+    assert upload_pass(m.cfg, m.root, seconds("2024-03-07T00:10:00+13:00")).sent == [name]
+    m.tick("2024-03-07T06:20:00+13:00")  # the duplicate, about six hours later
+    assert m.names("outbox") == [name]
+    assert upload_pass(m.cfg, m.root, seconds("2024-03-07T06:20:00+13:00")).sent == [name]
+    assert m.names("sent").count(name) == 1
+    assert (m.root / "sent" / name).read_bytes() == original  # one copy: the same bytes
+
+    def both():
+        files = [f for f in tempest.files(m.serial) if f["reading_day"] == "2024-03-05"]
+        return files if len(files) == 2 and all(f["outcome"] for f in files) else None
+
+    files = wait_for(both, 20)
+    assert sorted(f["outcome"] for f in files) == ["stored", "unchanged"]
+    assert tempest.days(m.serial)["2024-03-05"]["versions"] == 1
