@@ -51,20 +51,38 @@ def sealed_text(cfg: Config, run: Run, k: int, opening: list[int]) -> str:
     ends = run.ends[sl]
     closing = [opening[c] + int(np.where(qual == Q_MISSING, 0, rec[:, c]).sum())
                for c in range(rec.shape[1])]
-
-    def rows():
-        for i in range(len(ends)):
-            q = QUALITY_TEXT[int(qual[i])]
-            values = None if q == "missing" else [int(v) for v in rec[i]]
-            yield tz.label(zone, int(ends[i])), values, q
+    labels = fast_labels(zone, ends)
+    # The writer asks for the rows once per channel: build them once.
+    buffered = []
+    for i, values in enumerate(rec.tolist()):
+        q = QUALITY_TEXT[int(qual[i])]
+        buffered.append((labels[i], None if q == "missing" else values, q))
 
     head = (m["serial"], civil.format_day(int(run.days[k])), m["interval"], m["timezone"],
             "sealed")
     channels = [(c[0], c[1], c[3]) for c in m["channels"]]
     out = io.StringIO()
-    dayfile.write(out, head, channels, opening, closing, rows, m["generator_json"],
-                  m["metadata_json"])
+    dayfile.write(out, head, channels, opening, closing, lambda: iter(buffered),
+                  m["generator_json"], m["metadata_json"])
     return out.getvalue()
+
+
+_CLOCK = ["%02d:%02d:00" % divmod(minute, 60) for minute in range(1440)]
+
+
+def fast_labels(zone: tz.Zone, ends: np.ndarray) -> list[str]:
+    """tz.label for a day's interval ends, with the date and offset text built once."""
+    out = []
+    cache: dict[tuple[int, int], str] = {}
+    for end in ends.tolist():
+        off = zone.offset_at(end)
+        local = end + off
+        day, minute = divmod(local, 1440)
+        prefix = cache.get((day, off))
+        if prefix is None:
+            prefix = cache[(day, off)] = civil.format_day(day) + "T"
+        out.append(prefix + _CLOCK[minute] + tz.format_offset(off))
+    return out
 
 
 def build_days(cfg: Config, first: int, last: int, opening: list[int],

@@ -113,11 +113,15 @@ def _backfill(cfg: Config, root: Path, first: int, last: int, now: int,
         else:
             day_start, count = model.day_grid(built.day)
             data = built.text.encode()
+            # Not fsynced one by one: a single sync below makes the whole batch durable before
+            # the state moves on (a crash before it just means this backfill runs again).
             placed = t.place_sealed(built.day, day_start + count * t.n,
-                                    lambda target, data=data: write_atomic(target, data), force)
+                                    lambda target, data=data: write_atomic(target, data, False),
+                                    force)
             (written if placed else skipped).append(civil.format_day(built.day))
         if progress:
             progress(1)
+    os.sync()
     registers.remember(cfg, root, last + 1, closing)
     _advance_state(t, root, last, closing)
     return {"written": written, "skipped_sent": skipped, "outage": outage}

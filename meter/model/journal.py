@@ -10,6 +10,8 @@
 #   <i> E <Wh per channel...>     an estimated one
 #   <i> M                         missing
 
+from array import array
+
 
 class OpenDay:
     def __init__(self, day, interval, opening):
@@ -104,3 +106,46 @@ def rows(lines, n, labels):
             break
         i, q, values = rec
         yield labels(i), values, q
+
+
+_QUALITY_CODES = (None, "estimated", "missing")
+
+
+def compact_rows(lines, n, labels):
+    """rows() as a callable, from the journal's lines parsed once into flat integer arrays.
+
+    The same rows as `rows(lines, n, labels)`, for a writer that walks them once per channel:
+    a Pico W cannot parse the journal twice per channel within its watchdog's 8 s, nor keep a
+    day of tuples, but 288 intervals x 4 channels as 32-bit integers are under 5 KiB.
+    """
+    index = array("i")
+    values = array("i")
+    quality = bytearray()
+    first = True
+    for text in lines:
+        if first:
+            first = False
+            continue
+        rec = parse_line(text, n)
+        if rec is None:
+            break
+        i, q, vals = rec
+        index.append(i)
+        if vals is None:
+            quality.append(2)
+            for _ in range(n):
+                values.append(0)
+        else:
+            quality.append(1 if q == "estimated" else 0)
+            for v in vals:
+                values.append(v)
+
+    def compact():
+        for k in range(len(index)):
+            code = quality[k]
+            if code == 2:
+                yield labels(index[k]), None, "missing"
+            else:
+                yield labels(index[k]), list(values[k * n:(k + 1) * n]), _QUALITY_CODES[code]
+
+    return compact
