@@ -27,6 +27,19 @@ def register(main: click.Group, meter_options, fail) -> None:
         except clock.ClockError as exc:
             fail(f"--at: {exc}")
 
+    def require(meters, route: str | None) -> None:
+        """A route without its destination is a config mistake (exit 2), not a retry."""
+        from meter.delivery import settings
+
+        for cfg, _ in meters.items:
+            s = settings.delivery(cfg)
+            mode = route or s.mode
+            if mode == "http" and not s.tempest_url:
+                fail(f"{cfg.serial}: tempest_url: not set, so there is nowhere to upload to")
+            if mode == "rsync" and not s.rsync_target:
+                fail(f"{cfg.serial}: delivery.rsync_target: not set, so there is nowhere to "
+                     "sync to")
+
     def run_passes(meters, one_pass) -> None:
         results = [r for r in (one_pass(cfg, root, now_s(meters, cfg))
                                for cfg, root in meters.items) if r is not None]
@@ -56,6 +69,7 @@ def register(main: click.Group, meter_options, fail) -> None:
         delivery.upload_open_day). Exit 1 if Tempest could not take them (they stay)."""
         from meter.delivery.upload import upload_pass
 
+        require(meters, "http")
         run_passes(meters, lambda cfg, root, now: upload_pass(cfg, root, now, force))
 
     @main.command()
@@ -65,6 +79,7 @@ def register(main: click.Group, meter_options, fail) -> None:
         """rsync sealed days from outbox/ into Tempest's drop folder over SSH."""
         from meter.delivery.rsync import sync_pass
 
+        require(meters, "rsync")
         run_passes(meters, lambda cfg, root, now: sync_pass(cfg, root, now, force))
 
     @main.command()
@@ -75,6 +90,7 @@ def register(main: click.Group, meter_options, fail) -> None:
         Run it after every tick."""
         from meter.delivery.route import deliver as deliver_pass
 
+        require(meters, None)
         run_passes(meters, lambda cfg, root, now: deliver_pass(cfg, root, now, force))
 
     @main.command()

@@ -80,7 +80,8 @@ def address(cfg: Config) -> str | None:
     reach Tempest (a UDP 'connect' sends nothing, it only picks the route)."""
     if cfg.raw.get("ip"):
         return cfg.raw["ip"]
-    host = settings.agent(cfg).host
+    # Only a bind address someone chose says where the meter is; the default (loopback) does not.
+    host = (cfg.raw.get("agent") or {}).get("host")
     if _specific(host):
         return host
     url = settings.delivery(cfg).tempest_url
@@ -113,7 +114,7 @@ def report(cfg: Config, root: Path, now: float) -> dict:
         "version": __version__,
         "config_hash": cfg.hash(),
         "address": address(cfg),
-        "agent_url": settings.agent_url(cfg),
+        "agent_url": settings.agent_url(cfg) if cfg.raw.get("agent") else None,
         "timestamp": meter_clock(cfg, now),
         "last_tick": last_tick(cfg, root),
         "free_disk_bytes": free_disk_bytes(root),

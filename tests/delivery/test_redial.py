@@ -89,3 +89,13 @@ def test_redial_bad_input_exits_2(meter_for, tempest):
     assert r.exit_code == 2 and "--to" in r.output
     r = m.cli("redial", "--from", "yesterday", at=T1)
     assert r.exit_code == 2 and "--from" in r.output
+
+
+def test_a_route_without_a_destination_is_bad_input(tmp_path):
+    from .helpers import MeterDir
+
+    m = MeterDir(tmp_path / "m", "dt-no-route")
+    for cmd, text in (("upload", "tempest_url"), ("deliver", "tempest_url"),
+                      ("sync", "delivery.rsync_target")):
+        r = m.cli(cmd, at=T1)
+        assert r.exit_code == 2 and text in r.output, (cmd, r.output)
