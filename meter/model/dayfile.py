@@ -27,7 +27,8 @@ def _registers(out, names, values):
     out.write("}")
 
 
-def write(out, head, channels, opening, closing, rows, generator_json, metadata_json):
+def write(out, head, channels, opening, closing, rows, generator_json, metadata_json,
+          quality_rows=None):
     """Write one day file.
 
     head: (serial, reading_day, interval, timezone, status)
@@ -36,6 +37,9 @@ def write(out, head, channels, opening, closing, rows, generator_json, metadata_
     rows(): iterator of (label, values, quality): values is a list of Wh ints (None where the
         interval is missing); quality is None (actual), QUALITY_ESTIMATED or QUALITY_MISSING.
     generator_json, metadata_json: already-canonical JSON text for those two objects.
+    quality_rows(): optional, iterator of (label, quality) for the intervals that are not
+        actual only, in time order: lets a slow writer skip formatting every label once more
+        per channel (rows() is used when it is not given).
     """
     serial, reading_day, interval, timezone, status = head
     names = [c[0] for c in channels]
@@ -76,7 +80,11 @@ def write(out, head, channels, opening, closing, rows, generator_json, metadata_
             out.write(", ")
         out.write('"%s": {' % names[i])
         first = True
-        for label, values, quality in rows():
+        if quality_rows is None:
+            marked = ((label, quality) for label, _, quality in rows())
+        else:
+            marked = quality_rows()
+        for label, quality in marked:
             if quality is None:
                 continue
             if not first:

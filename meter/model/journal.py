@@ -112,11 +112,13 @@ _QUALITY_CODES = (None, "estimated", "missing")
 
 
 def compact_rows(lines, n, labels):
-    """rows() as a callable, from the journal's lines parsed once into flat integer arrays.
+    """(rows, quality_rows) callables for dayfile.write, from the journal's lines parsed once
+    into flat integer arrays.
 
-    The same rows as `rows(lines, n, labels)`, for a writer that walks them once per channel:
-    a Pico W cannot parse the journal twice per channel within its watchdog's 8 s, nor keep a
-    day of tuples, but 288 intervals x 4 channels as 32-bit integers are under 5 KiB.
+    rows() gives the same rows as `rows(lines, n, labels)`; quality_rows() only the intervals
+    that are not actual. For a writer that walks the rows twice per channel: a Pico W cannot
+    parse the journal and format every label that often within its watchdog's 8 s, nor keep
+    a day of tuples, but 288 intervals x 4 channels as 32-bit integers are under 5 KiB.
     """
     index = array("i")
     values = array("i")
@@ -148,4 +150,10 @@ def compact_rows(lines, n, labels):
             else:
                 yield labels(index[k]), list(values[k * n:(k + 1) * n]), _QUALITY_CODES[code]
 
-    return compact
+    def marked():
+        for k in range(len(index)):
+            code = quality[k]
+            if code:
+                yield labels(index[k]), _QUALITY_CODES[code]
+
+    return compact, marked

@@ -181,8 +181,9 @@ class Ticker:
         def rows():
             return journal.rows(self.fs.read_lines(jp), nch, labels)
 
+        marked = None
         if self.buffer_rows == "compact":
-            rows = journal.compact_rows(self.fs.read_lines(jp), nch, labels)  # noqa: F811
+            rows, marked = journal.compact_rows(self.fs.read_lines(jp), nch, labels)  # noqa: F811
         elif self.buffer_rows:
             buffered = list(rows())
 
@@ -193,7 +194,7 @@ class Ticker:
         closing = self.closing(od)
         self.fs.write_atomic(target, lambda out: dayfile.write(
             out, head, self.channels, od.opening, closing, rows, cfg["generator_json"],
-            cfg["metadata_json"]), durable)
+            cfg["metadata_json"], marked), durable)
 
     def seal(self, od, start):
         """Write the finished day into the outbox (or hold it back), drop the open files."""
