@@ -107,7 +107,7 @@ def tick(meters: Meters) -> None:
     The cron entry point. Catches up after downtime, never writes an interval twice, and
     moves each finished day into outbox/ (sealed) when the local day rolls over.
     """
-    busy = 0
+    busy = failed = 0
     for cfg, root in meters.items:
         try:
             summary = operations.tick(cfg, root, meters.now(cfg))
@@ -115,10 +115,19 @@ def tick(meters: Meters) -> None:
             log.warning("%s", exc)
             busy += 1
             continue
+        except OSError as exc:
+            # A full or read-only disk: say so and go on with the other meters; nothing
+            # sealed is lost (writes are atomic) and the next tick catches up.
+            click.echo(f"meter: {cfg.serial}: cannot write in {root}: {exc.strerror or exc}",
+                       err=True)
+            failed += 1
+            continue
         if len(meters.items) == 1:
             click.echo(json.dumps(summary))
     if busy == len(meters.items):
         click.echo("meter: every meter was busy with another tick; nothing done", err=True)
+    if failed:
+        sys.exit(1)
 
 
 @main.command()

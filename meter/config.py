@@ -28,8 +28,10 @@ DEFAULT_TIMEZONE = "UTC"
 DEFAULT_LOCATION = {"latitude": 51.3, "longitude": 9.5, "country": "DE"}
 SECRET_FIELDS = ("tempest_api_key",)
 SECRET_NESTED = {"agent": ("key",), "delivery": ("ssh_key",)}
-# Fields that never go into a day file's metadata.config.
-_NOT_IN_METADATA = ("profile",)
+# Fields that never go into a day file's metadata.config: the seed's 24-value profile, and how
+# and where the meter delivers (changing a URL must not change the bytes of a regenerated day).
+_NOT_IN_METADATA = ("profile", "tempest_url", "delivery", "heartbeat", "agent", "time_scale",
+                    "time_origin", "ip", "demo", "display")
 
 _HEATING_DEFAULTS = {
     "heat_pump": {"kw": 2.5, "kwh_per_degree_day": 1.6},
@@ -63,8 +65,8 @@ class Config:
         return [c[0] for c in self.model["channels"]]
 
     def metadata_config(self) -> dict:
-        """The config as it goes into every day file: no profile, no secrets."""
-        return public_config(self.raw)
+        """The config as it goes into every day file: what shapes the readings, no secrets."""
+        return metadata_config(self.raw)
 
     def hash(self) -> str:
         return config_hash(self.raw)
@@ -76,14 +78,19 @@ def schema() -> dict:
 
 
 def public_config(raw: dict) -> dict:
+    """The config without its secrets (what the agent's GET /config shows)."""
     out = {}
     for key, value in raw.items():
-        if key in _NOT_IN_METADATA or key in SECRET_FIELDS:
+        if key in SECRET_FIELDS:
             continue
         if key in SECRET_NESTED and isinstance(value, dict):
             value = {k: v for k, v in value.items() if k not in SECRET_NESTED[key]}
         out[key] = value
     return out
+
+
+def metadata_config(raw: dict) -> dict:
+    return {k: v for k, v in public_config(raw).items() if k not in _NOT_IN_METADATA}
 
 
 def canonical_json(obj) -> str:
@@ -140,7 +147,7 @@ def from_dict(raw) -> Config:
         "seed": model["seed"], "archetype": model["archetype"]})
     model["metadata_json"] = canonical_json({
         "version": __version__, "data_model_version": DATA_MODEL_VERSION,
-        "config": public_config(raw)})
+        "config": metadata_config(raw)})
     return Config(raw=raw, model=model)
 
 

@@ -39,8 +39,21 @@ def exclusive(root: Path):
         except BlockingIOError as exc:
             raise Busy(f"{root} is busy with another meter process") from exc
         for tmp in root.glob("**/.*.tmp"):
-            tmp.unlink(missing_ok=True)
+            if not _writer_alive(tmp.name):
+                tmp.unlink(missing_ok=True)
         yield
+
+
+def _writer_alive(name: str) -> bool:
+    """Temporary files are named .<target>.<pid>.tmp (meter.storage): is that pid running?"""
+    try:
+        pid = int(name.rsplit(".", 2)[-2])
+        os.kill(pid, 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def ticker(cfg: Config, root: Path) -> Ticker:
