@@ -67,7 +67,7 @@ def sealed_text(cfg: Config, run: Run, k: int, opening: list[int]) -> str:
     return out.getvalue()
 
 
-_CLOCK = ["%02d:%02d:00" % divmod(minute, 60) for minute in range(1440)]
+_CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}:00" for minute in range(1440)]
 
 
 def fast_labels(zone: tz.Zone, ends: np.ndarray) -> list[str]:
