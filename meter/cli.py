@@ -70,7 +70,11 @@ def load_meters(paths, data_dir, at, count, mix) -> Meters:
             fail(f"bad config {path}: {exc}")
         base_dir = Path(data_dir) if data_dir else Path(path).resolve().parent
         if count:
-            for raw in derive_all(cfg.raw, count, mix):
+            try:
+                derived_raws = derive_all(cfg.raw, count, mix, Path(path).resolve().parent)
+            except ConfigError as exc:
+                fail(f"bad config {path}: {exc}")
+            for raw in derived_raws:
                 try:
                     derived = config.from_dict(raw)
                 except ConfigError as exc:

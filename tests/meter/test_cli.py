@@ -123,3 +123,18 @@ def test_python_dash_m_and_help(tmp_path):
     proc = meter("--help", check=True)
     for command in ("tick", "backfill", "truth", "validate", "check-config"):
         assert command in proc.stdout
+
+
+def test_bulk_meters_take_their_keys_from_a_keys_file(tmp_path):
+    from meter.bulk import derive_all
+
+    keys = {f"town-{i:04d}": f"key-{i}" for i in range(1, 4)}
+    (tmp_path / "keys.json").write_text(json.dumps(keys))
+    base = family(serial="town", tempest_api_keys_file="keys.json")
+    derived = derive_all(base, 3, False, tmp_path)
+    assert [d["tempest_api_key"] for d in derived] == ["key-1", "key-2", "key-3"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(base))
+    proc = meter("tick", "--config", str(path), "--count", "4", "--at",
+                 "2024-06-10T06:00:00+02:00")
+    assert proc.returncode == 2 and "no key for town-0004" in proc.stderr
