@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Build the Meters wheel and its dependencies on the Ansible controller, once, and pack the
+wheels each kind of host needs into one deterministic tar ("bundle").
+
+    build_wheelhouse.py --source REPO --wheelhouse build/wheelhouse
+
+Prints one JSON object: version, the project wheel, and per bundle (meter, tempest) its path,
+sha256 and the wheels in it. The meter and tempest roles copy one bundle per host and install
+from it with `pip install --no-index`, so a Pi needs neither the repository nor the internet.
+
+Why a script and not a few tasks: a no-change run must cost next to nothing. A fingerprint of
+the sources (every file under meter/ and tempest/, pyproject.toml, README.md) is kept beside
+the wheels; while it matches, nothing is built or downloaded. Wheels and bundles are
+byte-for-byte reproducible (SOURCE_DATE_EPOCH, sorted tar members, fixed owners and times), so
+an unchanged source gives an unchanged bundle and Ansible's copy reports no change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+PROJECT = "meters"
+SOURCE_PARTS = ("pyproject.toml", "README.md", "meter", "tempest")
+# 1980-01-01, the earliest time a zip file can hold: wheels built from the same sources are
+# then identical whenever they are built.
+EPOCH = "315532800"
+BUNDLES = {"meter": "", "tempest": "[tempest]"}  # bundle name -> extras installed from it
+
+
+def fingerprint(source: Path) -> str:
+    digest = hashlib.sha256()
+    for part in SOURCE_PARTS:
+        top = source / part
+        paths = [top] if top.is_file() else sorted(top.rglob("*")) if top.is_dir() else []
+        for path in paths:
+            if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            digest.update(str(path.relative_to(source)).encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def pip(python: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    argv = [python, "-m", "pip", "--disable-pip-version-check", *args]
+    return subprocess.run(argv, capture_output=True, text=True, env=env)
+
+
+def build_wheel(python: str, source: Path, wheelhouse: Path) -> Path:
+    # setuptools builds in the source tree and packs whatever build/lib holds, including
+    # modules since deleted from the source: start from an empty build/lib every time.
+    for stale in [source / "build" / "lib", *source.glob("build/bdist.*")]:
+        shutil.rmtree(stale, ignore_errors=True)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH, "PYTHONHASHSEED": "0"}
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=wheelhouse) as out:
+        done = pip(python, "wheel", "--no-deps", "--wheel-dir", out, str(source), env=env)
+        if done.returncode != 0:
+            sys.exit(f"building the {PROJECT} wheel failed:\n{done.stdout}\n{done.stderr}")
+        wheels = list(Path(out).glob(f"{PROJECT}-*.whl"))
+        if len(wheels) != 1:
+            sys.exit(f"expected one {PROJECT} wheel, pip made {[w.name for w in wheels]}")
+        target = wheelhouse / wheels[0].name
+        os.replace(wheels[0], target)
+    return target
+
+
+def fetch_dependencies(python: str, wheelhouse: Path, version: str) -> None:
+    """Every dependency as a wheel in the wheelhouse: offline first, the index only for what
+    is missing (a new dependency, or the first build)."""
+    want = f"{PROJECT}[tempest]=={version}"
+    common = ["wheel", "--wheel-dir", str(wheelhouse), "--find-links", str(wheelhouse)]
+    if pip(python, *common, "--no-index", want).returncode == 0:
+        return
+    done = pip(python, *common, "--only-binary", ":all:", want)
+    if done.returncode != 0:
+        done = pip(python, *common, want)  # a dependency with no wheel: build it here
+    if done.returncode != 0:
+        sys.exit(f"fetching the dependencies failed:\n{done.stdout}\n{done.stderr}")
+
+
+def resolve(python: str, wheelhouse: Path, version: str, extras: str) -> list[Path]:
+    """The wheels `pip install meters<extras>==version` takes from the wheelhouse."""
+    with tempfile.NamedTemporaryFile(dir=wheelhouse, prefix=".report-", suffix=".json") as rep:
+        done = pip(python, "install", "--dry-run", "--ignore-installed", "--no-index",
+                   "--find-links", str(wheelhouse), "--quiet", "--report", rep.name,
+                   f"{PROJECT}{extras}=={version}")
+        if done.returncode != 0:
+            sys.exit(f"resolving {PROJECT}{extras}=={version} failed:\n{done.stderr}")
+        report = json.loads(Path(rep.name).read_text())
+    files = []
+    for item in report["install"]:
+        url = item["download_info"]["url"]
+        if not url.startswith("file://"):
+            sys.exit(f"{url} is not in the wheelhouse")
+        files.append(Path(url[len("file://"):]))
+    return sorted(files, key=lambda p: p.name)
+
+
+def pack(files: list[Path], target: Path) -> None:
+    """An uncompressed tar (wheels are compressed already) that is the same bytes for the
+    same wheels: sorted members, no owners, no times."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    # GNU format: wheel names are longer than ustar's 100 characters.
+    with tarfile.open(tmp, "w", format=tarfile.GNU_FORMAT) as tar:
+        for path in files:
+            info = tar.gettarinfo(str(path), arcname=path.name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            info.mode = 0o644
+            with open(path, "rb") as f:
+                tar.addfile(info, f)
+    os.replace(tmp, target)
+
+
+@contextlib.contextmanager
+def locked(wheelhouse: Path):
+    # Two playbook runs (a test and a benchmark) must not build into one wheelhouse at once.
+    with open(wheelhouse / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def build(source: Path, wheelhouse: Path, python: str) -> dict:
+    stamps = wheelhouse / ".stamps"
+    stamps.mkdir(parents=True, exist_ok=True)
+    stamp = stamps / (hashlib.sha256(str(source).encode()).hexdigest()[:16] + ".json")
+    print_ = fingerprint(source)
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        cached = json.loads(stamp.read_text())
+        paths = [cached["wheel"]] + [b["path"] for b in cached["bundles"].values()]
+        if cached["fingerprint"] == print_ and all(Path(p).is_file() for p in paths):
+            return {**cached, "built": False}
+    wheel = build_wheel(python, source, wheelhouse)
+    version = re.match(rf"{PROJECT}-([^-]+)-", wheel.name).group(1)
+    fetch_dependencies(python, wheelhouse, version)
+    bundles = {}
+    for name, extras in BUNDLES.items():
+        files = resolve(python, wheelhouse, version, extras)
+        target = wheelhouse / "bundles" / f"{name}-{version}.tar"
+        target.parent.mkdir(exist_ok=True)
+        pack(files, target)
+        bundles[name] = {"path": str(target), "name": target.name, "sha256": sha256(target),
+                         "wheels": [p.name for p in files]}
+    result = {
+        "fingerprint": print_, "version": version, "wheel": str(wheel),
+        "wheel_name": wheel.name, "wheel_sha256": sha256(wheel), "bundles": bundles,
+        # What the wheels were built for: a host that differs installs from an index instead.
+        "machine": platform.machine(), "python": "%d.%d" % sys.version_info[:2],
+    }
+    stamp.write_text(json.dumps(result, indent=1))
+    return {**result, "built": True}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", required=True, type=Path, help="The repository (pyproject).")
+    parser.add_argument("--wheelhouse", required=True, type=Path, help="Where wheels are kept.")
+    parser.add_argument("--python", default=sys.executable,
+                        help="The Python whose pip builds and resolves (the controller's).")
+    args = parser.parse_args()
+    source = args.source.expanduser().resolve()
+    if not (source / "pyproject.toml").is_file():
+        sys.exit(f"{source} has no pyproject.toml: point --source at the Meters repository")
+    wheelhouse = args.wheelhouse.expanduser().resolve()
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    with locked(wheelhouse):
+        print(json.dumps(build(source, wheelhouse, args.python)))
+
+
+if __name__ == "__main__":
+    main()
