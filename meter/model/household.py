@@ -208,7 +208,9 @@ class Household:
         p = self._plans.get(day)
         if p is not None:
             return p
-        if len(self._plans) > 3:
+        # A tick needs the day's plan and the day before's (events run past midnight); a
+        # third covers the change of day. Each is a few KiB on a Pico W.
+        if len(self._plans) > 2:
             self._plans.clear()
         p = self._make_plan(day)
         self._plans[day] = p

@@ -111,7 +111,7 @@ def rows(lines, n, labels):
 _QUALITY_CODES = (None, "estimated", "missing")
 
 
-def compact_rows(lines, n, labels):
+def compact_rows(lines, n, labels, size=0):
     """(rows, quality_rows) callables for dayfile.write, from the journal's lines parsed once
     into flat integer arrays.
 
@@ -119,10 +119,13 @@ def compact_rows(lines, n, labels):
     that are not actual. For a writer that walks the rows twice per channel: a Pico W cannot
     parse the journal and format every label that often within its watchdog's 8 s, nor keep
     a day of tuples, but 288 intervals x 4 channels as 32-bit integers are under 5 KiB.
+    `size`: the number of intervals expected; the arrays are allocated once at that size
+    (growing them on a full heap needs room for two copies), and grow only past it.
     """
-    index = array("i")
-    values = array("i")
-    quality = bytearray()
+    index = array("i", range(size))
+    values = array("i", range(size * n))
+    quality = bytearray(size)
+    k = 0
     first = True
     for text in lines:
         if first:
@@ -132,18 +135,22 @@ def compact_rows(lines, n, labels):
         if rec is None:
             break
         i, q, vals = rec
-        index.append(i)
-        if vals is None:
-            quality.append(2)
-            for _ in range(n):
-                values.append(0)
+        code = 2 if vals is None else (1 if q == "estimated" else 0)
+        if k < size:
+            index[k] = i
+            quality[k] = code
+            for c in range(n):
+                values[k * n + c] = 0 if vals is None else vals[c]
         else:
-            quality.append(1 if q == "estimated" else 0)
-            for v in vals:
-                values.append(v)
+            index.append(i)
+            quality.append(code)
+            for c in range(n):
+                values.append(0 if vals is None else vals[c])
+        k += 1
+    count = k
 
     def compact():
-        for k in range(len(index)):
+        for k in range(count):
             code = quality[k]
             if code == 2:
                 yield labels(index[k]), None, "missing"
@@ -151,7 +158,7 @@ def compact_rows(lines, n, labels):
                 yield labels(index[k]), list(values[k * n:(k + 1) * n]), _QUALITY_CODES[code]
 
     def marked():
-        for k in range(len(index)):
+        for k in range(count):
             code = quality[k]
             if code:
                 yield labels(index[k]), _QUALITY_CODES[code]

@@ -183,7 +183,8 @@ class Ticker:
 
         marked = None
         if self.buffer_rows == "compact":
-            rows, marked = journal.compact_rows(self.fs.read_lines(jp), nch, labels)  # noqa: F811
+            rows, marked = journal.compact_rows(  # noqa: F811
+                self.fs.read_lines(jp), nch, labels, od.last + 1)
         elif self.buffer_rows:
             buffered = list(rows())
 

@@ -13,6 +13,15 @@ class Zone:
         self.starts = [t[0] for t in transitions]
         self.offsets = [t[1] for t in transitions]
 
+    @staticmethod
+    def from_columns(name, starts, offsets):
+        """A Zone from its two columns: a Pico W's config keeps them as two flat lists, as a
+        list of pairs costs several times the heap."""
+        zone = Zone(name, ())
+        zone.starts = starts
+        zone.offsets = offsets
+        return zone
+
     def index_at(self, utc_min):
         """Index of the table entry in effect at a UTC minute."""
         starts = self.starts
