@@ -1,0 +1,221 @@
+# The Pico W meter's main loop (docs/pico.md).
+#
+#   loop: Wi-Fi poll -> NTP (until the time is valid) -> tick -> one upload -> heartbeat
+#         -> gc.collect() (the fixed point) -> idle in slices, feeding the watchdog
+#
+# Never hangs silently: the RP2040 watchdog (8.3 s at most) is fed between steps and while
+# idle, and no step may block longer than that: ticks are bounded by max_intervals, HTTP by a
+# deadline, NTP by its timeout. A step that overruns HANG_MS leaves a note that the next boot
+# reports if the watchdog had to reset. Every exception a step raises is caught, logged to
+# crash.log with its traceback and reported in the heartbeat; that step then backs off. An
+# exception escaping the loop itself is logged and the board resets cleanly.
+# KeyboardInterrupt is never caught: mpremote stops the program with it.
+#
+# Booting (config, secrets, reset cause, deploy hold, the watchdog) is picometer/start.py, which
+# main.py unloads once the App is built: its code is not needed again until the next boot.
+
+import gc
+import time
+
+from micropython import const
+
+from picometer import crashlog
+
+ROOT = ""  # the meter's folders (data/, outbox/, ...) sit at the flash root, as the seed's
+_SLICE_MS = const(250)
+_STEP_RETRY_MS = const(5000)
+_STEP_RETRY_MAX_MS = const(300000)
+
+
+class App:
+    def __init__(self, wdt, cfg, tz, opts, creds, reset_cause, crash):
+        self.wdt = wdt
+        self.opts = opts
+        self.crash = crash
+        self.reset_cause = reset_cause
+        self._up_ms = 0
+        self._up_s = 0
+        self._last_ms = time.ticks_ms()
+        crash.uptime = self.uptime_s
+        self.feed()
+        # The model first, while the heap is emptiest: it is the biggest part by far.
+        from picometer.flashfs import FlashFS
+        from picometer.recorder import Recorder
+
+        self.fs = FlashFS()
+        self.recorder = Recorder(cfg, tz, self.fs, ROOT, opts.get("max_intervals", 12),
+                                 False, self.feed)
+        self.feed()
+        from picometer import clock, http, wifi
+
+        self.serial = cfg["serial"]
+        self.clock = clock.Clock(opts.get("ntp_host", "pool.ntp.org"), opts.get("ntp_timeout_s", 1),
+                                 opts.get("ntp_resync_s", 21600))
+        crash.clock = self.clock
+        ssid, password, key = creds
+        self.wifi = wifi.Wifi(ssid, password, opts.get("hostname"))
+        self.client = http.Client(opts["tempest_url"], key, opts.get("http_timeout_ms", 3000),
+                                  opts.get("http_deadline_ms", 5000), self.fs.buf)
+        from picometer.heartbeat import Heartbeat
+        from picometer.outbox import Outbox
+
+        self.outbox = Outbox(self.fs, ROOT, self.serial, self.client,
+                             opts.get("backoff_max_s", 3600), opts.get("sent_keep", 3))
+        self.heartbeat = Heartbeat(self.client, self.serial, opts.get("version", ""),
+                                   opts.get("config_hash"))
+        self.hb_ms = opts.get("heartbeat_s", 60) * 1000
+        self.hb_next = time.ticks_ms()
+        self.hb_on = opts.get("heartbeat", True)
+        self.led = None
+        if opts.get("led", True):
+            from picometer.led import Led
+
+            self.led = Led()
+        self.idle_ms = opts.get("idle_ms", 1000)
+        self.guard = crashlog.Guard(self.uptime_s)
+        self.retry = {}  # step -> (failures, ticks_ms when it may run again)
+        self.failing = False
+        self.last_tick = None
+        gc.collect()
+
+    # -- time and the watchdog -------------------------------------------------------------
+
+    def feed(self):
+        self.wdt.feed()
+        now = time.ticks_ms()
+        self._up_ms += time.ticks_diff(now, self._last_ms)
+        self._last_ms = now
+        if self._up_ms >= 1000:  # kept small: ticks_ms wraps after 12 days on a Pico
+            self._up_s += self._up_ms // 1000
+            self._up_ms %= 1000
+
+    def uptime_s(self):
+        return self._up_s
+
+    def last_error(self):
+        for err in (self.crash.last_error, self.outbox.last_error, self.clock.last_error,
+                    self.wifi.last_error):
+            if err:
+                return err
+        return None
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def step(self, name, fn):
+        """Run one step under the hang guard; an exception is logged and the step backs off."""
+        got = self.retry.get(name)
+        if got is not None and time.ticks_diff(time.ticks_ms(), got[1]) < 0:
+            return None
+        self.feed()
+        self.guard.enter(name)
+        try:
+            out = fn()
+        except Exception as e:  # noqa: BLE001 - logged with its traceback, then the loop goes on
+            self.failed(name, e)
+            return None
+        finally:
+            self.guard.leave()
+        if got is not None:
+            del self.retry[name]
+        return out
+
+    def failed(self, name, e):
+        self.failing = True
+        self.crash.record(e, name)
+        if isinstance(e, MemoryError):
+            gc.collect()
+        if name == "tick":
+            try:
+                self.recorder.failed(e, self.outbox, self.crash)
+            except Exception as e2:  # noqa: BLE001 - recovery is best effort
+                self.crash.record(e2, "recovery")
+        n = self.retry.get(name, (0, 0))[0] + 1
+        wait = min(_STEP_RETRY_MS << min(n - 1, 8), _STEP_RETRY_MAX_MS)
+        self.retry[name] = (n, time.ticks_add(time.ticks_ms(), wait))
+
+    def tick(self):
+        self.recorder.tick(self.clock.minute())
+        if not self.recorder.pending:
+            self.last_tick = self.recorder.last_tick()
+
+    def upload(self):
+        return self.outbox.send_one(self.clock.iso())
+
+    def beat(self):
+        self.hb_next = time.ticks_add(time.ticks_ms(), self.hb_ms)
+        try:
+            self.heartbeat.send(self)
+        except OSError as e:
+            self.heartbeat.last_status = "no answer: %s" % (e,)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def once(self):
+        """One pass of the main loop; True when work is left (no idling)."""
+        self.failing = False
+        up = self.step("wifi", self.wifi.poll)
+        if up and self.clock.due():
+            self.step("ntp", self.clock.sync)
+        busy = False
+        if self.clock.valid():
+            if self.recorder.due(self.clock.minute()):
+                self.step("tick", self.tick)
+                busy = self.recorder.pending
+            if up and self.outbox.due():
+                if self.step("upload", self.upload) in ("sent", "rejected"):
+                    busy = True
+        if up and self.hb_on and time.ticks_diff(time.ticks_ms(), self.hb_next) >= 0:
+            self.step("heartbeat", self.beat)
+        gc.collect()  # the fixed point: the heap is at its emptiest here, every pass
+        return busy and not self.failing
+
+    def pattern(self):
+        from picometer import led  # only called with the LED on
+
+        if self.failing:
+            return led.ERROR
+        if not self.wifi.up:
+            return led.NO_WIFI
+        if not self.clock.valid():
+            return led.NO_TIME
+        return led.OK
+
+    def idle(self):
+        """Sleep until about the next interval end (at most idle_ms), feeding the watchdog."""
+        wait = self.idle_ms
+        if self.clock.valid():
+            n_ms = self.recorder.n * 60000
+            into = (self.clock.unix() % (self.recorder.n * 60)) * 1000
+            wait = min(wait, n_ms - into + 500)
+        led = self.led
+        step = _SLICE_MS if led is not None else min(self.idle_ms, 4000)
+        pattern = self.pattern() if led is not None else 0
+        while wait > 0:
+            s = min(step, wait)
+            time.sleep_ms(s)
+            wait -= s
+            self.feed()
+            if led is not None:
+                led.show(pattern)
+
+    def loop(self):
+        while True:
+            if not self.once():
+                self.idle()
+
+
+    def run(self):
+        """The main loop, for good. An exception escaping it (the steps catch their own) is
+        logged, then the board resets cleanly, a few seconds later so that a fault at start
+        cannot spin the flash in a tight reset loop."""
+        try:
+            self.loop()
+        except Exception as e:  # noqa: BLE001 - the last resort: log, then a clean reset
+            import machine
+
+            text = self.crash.record(e, "main loop")
+            crashlog.write_note(crashlog.RESET_NOTE, "fatal error: " + text[:200])
+            for _ in range(20):
+                time.sleep_ms(_SLICE_MS)
+                self.wdt.feed()
+            machine.reset()

@@ -1,0 +1,145 @@
+# Diagnostics that outlive a reset: the crash log, why the board last reset, and which step
+# was running when the watchdog had to step in. The seed's Picos "seemed to hang regularly"
+# with nothing to show for it; this is what shows it.
+#
+# Files at the flash root (all small, all written best effort: a full flash must never turn a
+# diagnostic into a second failure):
+#   crash.log      every caught exception with its traceback (sys.print_exception), and each
+#                  boot after a watchdog reset; capped, the older half kept as crash.log.1
+#   reset.note     written just before the program resets the board on purpose (a fatal
+#                  error, the deploy tool), so the next boot does not report a hang
+#   hang.note      written by a one-shot timer when a step runs past HANG_MS: if the watchdog
+#                  then resets the board, the next boot knows which step hung
+#
+# The last error is also kept in memory and rides along in every heartbeat (last_error).
+
+import sys
+import time
+
+from micropython import const
+
+LOG = "/crash.log"
+OLD = "/crash.log.1"
+RESET_NOTE = "/reset.note"
+HANG_NOTE = "/hang.note"
+_MAX_LOG = const(8192)
+_REPEAT_MS = const(600000)  # the same error again within 10 minutes is counted, not logged
+HANG_MS = const(6000)  # a step still running after 6 s will starve the 8 s watchdog soon
+
+def take_note(path):
+    """The text of a note file, which is removed (None if there is none)."""
+    import os
+
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    return text
+
+
+def write_note(path, text):
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+    except OSError:
+        pass
+
+
+class CrashLog:
+    def __init__(self, clock=None):
+        self.clock = clock  # for time stamps once NTP has set the time
+        self.uptime = None  # the app's uptime_s (ticks_ms alone wraps and starts anywhere)
+        self.last_error = None
+        self.errors = 0
+        self._last_text = None
+        self._last_ms = 0
+        self._repeats = 0
+
+    # -- errors -----------------------------------------------------------------------------
+
+    def record(self, exc, where):
+        """Log a caught exception with its traceback; returns the one-line summary."""
+        self.errors += 1
+        text = "%s: %s: %s" % (where, type(exc).__name__, exc)
+        self.last_error = text[:480]
+        now = time.ticks_ms()
+        if text == self._last_text and time.ticks_diff(now, self._last_ms) < _REPEAT_MS:
+            self._repeats += 1
+            return text
+        head = "--- %s up %ds %s" % (self._stamp(), self.uptime() if self.uptime else 0, where)
+        if self._repeats:
+            head += " (the previous error repeated %d more times)" % self._repeats
+        self._last_text = text
+        self._last_ms = now
+        self._repeats = 0
+        print(head)
+        sys.print_exception(exc)
+        self._append(head + "\n", exc)
+        return text
+
+    def note_boot(self, text):
+        self._append("--- boot after a watchdog reset\n" + text + "\n")
+
+    def note(self, text):
+        """A line in the crash log for something that is not an exception (e.g. a recovery)."""
+        self._append("--- %s %s\n" % (self._stamp(), text))
+
+    def _stamp(self):
+        if self.clock is not None and self.clock.valid():
+            return self.clock.iso()
+        return "(clock not set)"
+
+    def _append(self, text, exc=None):
+        import os
+
+        try:
+            try:
+                if os.stat(LOG)[6] > _MAX_LOG:
+                    os.rename(LOG, OLD[1:])  # relative target: see flashfs._to
+            except OSError:
+                pass
+            with open(LOG, "a") as f:
+                f.write(text)
+                if exc is not None:
+                    sys.print_exception(exc, f)
+        except OSError:
+            pass  # a full flash: the error still goes out in the next heartbeat
+
+
+class Guard:
+    """A one-shot timer armed around each step of the main loop.
+
+    If a step is still running HANG_MS later, its callback (a soft interrupt, which runs even
+    while a socket call blocks on the Pico W) writes hang.note. The step may still finish;
+    the note is removed when it does. If it never does, the watchdog resets the board and the
+    next boot reports the step by name.
+    """
+
+    def __init__(self, uptime_s):
+        import machine
+
+        self.uptime_s = uptime_s
+        self.timer = machine.Timer()
+        self.mode = machine.Timer.ONE_SHOT
+        self.step = None
+        self.late = False
+
+    def enter(self, step):
+        self.step = step
+        self.timer.init(mode=self.mode, period=HANG_MS, callback=self._late)
+
+    def leave(self):
+        self.timer.deinit()
+        if self.late:
+            self.late = False
+            take_note(HANG_NOTE)
+
+    def _late(self, _t):
+        self.late = True
+        write_note(HANG_NOTE, "step '%s' still running %d ms after it started (uptime %d s)"
+                   % (self.step, HANG_MS, self.uptime_s()))
