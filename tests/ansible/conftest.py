@@ -1,0 +1,74 @@
+"""The fleet the Ansible tests share: deployed once per session with `site.yml`.
+
+Every host starts from a fresh image (homes, crontabs and processes wiped), so the first
+deploy is a real first deploy. The lab's cron runs throughout when the machine allows it, so
+heartbeats and ticks happen on their own schedule while the tests go on.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.lab.config import Host
+from tests.lab.fleet import Lab
+
+from .fleet import Fleet, Run
+
+FIRST_METERS = 5  # deployed by the first site.yml run; the next lab meter is "added" later
+
+
+@dataclass
+class Deployed:
+    lab: Lab
+    fleet: Fleet
+    meters: list[Host]  # in the inventory; grows when a test adds a meter
+    inventory: Path
+    first: Run
+    cron: object | None
+    finished_at: float
+    notes: dict = field(default_factory=dict)  # what one test leaves for a later one
+
+    def host(self, name: str) -> Host:
+        return self.lab.host(name)
+
+
+@pytest.fixture(scope="session")
+def deployed(lab: Lab, request) -> Deployed:
+    missing = [tool for tool in ("rsync", "ssh-keygen", "ssh-keyscan") if not shutil.which(tool)]
+    if missing:
+        pytest.skip(f"the Ansible fleet tests need {', '.join(missing)} (apt-get install rsync "
+                    "openssh-client)")
+    if len(lab.meters) < FIRST_METERS + 1:
+        pytest.skip(f"the Ansible fleet tests need {FIRST_METERS + 1} lab meters "
+                    f"(METERS_LAB_METERS is {len(lab.meters)})")
+    lab.wipe_homes()
+    try:
+        cron = request.getfixturevalue("lab_cron")
+    except pytest.skip.Exception:
+        cron = None  # the cron-dependent checks skip with the reason; the rest still runs
+    fleet = Fleet(lab)
+    fleet.snapshot()
+    meters = lab.meters[:FIRST_METERS]
+    inventory = fleet.write_inventory(meters)
+    first = fleet.playbook("site.yml", inventory=inventory)
+    return Deployed(lab, fleet, meters, inventory, first, cron, time.time())
+
+
+def wait_for(predicate, timeout: float, step: float = 1.0, what: str = "a condition"):
+    """Poll until predicate() returns something truthy; that value, or fail after timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except OSError as exc:  # a server restarting, a file not there yet
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")

@@ -1,0 +1,266 @@
+"""The fleet's control plane over real SSH: site.yml deploys Tempest and the meters onto the
+lab fleet, a second run changes nothing, and the other playbooks do what docs/deploy.md says.
+
+The tests run in file order and share one deployed fleet (conftest.py): each leaves the
+fleet as a later one expects. Meters: m01..m03 deliver by HTTP, m04 and m05 by rsync, m06 is
+added by a test; m02 ticks every minute (the cron test watches it) and is never ticked by hand.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from .conftest import Deployed, wait_for
+from .fleet import AGENT_KEY, AGENT_PORT, TEMPEST_PORT, get_json, meter_vars, post_json
+
+pytestmark = pytest.mark.slow
+
+
+def tempest_url(d: Deployed) -> str:
+    return f"http://{d.lab.tempest.address}:{TEMPEST_PORT}/"
+
+
+def agent(d: Deployed, name: str, path: str = "") -> dict:
+    return get_json(f"http://{d.host(name).address}:{AGENT_PORT}/{path}")
+
+
+def tick(d: Deployed, name: str, when: datetime) -> dict:
+    """Tick a meter at a chosen time through its agent (as cron would at that time)."""
+    at = when.isoformat().replace("+", "%2B")
+    code, body = post_json(f"http://{d.host(name).address}:{AGENT_PORT}/tick?at={at}",
+                           headers={"x-api-key": AGENT_KEY})
+    assert code == 200, body
+    return body
+
+
+def local(name: str, day: date, hour: int, minute: int) -> datetime:
+    zone = ZoneInfo(meter_vars_of(name)["meter_timezone"])
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+
+
+def meter_vars_of(name: str):
+    from tests.lab.config import Host
+
+    return meter_vars(Host(name, "", "", "meters", None))
+
+
+def stored_files(d: Deployed, serial: str) -> list[dict]:
+    return get_json(f"{tempest_url(d)}api/v1/meters/{serial}/files?per_page=1000")["items"]
+
+
+def future_day(offset: int) -> date:
+    """Days after today: a meter ticked there by hand stays ahead of its cron ticks (which then
+    write nothing), so the cron-watched meter m02 is never used for this."""
+    return date.today() + timedelta(days=offset)
+
+
+# -- deploy ----------------------------------------------------------------------------------
+
+def test_site_deploys_tempest_and_five_meters(deployed):
+    run = deployed.first.check()
+    hosts = {"tempest01", *(m.name for m in deployed.meters)}
+    assert set(run.recap) == hosts
+    # From a wiped host every one of them had work to do.
+    assert all(run.recap[h]["changed"] > 0 for h in hosts), run.recap
+    health = get_json(f"{tempest_url(deployed)}api/v1/health")
+    assert health["status"] == "ok"
+    print(f"first deploy: {run.seconds:.1f} s {run.changed()}")
+
+
+def test_second_run_changes_nothing(deployed):
+    run = deployed.fleet.playbook("site.yml", inventory=deployed.inventory).check()
+    assert run.changed() == {h: 0 for h in run.recap}, run.explain()
+    assert len(run.recap) == len(deployed.meters) + 1
+    print(f"second run: {run.seconds:.1f} s, changed {run.changed()}")
+
+
+def test_adding_a_meter_is_an_inventory_edit_and_one_run(deployed):
+    new = deployed.lab.meters[len(deployed.meters)]
+    deployed.meters.append(new)
+    inventory = deployed.fleet.write_inventory(deployed.meters)
+    run = deployed.fleet.playbook("site.yml", "--limit", new.name, inventory=inventory).check()
+    deployed.notes["added"] = (new.name, time.time())
+    assert set(run.recap) == {new.name}, run.recap
+    assert agent(deployed, new.name)["serial"] == new.name
+    meter = get_json(f"{tempest_url(deployed)}api/v1/meters/{new.name}")
+    assert meter["key"] == "active"
+
+
+def test_each_agent_answers_on_its_own_address_with_its_own_serial(deployed):
+    for host in deployed.meters:
+        status = agent(deployed, host.name)
+        assert status["serial"] == host.name
+        assert status["ip"] == host.address
+        config = agent(deployed, host.name, "config")
+        assert config["archetype"] == meter_vars(host)["meter_archetype"]
+        # The agent never shows the meter's secrets.
+        assert "tempest_api_key" not in config and "key" not in config["agent"]
+
+
+def test_ticks_reach_tempest_over_http_and_over_rsync(deployed):
+    day = future_day(3)
+    for name, route, source in (("m01", "http", "upload"), ("m04", "rsync", "rsync")):
+        tick(deployed, name, local(name, day, 23, 50))
+        body = tick(deployed, name, local(name, day + timedelta(days=1), 0, 10))
+        name_of_day = f"{name}_{day.isoformat()}.json"
+        assert body["delivery"]["route"] == route
+        assert name_of_day in body["delivery"]["sent"], body
+        stored = wait_for(lambda n=name: [f for f in stored_files(deployed, n)
+                                          if f["reading_day"] == day.isoformat()],
+                          timeout=30, what=f"{name_of_day} in Tempest")
+        assert stored[0]["source"] == source
+        assert stored[0]["day_status"] == "sealed"
+
+
+# -- configure -------------------------------------------------------------------------------
+
+def test_a_bad_value_fails_naming_the_field_and_keeps_the_old_config(deployed):
+    path = deployed.host("m01").home / "meter" / "config.json"
+    before = path.read_bytes()
+    run = deployed.fleet.playbook("configure.yml", "--limit", "m01", "-e", "meter_archetype=dragon",
+                                  inventory=deployed.inventory)
+    assert run.returncode != 0
+    assert "archetype: 'dragon' is not one of" in run.stdout
+    assert "keeps its old one" in run.stdout
+    assert path.read_bytes() == before
+    assert agent(deployed, "m01")["serial"] == "m01"
+
+
+def test_configure_retunes_one_meter_and_only_that_one(deployed):
+    hashes = {h.name: agent(deployed, h.name)["config_hash"] for h in deployed.meters}
+    host_vars = deployed.inventory.parent / "host_vars" / "m03.yml"
+    original = host_vars.read_text()
+    settings = yaml.safe_load(original)
+    new = "family" if settings["meter_archetype"] != "family" else "single"
+    host_vars.write_text("---\n" + yaml.safe_dump({**settings, "meter_archetype": new}))
+    try:
+        run = deployed.fleet.playbook("configure.yml", "--limit", "m03",
+                                      inventory=deployed.inventory).check()
+    finally:
+        host_vars.write_text(original)
+    assert set(run.recap) == {"m03"} and run.recap["m03"]["changed"] > 0, run.recap
+    assert agent(deployed, "m03", "config")["archetype"] == new
+    after = {h.name: agent(deployed, h.name)["config_hash"] for h in deployed.meters}
+    assert after["m03"] != hashes["m03"]
+    assert {k: v for k, v in after.items() if k != "m03"} == \
+        {k: v for k, v in hashes.items() if k != "m03"}
+
+
+# -- collect ---------------------------------------------------------------------------------
+
+def test_collect_recovers_days_a_meter_could_not_deliver(deployed):
+    """Tempest is down while m03 seals two days; the meter keeps them in its outbox and backs
+    off; collect.yml fetches them through the controller into Tempest's drop folder."""
+    day = future_day(6)
+    days = [day.isoformat(), (day + timedelta(days=1)).isoformat()]
+    ctl = f"{deployed.lab.tempest.home}/tempest/tempest-ctl"
+    # Well inside a minute, so the cron watchdog cannot restart Tempest during the outage.
+    while not 2 <= datetime.now().second < 35:
+        time.sleep(0.5)
+    stopped = deployed.lab.ssh(deployed.lab.tempest, f"{ctl} stop")
+    assert stopped.returncode == 0, stopped.stderr
+    try:
+        tick(deployed, "m03", local("m03", day, 0, 10))
+        body = tick(deployed, "m03", local("m03", day + timedelta(days=2), 0, 10))
+    finally:
+        started = deployed.lab.ssh(deployed.lab.tempest, f"{ctl} start")
+        assert started.returncode == 0, started.stderr
+    assert body["delivery"]["sent"] == [] and body["delivery"]["pending"] >= 2, body
+    outbox = deployed.host("m03").home / "meter" / "var" / "outbox"
+    waiting = {f"m03_{d}.json" for d in days}
+    assert waiting <= {p.name for p in outbox.iterdir()}
+    assert not [f for f in stored_files(deployed, "m03") if f["reading_day"] in days]
+
+    run = deployed.fleet.playbook("collect.yml", "--limit", "m03", "-e", f"collect_from={days[0]}",
+                                  "-e", f"collect_to={days[1]}", inventory=deployed.inventory).check()
+    assert run.recap["m03"]["changed"] > 0
+    stored = wait_for(lambda: [f for f in stored_files(deployed, "m03")
+                               if f["reading_day"] in days and f["outcome"] == "stored"],
+                      timeout=30, what="the collected days in Tempest")
+    assert sorted(f["reading_day"] for f in stored) == days
+    assert {f["source"] for f in stored} == {"drop"}
+    # The meter did not deliver them itself: they are still waiting in its outbox.
+    assert waiting <= {p.name for p in outbox.iterdir()}
+
+
+# -- upgrade ---------------------------------------------------------------------------------
+
+def _task_sections(stdout: str) -> list[tuple[str, set[str]]]:
+    """(task name, hosts that reported under it), in output order."""
+    sections = []
+    for chunk in stdout.split("\nTASK [")[1:]:
+        name = chunk.split("]", 1)[0]
+        hosts = {line.split("[", 1)[1].split("]")[0].split(" ")[0]
+                 for line in chunk.splitlines() if line.startswith(("ok: [", "changed: ["))}
+        sections.append((name, hosts))
+    return sections
+
+
+def test_upgrade_rolls_a_new_version_through_the_fleet(deployed):
+    old = agent(deployed, "m01")["version"]
+    parts = old.split(".")
+    new = ".".join([*parts[:-1], str(int(parts[-1]) + 1)])
+    source = deployed.fleet.snapshot(deployed.fleet.root / "src-next", version=new)
+    run = deployed.fleet.playbook(
+        "upgrade.yml", "-e", f"meter_source_dir={source}", "-e", f"tempest_source_dir={source}",
+        "-e", "upgrade_batch=50%", inventory=deployed.inventory).check()
+    assert run.stdout.count("PLAY [Upgrade the meters a batch at a time.]") == 2
+    sections = _task_sections(run.stdout)
+    installs = [hosts for name, hosts in sections if name.endswith("Install the meter package into its virtualenv.")]
+    checks = [hosts for name, hosts in sections if name.endswith("Check that Tempest got a heartbeat from the new version.")]
+    assert len(installs) == len(checks) == 2 and installs == checks
+    # Batch two was installed only after every meter of batch one was checked healthy.
+    first_check = next(i for i, (n, _) in enumerate(sections) if n.endswith("from the new version."))
+    second_install = [i for i, (n, _) in enumerate(sections)
+                      if n.endswith("Install the meter package into its virtualenv.")][1]
+    assert first_check < second_install
+    for host in deployed.meters:
+        assert agent(deployed, host.name)["version"] == new
+        assert get_json(f"{tempest_url(deployed)}api/v1/meters/{host.name}")["version"] == new
+
+
+# -- cron ------------------------------------------------------------------------------------
+
+def test_cron_ticks_and_sends_heartbeats_on_schedule(deployed):
+    if deployed.cron is None:
+        pytest.skip("the lab's cron cannot run here (see docs/lab.md: it needs a mount namespace)")
+    since = deployed.finished_at
+    beats = get_json(f"{tempest_url(deployed)}api/v1/heartbeats?serial=m02&limit=100")["items"]
+    # Cron starts the heartbeat a second into the minute; forced ones (upgrade.yml) come any time.
+    on_schedule = {b["received_at"][:16] for b in beats
+                   if datetime.fromisoformat(b["received_at"]).timestamp() > since
+                   and datetime.fromisoformat(b["received_at"]).second < 25}
+    if len(on_schedule) < 2:
+        wait_for(lambda: len({b["received_at"][:16] for b in get_json(
+            f"{tempest_url(deployed)}api/v1/heartbeats?serial=m02&limit=100")["items"]
+            if datetime.fromisoformat(b["received_at"]).timestamp() > since
+            and datetime.fromisoformat(b["received_at"]).second < 25}) >= 2,
+            timeout=130, step=5, what="two on-schedule heartbeats from m02")
+    # m02 ticks every minute and nobody ticks it by hand: its last interval is a minute ago.
+    last_tick = datetime.fromisoformat(agent(deployed, "m02")["last_tick"])
+    assert time.time() - last_tick.timestamp() < 150, last_tick
+    assert last_tick.timestamp() > since - 60
+    # The meter added later was in Tempest within one heartbeat of its deploy.
+    name, added_at = deployed.notes["added"]
+    first_seen = get_json(f"{tempest_url(deployed)}api/v1/meters/{name}")["first_seen"]
+    assert first_seen and datetime.fromisoformat(first_seen).timestamp() - added_at < 75
+
+
+# -- decommission ----------------------------------------------------------------------------
+
+def test_decommission_takes_a_meter_out(deployed):
+    name = deployed.notes["added"][0]
+    host = deployed.host(name)
+    run = deployed.fleet.playbook("decommission.yml", "--limit", name,
+                                  inventory=deployed.inventory).check()
+    assert run.recap[name]["changed"] > 0
+    with pytest.raises(OSError):
+        agent(deployed, name)
+    assert deployed.lab.run(["crontab", "-u", host.user, "-l"]).stdout.count("meter") == 0
+    assert get_json(f"{tempest_url(deployed)}api/v1/meters/{name}")["key"] == "revoked"
+    assert f"meters-drop:{name}" not in deployed.lab.config.drop_keys_file.read_text()
