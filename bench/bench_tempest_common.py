@@ -80,11 +80,12 @@ class Server:
         deadline = time.time() + 60
         while True:
             try:
-                if requests.get(self.url + "/api/v1/health", timeout=1).ok:
+                if requests.get(self.url + "/api/v1/health", timeout=5).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
                 raise RuntimeError("Tempest did not start; see its log")
             time.sleep(0.05)
 

@@ -189,11 +189,12 @@ class Processor:
     def process(self, paths: list[tuple[Path, str | None]]) -> list[Item]:
         """Ingest these files; returns what happened to each (files already gone are skipped)."""
         items: list[Item] = []
-        seen: set[Path] = set()
-        for path, hint in paths:
-            if path in seen or names.ignored(path.name):
+        hints: dict[Path, str | None] = {}
+        for path, hint in paths:  # a path met twice (a scan and an event) keeps its hint
+            hints[path] = hints.get(path) or hint
+        for path, hint in hints.items():
+            if names.ignored(path.name):
                 continue
-            seen.add(path)
             item = _read(path, self.limit, hint)
             if item is not None:
                 self._prepare(item)

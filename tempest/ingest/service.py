@@ -57,6 +57,7 @@ class IngestService:
         self.rescan_seconds = float(config["RESCAN_SECONDS"])
         self.settle_seconds = float(config["SETTLE_SECONDS"])
         self._stop = threading.Event()
+        self.ready = threading.Event()  # set once the start-up scan has queued the backlog
         self._thread: threading.Thread | None = None
         self._lock_fd: int | None = None
         self.processed = 0
@@ -155,6 +156,7 @@ class IngestService:
                     next_scan = now  # events may have been lost while it was down
                 if now >= next_scan:
                     settle_at = self._scan(self.settle_seconds)
+                    self.ready.set()
                     next_scan = now + self.rescan_seconds
                     if settle_at is not None:
                         next_scan = min(next_scan, settle_at + 0.05)
@@ -175,6 +177,7 @@ class IngestService:
         finally:
             if processor.pool is not None:
                 processor.pool.shutdown(wait=True, cancel_futures=True)
+            self._publish(conn, time.time(), stopped=True)
             conn.close()
 
     def _process(self, processor: Processor, batch) -> list[Item]:
@@ -189,8 +192,8 @@ class IngestService:
         self.processed += len(done)
         return done
 
-    def _publish(self, conn, now: float) -> None:
-        state = {"pid": os.getpid(), "at": now, "processed": self.processed,
+    def _publish(self, conn, now: float, stopped: bool = False) -> None:
+        state = {"pid": os.getpid(), "at": now, "stopped": stopped, "processed": self.processed,
                  "observer_alive": self.watch.alive(), "observer_restarts": self.watch.restarts,
                  "queued": self.queue.qsize()}
         try:
@@ -225,7 +228,7 @@ class IngestService:
                     done.extend(processor.process(chunk))
                     if progress is not None:
                         progress(len(chunk))
-                self._publish(conn, time.time())
+                self._publish(conn, time.time(), stopped=True)
                 return done
             finally:
                 if processor.pool is not None:

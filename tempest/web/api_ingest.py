@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -22,12 +23,27 @@ bp = Blueprint("api_ingest", __name__, url_prefix="/api/v1")
 WORKER_SILENT_SECONDS = 30
 
 
+def _alive(pid) -> bool:
+    """Whether the worker's process exists (it runs on this host: it shares the data dir)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
+
+
 def ingest_state(conn, now: float) -> dict:
     row = conn.execute("SELECT value FROM state WHERE key = 'ingest'").fetchone()
     if row is None:
         return {"running": False, "last_report": None}
     state = json.loads(row["value"])
-    return {"running": now - state["at"] < WORKER_SILENT_SECONDS,
+    running = (not state.get("stopped") and now - state["at"] < WORKER_SILENT_SECONDS
+               and _alive(state.get("pid")))
+    return {"running": running,
             "last_report": iso(state["at"]), "pid": state.get("pid"),
             "processed": state.get("processed"), "queued": state.get("queued"),
             "observer_alive": state.get("observer_alive"),

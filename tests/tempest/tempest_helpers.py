@@ -53,6 +53,7 @@ class TempestProcess:
 
     def start(self, wait: bool = True, *extra: str) -> TempestProcess:
         self.host, self.port = free_address()
+        self.ingest = "--no-ingest" not in extra
         log = open(self.log_path, "ab")  # noqa: SIM115 (the child keeps it)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tempest", "serve", "--data-dir", str(self.data_dir),
@@ -70,9 +71,12 @@ class TempestProcess:
                 raise RuntimeError(f"tempest exited {self.proc.returncode}: "
                                    f"{self.log_path.read_text()[-2000:]}")
             try:
-                if requests.get(self.url + "/api/v1/health", timeout=1).ok:
+                health = requests.get(self.url + "/api/v1/health", timeout=5)
+                # With ingest on, also wait for the worker's first report (its start-up scan
+                # is done by then).
+                if health.ok and (not self.ingest or health.json()["ingest"]["running"]):
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.05)
         raise RuntimeError("tempest did not come up: " + self.log_path.read_text()[-2000:])
@@ -98,7 +102,7 @@ class TempestProcess:
         return requests.post(self.url + path, timeout=10, **kw)
 
 
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
     deadline = time.time() + timeout
     while True:
         value = predicate()

@@ -226,16 +226,17 @@ def test_worker_ingests_renamed_closed_and_moved_in_files(service, conn, lay, tm
     outside = tmp_path / "elsewhere.json"
     outside.write_bytes(make_day("kili", "2023-05-03"))
     os.rename(outside, lay.drop / "c.json")
-    wait_for(lambda: _day_count(conn) == 3, timeout=5)
-    wait_for(lambda: dropbox.pending(lay.drop) == 0, timeout=5)
+    wait_for(lambda: _day_count(conn) == 3, timeout=20)
+    wait_for(lambda: dropbox.pending(lay.drop) == 0, timeout=20)
 
 
 def test_rsync_style_rename_is_recorded_as_rsync(service, conn, lay):
     service.start()
+    assert service.ready.wait(20)  # the start-up scan is done: what follows comes as events
     tmp = lay.drop / ".kili_2023-05-01.json.Ab12Cd"
     tmp.write_bytes(make_day("kili", "2023-05-01"))
     os.rename(tmp, lay.drop / "kili_2023-05-01.json")
-    wait_for(lambda: _day_count(conn) == 1, timeout=5)
+    wait_for(lambda: _day_count(conn) == 1, timeout=20)
     assert conn.execute("SELECT source FROM files").fetchone()[0] == "rsync"
 
 
@@ -245,7 +246,7 @@ def test_startup_scan_takes_files_that_arrived_while_down(app, conn, lay):
     s = IngestService(app.config)
     s.start()
     try:
-        wait_for(lambda: _day_count(conn) == 5, timeout=5)
+        wait_for(lambda: _day_count(conn) == 5, timeout=20)
     finally:
         s.stop()
 
@@ -255,7 +256,7 @@ def test_dead_observer_is_restarted_and_the_folder_rescanned(service, conn, lay)
     service.watch.observer.stop()  # as if an exception had killed its thread
     service.watch.observer.join(5)
     drop(lay, "late.json", make_day("kili", "2023-05-01"))  # no one is watching now
-    wait_for(lambda: _day_count(conn) == 1, timeout=5)
+    wait_for(lambda: _day_count(conn) == 1, timeout=20)
     assert service.watch.restarts == 1 and service.watch.alive()
 
 
@@ -268,7 +269,7 @@ def test_settling_files_wait_for_the_settle_time(app, conn, lay):
     try:
         time.sleep(0.3)
         assert _day_count(conn) == 0 and path.exists()  # too young for the start-up scan
-        wait_for(lambda: _day_count(conn) == 1, timeout=5)  # a follow-up scan takes it
+        wait_for(lambda: _day_count(conn) == 1, timeout=20)  # a follow-up scan takes it
     finally:
         s.stop()
 

@@ -21,10 +21,10 @@ import pytest
 import requests
 
 from meter.model import civil
-from tempest import names
+from tempest import create_app, names
 from tempest.db import connect
 from tempest.ingest import dropbox
-from tests.tempest.tempest_helpers import REPO, wait_for
+from tests.tempest.tempest_helpers import REPO, issue_key, wait_for
 from tests.tempest.tempest_testdata import expected_values, flat_payload, make_day, seed_payload
 
 
@@ -42,8 +42,11 @@ def add_meter(data: Path, serial: str, *extra: str) -> str:
 @pytest.fixture
 def server(tempest_process, tmp_path):
     data = tmp_path / "data"
-    keys = {"kili": add_meter(data, "kili"),
-            "seedy": add_meter(data, "seedy", "--timezone", "Pacific/Auckland")}
+    create_app({"DATA_DIR": str(data)})  # the store, so keys can be issued before the start
+    conn = connect(data / "tempest.sqlite3")
+    keys = {"kili": issue_key(conn, "kili"),
+            "seedy": issue_key(conn, "seedy", "Pacific/Auckland")}
+    conn.close()
     proc = tempest_process(data).start()
     proc.keys = keys
     return proc
@@ -59,7 +62,7 @@ def test_upload_over_http_is_ingested_and_served(server):
     r = server.post("/api/v1/days", data=data, headers={"x-api-key": key})
     assert r.status_code == 202, r.text
     body = r.json()
-    wait_for(lambda: ingest_status(server, body, key) == "stored", timeout=10)
+    wait_for(lambda: ingest_status(server, body, key) == "stored")
     day = server.get("/api/v1/meters/kili/days/2023-05-26").json()
     want = expected_values("kili", "2023-05-26", missing=(7,))
     assert day["channels"]["Sub2"]["values"] == [None if v is None else v / 1000
@@ -209,7 +212,7 @@ def test_kill_9_at_random_moments_while_ingesting_1000_files(tempest_process, tm
         first = civil.parse_day("2023-07-01")
         for d in range(40):
             body = make_day("up", civil.format_day(first + d), interval=60, channels=1)
-            while True:
+            while not give_up.is_set():
                 try:
                     r = requests.post(proc.url + "/api/v1/days", data=body, timeout=2,
                                       headers={"x-api-key": key})
@@ -221,26 +224,35 @@ def test_kill_9_at_random_moments_while_ingesting_1000_files(tempest_process, tm
                 break
             time.sleep(0.01)
 
-    writer = threading.Thread(target=deliver)
-    uploader = threading.Thread(target=upload)
+    give_up = threading.Event()  # if the test fails, the uploader must not retry forever
+    writer = threading.Thread(target=deliver, daemon=True)
+    uploader = threading.Thread(target=upload, daemon=True)
     progress = []
-    for round_ in range(6):
+    try:
+        for round_ in range(6):
+            proc.start()
+            if round_ == 0:
+                writer.start()
+                uploader.start()
+            # Kill mid-ingest however fast this machine is: once this run has committed
+            # something, at a random moment after.
+            before = _db_files(data)
+            wait_for(lambda b=before: _db_files(data) > b or dropbox.pending(drop) == 0,
+                     timeout=30, interval=0.01)
+            time.sleep(rng.uniform(0.0, 0.4))
+            proc.kill9()
+            progress.append(_db_files(data))
+        writer.join()
         proc.start()
-        if round_ == 0:
-            writer.start()
-            uploader.start()
-        time.sleep(rng.uniform(0.05, 0.6))
-        proc.kill9()
-        progress.append(_db_files(data))
-    writer.join()
+        uploader.join(60)
+        assert not errors, errors
+        wait_for(lambda: _db_files(data) >= 1040 and dropbox.pending(drop) == 0, timeout=60)
+        proc.stop()
+    finally:
+        give_up.set()
+    assert proc.proc.returncode == 0
     # The kills landed mid-ingest: the store grew between them and was not done.
     assert progress[0] < 1000 and len(set(progress)) > 2, progress
-    proc.start()
-    uploader.join()
-    assert not errors, errors
-    wait_for(lambda: _db_files(data) >= 1040 and dropbox.pending(drop) == 0, timeout=60)
-    proc.stop()
-    assert proc.proc.returncode == 0
 
     # Every delivered file is in exactly one of archive/ or quarantine/.
     archived = {p.name: p.read_bytes() for p in (data / "archive").rglob("*.json")
@@ -322,3 +334,4 @@ def test_ingest_watch_runs_beside_a_web_only_server(tempest_process, tmp_path):
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(15) == 0
         log.close()
+    assert web.get("/api/v1/health").json()["ingest"]["running"] is False
