@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -27,9 +28,10 @@ def fail(message: str) -> None:
 class Meters:
     """The meters one command acts on: (config, folder) pairs."""
 
-    def __init__(self, items: list[tuple[Config, Path]], at: str | None):
+    def __init__(self, items: list[tuple[Config, Path]], at: str | None, reload=None):
         self.items = items
         self.at = at
+        self.reload = reload  # re-read the same configs (meter run picks up edits)
 
     def now(self, cfg: Config) -> int:
         try:
@@ -84,7 +86,7 @@ def load_meters(paths, data_dir, at, count, mix) -> Meters:
             items.append((cfg, base_dir / cfg.serial))
         else:
             items.append((cfg, base_dir))
-    return Meters(items, at)
+    return Meters(items, at, lambda: load_meters(paths, data_dir, at, count, mix).items)
 
 
 def parse_day_option(value: str, name: str) -> int:
@@ -192,6 +194,40 @@ def validate(files: tuple[Path, ...], legacy_timezone: str) -> None:
                    f"{day.accounted()}/{day.expected} intervals{notes}")
     if bad:
         sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command()
+@meter_options
+@click.option("--heartbeat-every", type=click.FloatRange(1, 3600), default=60, show_default=True,
+              help="Seconds of wall-clock time between heartbeats.")
+@click.option("--no-deliver", is_flag=True, help="Only tick; leave delivery to cron.")
+@click.option("--pidfile", type=click.Path(path_type=Path),
+              help="Write this process's pid here (and refuse to start if it is running).")
+@click.option("--cycles", type=click.IntRange(1), hidden=True, help="Stop after N cycles (tests).")
+def run(meters: Meters, heartbeat_every: float, no_deliver: bool, pidfile: Path | None,
+        cycles: int | None) -> None:
+    """Run the meters' schedule in one long-running process instead of cron: tick on every
+    interval boundary (of the scaled clock, if time_scale is set), deliver, heartbeat.
+    Stops cleanly on SIGTERM."""
+    from meter.runloop import Loop
+    from meter.storage import write_atomic
+
+    if pidfile:
+        if pidfile.exists():
+            try:
+                old = int(pidfile.read_text().strip())
+                os.kill(old, 0)
+                fail(f"--pidfile: pid {old} in {pidfile} is still running")
+            except (ValueError, ProcessLookupError):
+                pass
+        write_atomic(pidfile, f"{os.getpid()}\n".encode())
+    loop = Loop(meters.reload, meters.at, heartbeat_every, not no_deliver)
+    loop.meters = meters.items
+    try:
+        loop.run(cycles)
+    finally:
+        if pidfile and pidfile.exists() and pidfile.read_text().strip() == str(os.getpid()):
+            pidfile.unlink()
 
 
 @main.command("check-config")

@@ -1,0 +1,110 @@
+"""`meter run`: the meter's schedule in one long-running process, instead of cron.
+
+For hosts where cron is not the right tool: a demo fleet on a laptop (nothing may be installed
+outside the project folder, and time may run faster than real time), or one host simulating
+thousands of meters (one process, no per-tick interpreter start-up). Each cycle: tick every
+meter, deliver what is sealed, and every `heartbeat_s` of wall-clock time send heartbeats; then
+sleep until the next interval boundary of the meters' (possibly scaled) clock.
+
+A config file edited on disk (by the agent's POST /config or by Ansible) is re-read on the next
+cycle. Nothing a meter does can stop the loop: every failure is logged with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from meter import clock, operations
+from meter.config import Config, ConfigError
+
+log = logging.getLogger("meter.run")
+
+
+class Loop:
+    def __init__(self, load: Callable[[], list[tuple[Config, Path]]], at: str | None = None,
+                 heartbeat_s: float = 60.0, deliver: bool = True):
+        self.load = load
+        self.at = at
+        self.heartbeat_s = heartbeat_s
+        self.deliver = deliver
+        self.stopping = False
+        self.meters: list[tuple[Config, Path]] = []
+        self._stamps: dict[Path, float] = {}
+        self._last_heartbeat = 0.0
+        self.cycles = 0
+
+    def stop(self, *_args) -> None:
+        self.stopping = True
+
+    def _reload_if_changed(self) -> None:
+        paths = {cfg.path for cfg, _ in self.meters if cfg.path is not None}
+        stamps = {}
+        for p in paths:
+            try:
+                stamps[p] = p.stat().st_mtime
+            except OSError:
+                stamps[p] = 0.0
+        if self.meters and stamps == self._stamps:
+            return
+        try:
+            self.meters = self.load()
+        except (ConfigError, SystemExit) as exc:
+            # Keep running the meters as they were: a bad edit must not stop the fleet.
+            log.error("config not reloaded: %s", exc)
+            return
+        self._stamps = {cfg.path: cfg.path.stat().st_mtime for cfg, _ in self.meters
+                        if cfg.path is not None}
+
+    def cycle(self) -> None:
+        self._reload_if_changed()
+        for cfg, root in self.meters:
+            if self.stopping:
+                return
+            now_s = clock.now_seconds(self.at, cfg.raw)
+            try:
+                operations.tick(cfg, root, int(now_s // 60))
+                if self.deliver:
+                    from meter.delivery.route import deliver
+
+                    deliver(cfg, root, now_s, False)
+            except operations.Busy:
+                continue
+            except Exception:  # noqa: BLE001 - one meter's failure must not stop the others
+                log.exception("%s: tick or delivery failed", cfg.serial)
+        if time.monotonic() - self._last_heartbeat >= self.heartbeat_s:
+            self._last_heartbeat = time.monotonic()
+            from meter.delivery.heartbeat import send
+
+            for cfg, root in self.meters:
+                try:
+                    send(cfg, root, clock.now_seconds(self.at, cfg.raw))
+                except Exception:  # noqa: BLE001
+                    log.exception("%s: heartbeat failed", cfg.serial)
+        self.cycles += 1
+
+    def seconds_to_next(self) -> float:
+        """Wall-clock seconds until the next interval boundary on the meters' clock."""
+        if not self.meters:
+            return 5.0
+        cfg = self.meters[0][0]
+        scale = cfg.raw.get("time_scale", 1) if cfg.raw.get("time_origin") else 1
+        interval_s = cfg.model["interval"] * 60
+        now_s = clock.now_seconds(self.at, cfg.raw)
+        wait = (interval_s - now_s % interval_s) / scale + 0.05
+        to_heartbeat = self.heartbeat_s - (time.monotonic() - self._last_heartbeat)
+        return max(0.05, min(wait, to_heartbeat, 60.0))
+
+    def run(self, cycles: int | None = None) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        while not self.stopping:
+            self.cycle()
+            if cycles is not None and self.cycles >= cycles:
+                return
+            deadline = time.monotonic() + self.seconds_to_next()
+            while not self.stopping and time.monotonic() < deadline:
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
