@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS days (
     PRIMARY KEY (serial, reading_day)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS days_by_day ON days (reading_day);
+CREATE INDEX IF NOT EXISTS days_hash ON days (hash);  -- a redelivery is known without parsing
 
 -- Readings: one compact row per meter, day and channel. `wh` is little-endian int32 Wh per
 -- interval on the day's grid, -1 where there is no reading.

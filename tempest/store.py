@@ -71,26 +71,51 @@ def record_day(conn: sqlite3.Connection, day: Day, delivery: Delivery, path: str
             result = Result("kept", f"kept {serial} {reading_day} from file "
                             f"{current['file_id']} ({old}); {delivery.id} ({this}) archived "
                             "unused")
+    notes = day.notes
+    message = result.message + ("; " + "; ".join(notes) if notes else "")
+    _file_row(conn, delivery, serial, reading_day, (day.status, accounted, day.expected,
+                                                    day.shape), result.outcome, path,
+              notes, message, now)
+    if result.outcome in ("stored", "replaced"):
+        hooks.on_day_stored(conn, serial, reading_day)
+    return result
+
+
+def stored_as(conn: sqlite3.Connection, digest: str):
+    """The stored day whose current version has exactly these bytes, if any."""
+    return conn.execute("SELECT serial, reading_day, file_id, status, accounted, expected, shape "
+                        "FROM days WHERE hash = ?", (digest,)).fetchone()
+
+
+def record_unchanged(conn: sqlite3.Connection, known, delivery: Delivery, path: str,
+                     now: float) -> Result:
+    """A delivery of bytes that are already the stored version: nothing to parse or store."""
+    result = Result("unchanged", f"{known['serial']} {known['reading_day']}: same content as "
+                    f"stored file {known['file_id']}")
+    _file_row(conn, delivery, known["serial"], known["reading_day"],
+              (known["status"], known["accounted"], known["expected"], known["shape"]),
+              result.outcome, path, [], result.message, now)
+    return result
+
+
+def _file_row(conn: sqlite3.Connection, delivery: Delivery, serial: str, reading_day: str,
+              facts: tuple, outcome: str, path: str, notes: list, message: str,
+              now: float) -> None:
+    """The delivery's files row, its log line and the meter's counters."""
+    status, accounted, expected, shape = facts
     conn.execute(
         "INSERT INTO files (id, hash, serial, reading_day, day_status, accounted, expected, "
         "shape, source, name, size, delivered_at, ingested_at, outcome, path, notes) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (delivery.id, delivery.hash, serial, reading_day, day.status, accounted, day.expected,
-         day.shape, delivery.source, delivery.name, delivery.size, delivery.delivered_at, now,
-         result.outcome, path, json.dumps(day.notes) if day.notes else None))
-    message = result.message
-    if day.notes:
-        message += "; " + "; ".join(day.notes)
-    log(conn, now, delivery.id, serial, reading_day, result.outcome, message)
-    new_day = 1 if result.outcome == "stored" else 0
+        (delivery.id, delivery.hash, serial, reading_day, status, accounted, expected, shape,
+         delivery.source, delivery.name, delivery.size, delivery.delivered_at, now, outcome,
+         path, json.dumps(notes) if notes else None))
+    log(conn, now, delivery.id, serial, reading_day, outcome, message)
     conn.execute(
         "UPDATE meters SET days_stored = days_stored + ?, files_archived = files_archived + 1, "
         "last_day = CASE WHEN last_day IS NULL OR last_day < ? THEN ? ELSE last_day END, "
         "last_file_at = ? WHERE serial = ?",
-        (new_day, reading_day, reading_day, now, serial))
-    if result.outcome in ("stored", "replaced"):
-        hooks.on_day_stored(conn, serial, reading_day)
-    return result
+        (1 if outcome == "stored" else 0, reading_day, reading_day, now, serial))
 
 
 def _write_day(conn: sqlite3.Connection, day: Day, delivery: Delivery, now: float,

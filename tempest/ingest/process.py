@@ -48,6 +48,7 @@ class Item:
     serial: str | None = None
     zone: str = "UTC"  # where seed-era times without an offset are placed
     done: dict | None = None  # the files row, when this id was recorded by an earlier pass
+    known: object = None  # the days row, when these bytes are already the stored version
     outcome: str | None = None
     dest: str | None = None  # relative path the file goes to
 
@@ -140,6 +141,10 @@ class Processor:
             return
         if item.error is not None:
             return
+        # The very bytes already stored (a redial, a re-sent upload): no need to parse.
+        item.known = store.stored_as(self.conn, item.delivery.hash)
+        if item.known is not None:
+            return
         item.serial = _peek_serial(item.data)
         item.zone = self._zone_of(item.serial)
 
@@ -164,7 +169,13 @@ class Processor:
         if item.done is not None:
             item.outcome, item.dest = item.done["outcome"], item.done["path"]
             return
-        if item.day is not None:
+        if item.known is not None:
+            known = item.known
+            item.dest = self.layout.relative(self.layout.archive / known["serial"] / (
+                names.archive_name(known["serial"], known["reading_day"], item.delivery.hash)))
+            item.outcome = store.record_unchanged(self.conn, known, item.delivery, item.dest,
+                                                  now).outcome
+        elif item.day is not None:
             day = item.day
             dest = self.layout.archive / day.serial / names.archive_name(
                 day.serial, day.reading_day, item.delivery.hash)
@@ -201,7 +212,7 @@ class Processor:
                 items.append(item)
         if not items:
             return []
-        self._parse([i for i in items if i.done is None and i.error is None])
+        self._parse([i for i in items if i.done is None and i.error is None and i.known is None])
         now = time.time()
         fresh = [i for i in items if i.done is None]
         # Two names carrying the same upload id in one batch: record the first; the other stays

@@ -59,6 +59,7 @@ def test_same_file_twice_stores_once(processor, conn, lay):
     processor.process([(drop(lay, "a.json", data), None)])
     [again] = processor.process([(drop(lay, "b.json", data), None)])
     assert again.outcome == "unchanged"
+    assert again.day is None and again.known is not None  # known by its hash: not parsed
     assert len(list((lay.archive / "kili").iterdir())) == 1  # named by content
     assert conn.execute("SELECT count(*) FROM days").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] == 3
