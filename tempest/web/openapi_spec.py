@@ -40,7 +40,7 @@ def op(summary: str, tag: str, *, params=(), security=None, body: str | None = N
     return doc
 
 
-UPLOAD_ERRORS = ("400", "401", "403", "413", "422")
+UPLOAD_ERRORS = ("400", "401", "403", "413", "422", "503")
 
 
 def paths() -> dict:

@@ -8,6 +8,7 @@ A file that fails validation goes straight to quarantine and the meter gets 422 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 
@@ -23,6 +24,7 @@ from tempest.web import auth
 from tempest.web.errors import APIError, not_found
 
 bp = Blueprint("uploads", __name__)
+log = logging.getLogger("tempest.web")
 
 
 def _zone_for(serial: str) -> str:
@@ -64,7 +66,13 @@ def accept_day_file():
         raise _quarantine_upload(serial, data, exc) from exc
     ingest_id = names.new_id()
     drop = layout(current_app.config).drop
-    dropbox.write_atomic(drop, names.upload_name(serial, day.reading_day, ingest_id), data)
+    try:
+        dropbox.write_atomic(drop, names.upload_name(serial, day.reading_day, ingest_id), data)
+    except OSError as exc:
+        # Disk full, folder gone: the meter keeps the file and retries (a 5xx says so).
+        log.error("could not write an upload into %s: %s", drop, exc)
+        raise APIError(503, "unavailable", "Tempest cannot take the file right now; "
+                       "send it again later") from exc
     return jsonify({"id": ingest_id, "status": "queued", "status_url": _status_url(ingest_id),
                     "serial": serial, "reading_day": day.reading_day}), 202
 

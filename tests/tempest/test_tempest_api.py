@@ -436,3 +436,11 @@ def test_resampling_on_days_clocks_change(client, key, ingest):
     day = client.get("/api/v1/meters/kili/readings?from=2023-04-02&to=2023-09-24"
                      "&resolution=day").get_json()
     assert day["timestamps"] == ["2023-04-02", "2023-09-24"] and day["expected"] == [300, 276]
+
+
+def test_upload_when_the_drop_folder_cannot_be_written_is_503(app, client, key):
+    drop = layout(app.config).drop
+    drop.rmdir()
+    drop.write_text("not a folder")  # writes into it now fail, as on a broken disk
+    r = upload(client, key, make_day("kili", "2023-05-26"))
+    assert r.status_code == 503 and r.get_json()["error"] == "unavailable"
