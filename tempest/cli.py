@@ -127,9 +127,14 @@ def ingest(data_dir: Path, watch: bool, paths: tuple[Path, ...]):
             service.start()
         except IngestBusy as exc:
             raise click.ClickException(str(exc)) from exc
+        from tempest.sinks.service import SinkService
+
+        sinks = SinkService(app.config)  # the sinks deliver beside the ingest worker
+        sinks.start()
         click.echo(f"watching {layout(app.config).drop}", err=True)
         stop.wait()
         service.stop()
+        sinks.stop()
         return
     from tempest.ingest.dropbox import pending
 
@@ -179,5 +184,9 @@ def status(data_dir: Path, as_json: bool):
 
 
 from tempest.cli_meters import meters  # noqa: E402  (the subgroup lives in its own module)
+from tempest.exports.cli import export  # noqa: E402
+from tempest.sinks.cli import sinks  # noqa: E402
 
 main.add_command(meters)
+main.add_command(sinks)
+main.add_command(export)

@@ -141,3 +141,54 @@ CREATE TABLE IF NOT EXISTS state (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Sinks (docs/sinks.md): every stored or replaced day is queued for each enabled sink in the
+-- storing transaction (tempest/hooks.py), and a worker per sink delivers the queue in order.
+-- `sinks` is the registry the hook reads: the sink service writes it from the settings at start.
+CREATE TABLE IF NOT EXISTS sinks (
+    name            TEXT PRIMARY KEY,  -- influxdb | mdms
+    kind            TEXT NOT NULL,
+    target          TEXT,              -- where it delivers (a URL, never a secret)
+    enabled         INTEGER NOT NULL,  -- 1 while configured: only enabled sinks get new days
+    registered_at   REAL NOT NULL,
+    updated_at      REAL NOT NULL,
+    delivered       INTEGER NOT NULL DEFAULT 0,  -- days acknowledged by the sink
+    skipped         INTEGER NOT NULL DEFAULT 0,  -- items whose version it already had
+    failures        INTEGER NOT NULL DEFAULT 0,  -- failed attempts, all kinds
+    last_success_at REAL,
+    last_error      TEXT,
+    last_error_at   REAL
+) WITHOUT ROWID;
+
+-- What waits for each sink: at most one item per sink and meter-day (a newer version replaces
+-- a waiting one). Delivered in id order; a dead item keeps its id, so a retry puts it back in
+-- its place.
+CREATE TABLE IF NOT EXISTS sink_queue (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    sink            TEXT NOT NULL,
+    serial          TEXT NOT NULL,
+    reading_day     TEXT NOT NULL,
+    cause           TEXT NOT NULL,     -- stored | replaced | replay
+    state           TEXT NOT NULL DEFAULT 'queued',  -- queued | dead
+    attempts        INTEGER NOT NULL DEFAULT 0,      -- failed attempts that count towards dead
+    next_at         REAL NOT NULL DEFAULT 0,         -- not before this (backoff)
+    enqueued_at     REAL NOT NULL,
+    last_attempt_at REAL,
+    last_error      TEXT,
+    dead_at         REAL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS sink_queue_day ON sink_queue (sink, serial, reading_day);
+CREATE INDEX IF NOT EXISTS sink_queue_order ON sink_queue (sink, state, id);
+
+-- What each sink has acknowledged: the stored version (days.hash) of each meter-day, so an
+-- item whose version the sink already has is not sent again (unless it is a replay).
+CREATE TABLE IF NOT EXISTS sink_delivered (
+    sink            TEXT NOT NULL,
+    serial          TEXT NOT NULL,
+    reading_day     TEXT NOT NULL,
+    day_hash        TEXT NOT NULL,
+    payload_hash    TEXT,              -- sha256 of what was sent (the MDMS idempotency key's)
+    delivered_at    REAL NOT NULL,
+    deliveries      INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (sink, serial, reading_day)
+) WITHOUT ROWID;

@@ -13,6 +13,7 @@ from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tempest.ingest.service import IngestService
+from tempest.sinks.service import SinkService
 
 log = logging.getLogger("tempest")
 
@@ -35,9 +36,11 @@ def run(app: Flask, host: str, port: int, *, ingest: bool = True,
     handler = WSGIRequestHandler if access_log else _QuietHandler
     server = make_server(host, port, app, threaded=True, request_handler=handler)
     service = IngestService(app.config) if ingest else None
+    sinks = SinkService(app.config) if ingest else None  # delivers beside the ingest worker
     if service is not None:
         try:
             service.start()
+            sinks.start()
         except BaseException:
             server.server_close()
             raise
@@ -55,3 +58,4 @@ def run(app: Flask, host: str, port: int, *, ingest: bool = True,
         server.server_close()
         if service is not None:
             service.stop()
+            sinks.stop()

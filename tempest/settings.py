@@ -12,6 +12,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tempest.exports import settings as _exports
+from tempest.sinks import settings as _sinks
+
 DEFAULT_DATA_DIR = "./var/tempest"
 
 # Name -> default. Paths left as None are derived from DATA_DIR by `layout()`.
@@ -57,6 +60,13 @@ NUMBERS = {
 }
 MIN_ADMIN_TOKEN = 16
 
+# The sinks' and exports' settings live beside their code (docs/sinks.md, docs/exports.md).
+_PARTS = (_sinks, _exports)
+for _part in _PARTS:
+    DEFAULTS.update(_part.DEFAULTS)
+    TEXT += _part.TEXT
+    NUMBERS.update(_part.NUMBERS)
+
 
 class SettingsError(ValueError):
     """A setting Tempest cannot run with; `name` is its environment variable."""
@@ -96,6 +106,8 @@ def check(config) -> None:
     if token is not None and (not isinstance(token, str) or len(token) < MIN_ADMIN_TOKEN):
         raise SettingsError("ADMIN_TOKEN", f"must be at least {MIN_ADMIN_TOKEN} characters "
                             "(e.g. openssl rand -hex 32)")
+    for part in _PARTS:
+        part.check(config, SettingsError)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from tempest.web import (
     api_admin,
+    api_exports,
     api_ingest,
     api_meters,
+    api_sinks,
     errors,
     heartbeats,
     openapi_spec,
@@ -39,5 +41,5 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.after_request(_cors)
     for bp in (seed.bp, uploads.bp, heartbeats.bp, api_meters.bp, api_admin.bp, api_ingest.bp,
-               openapi):
+               api_sinks.bp, api_exports.bp, openapi):
         app.register_blueprint(bp)

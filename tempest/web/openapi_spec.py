@@ -139,6 +139,35 @@ def paths() -> dict:
             "post": op("Send a quarantined file through ingest again", admin,
                        params=[_p("qid")], security=ADMIN, ok="202",
                        errors=("401", "403", "404", "409"))},
+        **sink_and_export_paths(),
+    }
+
+
+def sink_and_export_paths() -> dict:
+    """The sinks' and exports' routes (tempest/web/api_sinks.py, api_exports.py)."""
+    sinks, exports = "sinks", "exports"
+    name = _p("name", desc="sink name: influxdb or mdms")
+    export_params = [_p("from", "query", "first day YYYY-MM-DD", required=True),
+                     _p("to", "query", "last day YYYY-MM-DD (inclusive)", required=True),
+                     _p("serial", "query", "serial(s), repeated or comma-separated")]
+    return {
+        "/api/v1/sinks": {"get": op("Every sink: queue depth, last success and error, dead "
+                                    "items", sinks, errors=())},
+        "/api/v1/sinks/{name}": {"get": op("One sink's status", sinks, params=[name],
+                                           errors=("404",))},
+        "/api/v1/sinks/{name}/items": {
+            "get": op("A sink's waiting and dead items in delivery order", sinks,
+                      params=[name, _p("state", "query", "queued | dead"), LIMIT])},
+        "/api/v1/sinks/{name}/retry-dead": {
+            "post": op("Put dead items back in their place in the queue", sinks, params=[name],
+                       security=ADMIN, body="optional {ids: [item id, ...]}",
+                       errors=("400", "401", "403", "404"))},
+        "/api/v1/exports/nem12": {
+            "get": op("NEM12 file of stored days (market-time days)", exports,
+                      params=export_params, ok_desc="text/csv attachment", errors=("400",))},
+        "/api/v1/exports/csv": {
+            "get": op("CSV file: one row per interval and channel", exports,
+                      params=export_params, ok_desc="text/csv attachment", errors=("400",))},
     }
 
 

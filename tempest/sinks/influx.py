@@ -1,0 +1,83 @@
+"""The InfluxDB sink: batched line protocol through `influxdb-client`'s synchronous write API.
+
+Works with InfluxDB 2.x (`/api/v2/write`, token, org, bucket), InfluxDB 3.x (its v2-compatible
+write endpoint: bucket = database, org ignored) and VictoriaMetrics (which the tests run).
+The client's own retries are off: the queue retries, with backoff, and survives restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from influxdb_client import InfluxDBClient, WritePrecision
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+
+from tempest.read.stored import StoredDay
+from tempest.sinks import lineproto
+from tempest.sinks.backoff import PAUSE, RETRY, Failure, for_status, retry_after_seconds
+
+log = logging.getLogger("tempest.sinks")
+
+
+class InfluxSink:
+    name = kind = "influxdb"
+    max_items = 1000  # days per write, at most; the point budget usually decides first
+
+    def __init__(self, url: str, token: str | None, org: str | None, bucket: str,
+                 batch_points: int, timeout: float):
+        self.url = url
+        self.bucket = bucket
+        self.org = org or "-"  # the client wants one; InfluxDB 3 and VictoriaMetrics ignore it
+        self.capacity = batch_points
+        self.target = f"{url.rstrip('/')} bucket={bucket}"
+        self.client = InfluxDBClient(url=url, token=token or "", org=self.org,
+                                     timeout=int(timeout * 1000), retries=0)
+        self.writer = self.client.write_api(write_options=SYNCHRONOUS)
+
+    @staticmethod
+    def cost(day: StoredDay) -> int:
+        return lineproto.point_count(day)
+
+    def deliver(self, days: list[StoredDay]) -> list[str | None]:
+        """Write every reading of these days in one request; raises Failure."""
+        lines: list[str] = []
+        for day in days:
+            lines.extend(lineproto.day_lines(day))
+        if lines:
+            self.write("\n".join(lines))
+        return [None] * len(days)
+
+    def write(self, body: str) -> None:
+        try:
+            self.writer.write(bucket=self.bucket, org=self.org, record=body,
+                              write_precision=WritePrecision.S)
+        except ApiException as exc:
+            text = (exc.body or exc.reason or "").strip()
+            if isinstance(text, bytes):
+                text = text.decode("utf-8", "replace")
+            headers = exc.headers or {}
+            raise for_status(exc.status or 0, f"InfluxDB answered {exc.status}: {text[:300]}",
+                             retry_after_seconds(headers.get("Retry-After"))) from None
+        except MaxRetryError as exc:
+            raise _transport(exc.reason) from None
+        except (HTTPError, OSError) as exc:
+            raise _transport(exc) from None
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _transport(exc) -> Failure:
+    if isinstance(exc, NewConnectionError | ConnectTimeoutError | ConnectionRefusedError):
+        return Failure(PAUSE, f"InfluxDB unreachable: {exc}")
+    if isinstance(exc, ReadTimeoutError | TimeoutError):
+        return Failure(RETRY, f"InfluxDB did not answer in time: {exc}")
+    return Failure(RETRY, f"InfluxDB connection failed: {exc}")

@@ -1,0 +1,228 @@
+"""A reference MDMS receiver: records every push, de-duplicates by Idempotency-Key, and can be
+told to misbehave. For Tempest's tests, and for anyone trying the MDMS push out:
+
+    python -m tempest.sinks.reference_mdms --port 8090 --dir ./var/mdms [--api-key KEY]
+    TEMPEST_SINK_MDMS_URL=http://127.0.0.1:8090 tempest serve ...
+
+It answers `POST /ingestions/days`, `/ingestions/picos` and `/ingestions/processing` (the
+three formats in docs/sinks.md). Every request, good or bad, is appended to
+`<dir>/requests.jsonl` (headers, with the API key masked, the body as text, the answer), and
+the accepted keys are read back from it at start, so de-duplication survives a restart:
+
+- a new key: 200 `{"status": "accepted"}`;
+- a key seen before with the same body: 200 `{"status": "duplicate"}` (nothing stored twice);
+- a key seen before with a different body: 422 (that would be a sender bug; tests assert it
+  never happens).
+
+`POST /_admin/mode` with `{"mode": M, "count": N, "match": TEXT}` changes how it answers: `ok`,
+`fail` (500), `throttle` (429 with Retry-After: 1), `reject` (400), `stall` (answers only after
+--stall-seconds, so the sender times out). `count` limits it to the next N pushes, `match` to
+pushes whose Idempotency-Key contains TEXT. `GET /_admin/requests` lists what it recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+PATHS = ("/ingestions/days", "/ingestions/picos", "/ingestions/processing")
+MODES = {"ok": None, "fail": 500, "throttle": 429, "reject": 400, "stall": 503}
+MAX_BODY = 64 * 1024 * 1024
+
+
+class Receiver:
+    """The receiver's state: the log file, accepted keys, and the current mode."""
+
+    def __init__(self, folder: Path, api_key: str | None, stall_seconds: float):
+        self.folder = folder
+        self.api_key = api_key
+        self.stall_seconds = stall_seconds
+        self.lock = threading.Lock()
+        self.log_path = folder / "requests.jsonl"
+        self.keys: dict[str, str] = {}  # idempotency key -> sha256 of the accepted body
+        self.count = 0
+        self.mode = {"mode": "ok", "count": None, "match": None}
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.log_path.exists():
+            for line in self.log_path.read_text().splitlines():
+                rec = json.loads(line)
+                self.count = max(self.count, rec["n"])
+                if rec["outcome"] == "accepted":
+                    self.keys[rec["idempotency_key"]] = rec["sha256"]
+
+    def set_mode(self, doc: dict) -> dict:
+        mode = doc.get("mode", "ok")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        count = doc.get("count")
+        if count is not None and (not isinstance(count, int) or count < 1):
+            raise ValueError("count must be a positive integer")
+        with self.lock:
+            self.mode = {"mode": mode, "count": count, "match": doc.get("match")}
+            return dict(self.mode)
+
+    def misbehaviour(self, key: str) -> str:
+        """The mode this push gets (and one use of a counted mode)."""
+        with self.lock:
+            m = self.mode
+            if m["mode"] == "ok" or (m["match"] and m["match"] not in key):
+                return "ok"
+            if m["count"] is not None:
+                m["count"] -= 1
+                if m["count"] <= 0:
+                    self.mode = {"mode": "ok", "count": None, "match": None}
+            return m["mode"]
+
+    def accept(self, key: str, digest: str) -> str:
+        """accepted | duplicate | conflict, decided under the lock (concurrent pushes)."""
+        with self.lock:
+            seen = self.keys.get(key)
+            if seen is None:
+                self.keys[key] = digest
+                return "accepted"
+            return "duplicate" if seen == digest else "conflict"
+
+    def record(self, rec: dict) -> None:
+        with self.lock:
+            self.count += 1
+            rec = {"n": self.count, "at": time.time(), **rec}
+            with open(self.log_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(rec) + "\n")
+
+    def requests(self) -> list[dict]:
+        with self.lock:
+            if not self.log_path.exists():
+                return []
+            return [json.loads(x) for x in self.log_path.read_text().splitlines()]
+
+
+class Handler(BaseHTTPRequestHandler):
+    receiver: Receiver  # set on the subclass the server uses
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # quiet: requests.jsonl is the record
+        pass
+
+    def _answer(self, status: int, doc: dict, headers: dict | None = None) -> None:
+        body = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(min(length, MAX_BODY))
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        if self.path == "/_admin/requests":
+            return self._answer(200, {"items": self.receiver.requests()})
+        if self.path == "/":
+            return self._answer(200, {"entity": "reference-mdms", "mode": self.receiver.mode})
+        return self._answer(404, {"error": "not_found"})
+
+    def do_POST(self):  # noqa: N802
+        data = self._body()
+        if self.path == "/_admin/mode":
+            try:
+                return self._answer(200, self.receiver.set_mode(json.loads(data or b"{}")))
+            except (ValueError, AttributeError) as exc:
+                return self._answer(400, {"error": "bad_request", "reason": str(exc)})
+        if self.path not in PATHS:
+            return self._answer(404, {"error": "not_found", "reason": f"no route {self.path}"})
+        self._push(data)
+
+    def _push(self, data: bytes) -> None:
+        r = self.receiver
+        key = self.headers.get("Idempotency-Key") or ""
+        sent_key = self.headers.get("x-api-key")
+        headers = {k: ("***" if k.lower() == "x-api-key" else v) for k, v in self.headers.items()}
+        digest = hashlib.sha256(data).hexdigest()
+        rec = {"path": self.path, "headers": headers, "idempotency_key": key, "sha256": digest,
+               "body": data.decode("utf-8", "replace")}
+
+        def done(status: int, outcome: str, doc: dict, extra: dict | None = None) -> None:
+            r.record({**rec, "status": status, "outcome": outcome})
+            self._answer(status, doc, extra)
+
+        if r.api_key is not None and sent_key != r.api_key:
+            return done(401, "unauthorized", {"error": "unauthorized"})
+        try:
+            json.loads(data)
+        except ValueError:
+            return done(400, "rejected", {"error": "bad_request", "reason": "body is not JSON"})
+        if not key:
+            return done(400, "rejected", {"error": "bad_request",
+                                          "reason": "an Idempotency-Key header is required"})
+        mode = r.misbehaviour(key)
+        if mode == "stall":
+            time.sleep(r.stall_seconds)
+            return done(503, "stalled", {"error": "stalled"})
+        if mode == "fail":
+            return done(500, "failed", {"error": "internal_error", "reason": "told to fail"})
+        if mode == "throttle":
+            return done(429, "throttled", {"error": "too_many_requests"}, {"Retry-After": "1"})
+        if mode == "reject":
+            return done(400, "rejected", {"error": "bad_request", "reason": "told to reject"})
+        outcome = r.accept(key, digest)
+        if outcome == "conflict":
+            return done(422, "conflict", {"error": "conflict", "reason": "idempotency key "
+                                          "reused with a different payload"})
+        done(200, outcome, {"status": outcome})
+
+
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A sender that timed out has closed its socket before a stalled answer: expected.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def serve(host: str, port: int, folder: Path, api_key: str | None,
+          stall_seconds: float) -> ThreadingHTTPServer:
+    handler = type("BoundHandler", (Handler,), {"receiver": Receiver(folder, api_key,
+                                                                     stall_seconds)})
+    server = Server((host, port), handler)
+    server.daemon_threads = True  # a stalled push must not keep the process alive
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tempest.sinks.reference_mdms",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8090, help="port to listen on")
+    parser.add_argument("--dir", type=Path, required=True, help="folder for requests.jsonl")
+    parser.add_argument("--api-key", default=None, help="require this x-api-key")
+    parser.add_argument("--stall-seconds", type=float, default=60.0,
+                        help="how long a stalled push waits before answering")
+    args = parser.parse_args(argv)
+    server = serve(args.host, args.port, args.dir, args.api_key, args.stall_seconds)
+
+    def stop(*_):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"reference MDMS on http://{args.host}:{server.server_address[1]}/ "
+          f"recording to {args.dir}", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except (SystemExit, KeyboardInterrupt):
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
