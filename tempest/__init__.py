@@ -39,8 +39,11 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
     db.init_db(layout.database)
     db.init_app(app, layout.database)
 
-    from tempest import web
+    from tempest import ui, web
+    from tempest.web import api_config
 
     web.init_app(app)
+    app.register_blueprint(api_config.bp)  # desired config, agent keys, config pushes
+    ui.init_app(app)  # the web UI under /ui/
     logging.getLogger("tempest").setLevel(logging.INFO)
     return app

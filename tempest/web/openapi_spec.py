@@ -140,6 +140,7 @@ def paths() -> dict:
                        params=[_p("qid")], security=ADMIN, ok="202",
                        errors=("401", "403", "404", "409"))},
         **sink_and_export_paths(),
+        **fleet_config_paths(),
     }
 
 
@@ -168,6 +169,32 @@ def sink_and_export_paths() -> dict:
         "/api/v1/exports/csv": {
             "get": op("CSV file: one row per interval and channel", exports,
                       params=export_params, ok_desc="text/csv attachment", errors=("400",))},
+    }
+
+
+def fleet_config_paths() -> dict:
+    """The inventory's config, agent keys and config pushes (tempest/web/api_config.py)."""
+    cfg = "config"
+    admin_errors = ("400", "401", "403", "404")
+    return {
+        "/api/v1/meters/{serial}/desired-config": {
+            "get": op("The config the inventory gives the meter, and drift", cfg,
+                      params=[SERIAL]),
+            "put": op("Set the inventory's config (the whole config as deployed)", cfg,
+                      params=[SERIAL], security=ADMIN,
+                      body="{config, source?, config_hash?}", errors=admin_errors),
+            "delete": op("Forget the inventory's config", cfg, params=[SERIAL],
+                         security=ADMIN, errors=admin_errors)},
+        "/api/v1/meters/{serial}/agent-key": {
+            "put": op("Keep the meter agent's key (never shown again)", cfg, params=[SERIAL],
+                      security=ADMIN, body="{key}", errors=admin_errors),
+            "delete": op("Forget the meter agent's key", cfg, params=[SERIAL], security=ADMIN,
+                         errors=admin_errors)},
+        "/api/v1/meters/{serial}/config/push": {
+            "post": op("Push a config (default: the inventory's) to the meter's agent", cfg,
+                       params=[SERIAL], security=ADMIN, body="optional {config}",
+                       ok_desc="the agent applied it (502: it refused or did not answer)",
+                       errors=("400", "401", "403", "404", "409", "502"))},
     }
 
 

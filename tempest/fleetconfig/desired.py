@@ -1,0 +1,108 @@
+"""The inventory's config for each meter, and drift: does the meter run it?
+
+The inventory (Ansible) sends the whole config it deploys to a meter. Tempest checks it the way
+the meter loads configs (`meter.config.from_dict`), keeps its hash (`meter.config.config_hash`
+of the whole config, secrets included, exactly what the meter's heartbeats report as
+`config_hash`) and stores it without secrets. A meter is `in_sync` when its last heartbeat's
+hash equals the desired one, `drifted` when they differ, `unknown` when either is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from meter import config as meter_config
+from tempest.db import transaction
+
+DRIFT_STATES = ("in_sync", "drifted", "unknown")
+_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+# The drift of a `meters m LEFT JOIN desired_config d` row, in SQL (for fleet filters and sorts).
+DRIFT_SQL = ("CASE WHEN d.config_hash IS NULL OR m.config_hash IS NULL THEN 'unknown' "
+             "WHEN d.config_hash = m.config_hash THEN 'in_sync' ELSE 'drifted' END")
+
+
+class BadDesiredConfig(ValueError):
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Accepted:
+    serial: str
+    config_hash: str
+    changed: bool
+    agent_key: str | None  # the config's agent.key, for the agent key store (never stored here)
+
+
+def drift(reported_hash: str | None, desired_hash: str | None) -> str:
+    if not reported_hash or not desired_hash:
+        return "unknown"
+    return "in_sync" if reported_hash == desired_hash else "drifted"
+
+
+def check(serial: str, raw, given_hash=None) -> tuple[dict, str]:
+    """The config (validated like the meter does) and its hash; BadDesiredConfig names the field."""
+    if not isinstance(raw, dict):
+        raise BadDesiredConfig("config", "must be a JSON object (the meter's whole config)")
+    if raw.get("serial") != serial:
+        raise BadDesiredConfig("config.serial", f"must be {serial!r}, the meter's serial")
+    try:
+        meter_config.from_dict(raw)
+    except meter_config.ConfigError as exc:
+        raise BadDesiredConfig(f"config.{exc.field}" if exc.field else "config",
+                               exc.reason) from exc
+    if given_hash is not None:
+        if not isinstance(given_hash, str) or not _HASH.match(given_hash):
+            raise BadDesiredConfig("config_hash", "must be sha256: and 64 hex digits")
+        return raw, given_hash
+    return raw, meter_config.config_hash(raw)
+
+
+def put(conn: sqlite3.Connection, serial: str, raw: dict, *, source: str | None = None,
+        given_hash: str | None = None, now: float | None = None) -> Accepted:
+    """Store the desired config for `serial` (the caller checked the serial's form)."""
+    raw, digest = check(serial, raw, given_hash)
+    public = meter_config.public_config(raw)
+    agent = raw.get("agent") if isinstance(raw.get("agent"), dict) else {}
+    now = time.time() if now is None else now
+    text = json.dumps(public, sort_keys=True)
+    with transaction(conn):
+        conn.execute("INSERT OR IGNORE INTO meters (serial, created_at) VALUES (?, ?)",
+                     (serial, now))
+        old = conn.execute("SELECT config, config_hash FROM desired_config WHERE serial = ?",
+                           (serial,)).fetchone()
+        changed = old is None or old["config_hash"] != digest or old["config"] != text
+        if changed:
+            conn.execute(
+                "INSERT OR REPLACE INTO desired_config (serial, config, config_hash, source, "
+                "set_at) VALUES (?, ?, ?, ?, ?)",
+                (serial, text, digest, (source or "")[:64] or None, now))
+    key = agent.get("key") if isinstance(agent.get("key"), str) else None
+    return Accepted(serial, digest, changed, key)
+
+
+def get(conn: sqlite3.Connection, serial: str):
+    return conn.execute("SELECT serial, config, config_hash, source, set_at FROM desired_config "
+                        "WHERE serial = ?", (serial,)).fetchone()
+
+
+def delete(conn: sqlite3.Connection, serial: str) -> bool:
+    with transaction(conn):
+        cur = conn.execute("DELETE FROM desired_config WHERE serial = ?", (serial,))
+    return cur.rowcount > 0
+
+
+def counts(conn: sqlite3.Connection) -> dict:
+    """How many meters are in sync, drifted or unknown."""
+    rows = conn.execute(f"SELECT {DRIFT_SQL} AS drift, count(*) AS n FROM meters m "
+                        "LEFT JOIN desired_config d ON d.serial = m.serial GROUP BY 1").fetchall()
+    out = dict.fromkeys(DRIFT_STATES, 0)
+    out.update({r["drift"]: r["n"] for r in rows})
+    return out

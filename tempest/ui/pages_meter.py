@@ -1,0 +1,128 @@
+"""The Meter page (calendar, year chart, heartbeats, config, files) and the Day page."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from flask import Blueprint, abort, current_app, request
+
+from tempest import names, registry
+from tempest.db import get_db
+from tempest.fleetconfig import agentkeys, desired, push
+from tempest.ingest.quarantine import iso
+from tempest.read import days as read_days
+from tempest.read import meters as read_meters
+from tempest.settings import layout
+from tempest.ui import calendar, timefmt
+from tempest.ui.render import page
+
+bp = Blueprint("ui_meter", __name__, url_prefix="/ui/meters")
+
+
+def _meter(serial: str):
+    if not names.valid_serial(serial):
+        abort(400, "not a valid serial")
+    row = read_meters.one(get_db(), serial)
+    if row is None:
+        abort(404, f"no meter {serial}")
+    online, stale = registry.thresholds(current_app.config)
+    return row, read_meters.as_dict(row, time.time(), online, stale)
+
+
+def heartbeats(conn, serial: str, limit: int = 10) -> list[dict]:
+    rows = conn.execute("SELECT received_at, meter_time, skew_s, address, body FROM heartbeats "
+                        "WHERE serial = ? ORDER BY received_at DESC LIMIT ?",
+                        (serial, limit)).fetchall()
+    out = []
+    for r in rows:
+        body = json.loads(r["body"])
+        out.append({"received_at": r["received_at"], "meter_time": r["meter_time"],
+                    "skew": r["skew_s"], "address": r["address"],
+                    "version": body.get("version"), "backlog": body.get("outbox_backlog"),
+                    "last_error": body.get("last_error")})
+    return out
+
+
+def files(conn, serial: str, day: str | None = None, limit: int = 20) -> list:
+    sql = ("SELECT id, reading_day, day_status, accounted, expected, shape, source, name, size, "
+           "delivered_at, ingested_at, outcome FROM files WHERE serial = ?")
+    params: list = [serial]
+    if day:
+        sql += " AND reading_day = ?"
+        params.append(day)
+    return conn.execute(sql + " ORDER BY ingested_at DESC LIMIT ?", (*params, limit)).fetchall()
+
+
+def config_summary(conn, serial: str, reported_hash: str | None) -> dict:
+    row = desired.get(conn, serial)
+    pushes = push.recent(conn, serial, 1)
+    return {"desired_hash": row["config_hash"] if row else None,
+            "desired_source": row["source"] if row else None,
+            "desired_set_at": row["set_at"] if row else None,
+            "reported_hash": reported_hash,
+            "drift": desired.drift(reported_hash, row["config_hash"] if row else None),
+            "agent_key": serial in agentkeys.serials(layout(current_app.config).data_dir),
+            "last_push": pushes[0] if pushes else None}
+
+
+@bp.get("/<serial>")
+def meter(serial: str):
+    row, info = _meter(serial)
+    conn = get_db()
+    today = datetime.now(UTC).date()
+    until_arg = request.args.get("until")
+    if until_arg and names.valid_day(until_arg):
+        until = date.fromisoformat(until_arg)
+    else:
+        until = max(today, date.fromisoformat(row["last_day"])) if row["last_day"] else today
+    cal = calendar.year(conn, serial, until, today)
+    first = (until - timedelta(days=364)).isoformat()
+    return page("meter.html", nav="fleet", title=f"Meter {serial}", scope=f"meter:{serial}",
+                serial=serial, meter=info, row=row, zone=timefmt.zone_of(conn, serial),
+                cal=cal, chart_from=first, chart_to=until.isoformat(),
+                prev_until=(until - timedelta(days=365)).isoformat(),
+                next_until=(until + timedelta(days=365)).isoformat() if until < today else None,
+                heartbeats=heartbeats(conn, serial), files=files(conn, serial),
+                config=config_summary(conn, serial, row["config_hash"]),
+                )
+
+
+def _neighbours(conn, serial: str, day: str) -> tuple[str | None, str | None]:
+    before = conn.execute("SELECT max(reading_day) FROM days WHERE serial = ? AND "
+                          "reading_day < ?", (serial, day)).fetchone()[0]
+    after = conn.execute("SELECT min(reading_day) FROM days WHERE serial = ? AND "
+                         "reading_day > ?", (serial, day)).fetchone()[0]
+    return before, after
+
+
+@bp.get("/<serial>/days/<day>")
+def day(serial: str, day: str):
+    if not names.valid_day(day):
+        abort(400, "not a valid date YYYY-MM-DD")
+    _, info = _meter(serial)
+    conn = get_db()
+    row = read_days.get(conn, serial, day)
+    before, after = _neighbours(conn, serial, day)
+    context = dict(serial=serial, day=day, meter=info, before=before, after=after,
+                   versions=files(conn, serial, day),
+                   zone=timefmt.zone_of(conn, serial))
+    if row is None:
+        return page("day.html", nav="fleet", title=f"{serial} {day}",
+                    scope=f"day:{serial}:{day}", status=404, summary=None, **context)
+    summary = read_days.summary(row)
+    declared = json.loads(row["channels"])
+    opening = json.loads(row["opening"]) if row["opening"] else {}
+    closing = json.loads(row["closing"]) if row["closing"] else {}
+    totals = json.loads(row["totals"])
+    registers = [{"name": n, "role": i.get("role"), "unit": i.get("unit", "kWh"),
+                  "opening": _kwh(opening.get(n)), "closing": _kwh(closing.get(n)),
+                  "total": _kwh(totals.get(n))} for n, i in declared.items()]
+    return page("day.html", nav="fleet", title=f"{serial} {day}", scope=f"day:{serial}:{day}",
+                summary=summary, registers=registers, stored_at=iso(row["stored_at"]),
+                shape=row["shape"], meter_version=row["meter_version"], **context)
+
+
+def _kwh(wh):
+    return None if wh is None else f"{wh / 1000:.3f}"
