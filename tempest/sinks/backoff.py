@@ -15,6 +15,7 @@ Three kinds, because they call for different things:
 from __future__ import annotations
 
 import random
+import re
 
 RETRY, PAUSE, REJECT = "retry", "pause", "reject"
 
@@ -55,3 +56,16 @@ def delay(attempt: int, base: float, cap: float, rng: random.Random | None = Non
     step."""
     ceiling = min(cap, base * 2 ** max(0, min(attempt - 1, 60)))
     return ceiling * (0.5 + 0.5 * (rng or random).random())
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")\]]+|timed out|Name or service not known")
+
+
+def short(exc: BaseException) -> str:
+    """The gist of a transport error ("[Errno 111] Connection refused"), not urllib3's
+    nested repr of every wrapper."""
+    text = str(exc)
+    m = _ERRNO.search(text)
+    if m:
+        return m.group(0).strip()
+    return text if len(text) < 300 else text[:300] + "..."

@@ -22,7 +22,7 @@ from urllib3.exceptions import (
 
 from tempest.read.stored import StoredDay
 from tempest.sinks import lineproto
-from tempest.sinks.backoff import PAUSE, RETRY, Failure, for_status, retry_after_seconds
+from tempest.sinks.backoff import PAUSE, RETRY, Failure, for_status, retry_after_seconds, short
 
 log = logging.getLogger("tempest.sinks")
 
@@ -67,17 +67,17 @@ class InfluxSink:
             raise for_status(exc.status or 0, f"InfluxDB answered {exc.status}: {text[:300]}",
                              retry_after_seconds(headers.get("Retry-After"))) from None
         except MaxRetryError as exc:
-            raise _transport(exc.reason) from None
+            raise _transport(exc.reason, self.url) from None
         except (HTTPError, OSError) as exc:
-            raise _transport(exc) from None
+            raise _transport(exc, self.url) from None
 
     def close(self) -> None:
         self.client.close()
 
 
-def _transport(exc) -> Failure:
+def _transport(exc, url: str) -> Failure:
     if isinstance(exc, NewConnectionError | ConnectTimeoutError | ConnectionRefusedError):
-        return Failure(PAUSE, f"InfluxDB unreachable: {exc}")
+        return Failure(PAUSE, f"InfluxDB unreachable at {url}: {short(exc)}")
     if isinstance(exc, ReadTimeoutError | TimeoutError):
-        return Failure(RETRY, f"InfluxDB did not answer in time: {exc}")
-    return Failure(RETRY, f"InfluxDB connection failed: {exc}")
+        return Failure(RETRY, f"InfluxDB did not answer in time: {short(exc)}")
+    return Failure(RETRY, f"InfluxDB connection failed: {short(exc)}")

@@ -15,7 +15,7 @@ import requests
 from meter import __version__
 from tempest.read.stored import StoredDay
 from tempest.sinks import formats
-from tempest.sinks.backoff import PAUSE, RETRY, Failure, for_status, retry_after_seconds
+from tempest.sinks.backoff import PAUSE, RETRY, Failure, for_status, retry_after_seconds, short
 
 CONNECT_TIMEOUT = 5.0
 
@@ -50,14 +50,14 @@ class MdmsSink:
         try:
             r = self.session.post(self.url, data=payload, timeout=self.timeout,
                                   headers={"Idempotency-Key": key})
-        except requests.ConnectTimeout as exc:
-            raise Failure(PAUSE, f"MDMS unreachable (connect timeout): {exc}") from None
+        except requests.ConnectTimeout:
+            raise Failure(PAUSE, f"MDMS unreachable at {self.url}: connect timed out") from None
         except requests.Timeout:
             raise Failure(RETRY, f"MDMS did not answer within {self.timeout[1]:g} s") from None
         except requests.ConnectionError as exc:
-            raise Failure(PAUSE, f"MDMS unreachable: {_short(exc)}") from None
+            raise Failure(PAUSE, f"MDMS unreachable at {self.url}: {short(exc)}") from None
         except requests.RequestException as exc:
-            raise Failure(RETRY, f"MDMS request failed: {_short(exc)}") from None
+            raise Failure(RETRY, f"MDMS request failed: {short(exc)}") from None
         if 200 <= r.status_code < 300:
             return hashlib.sha256(payload).hexdigest()
         raise for_status(r.status_code, f"MDMS answered {r.status_code}: {r.text[:300].strip()}",
@@ -65,8 +65,3 @@ class MdmsSink:
 
     def close(self) -> None:
         self.session.close()
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) < 300 else text[:300] + "..."

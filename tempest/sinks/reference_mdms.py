@@ -15,9 +15,10 @@ the accepted keys are read back from it at start, so de-duplication survives a r
   never happens).
 
 `POST /_admin/mode` with `{"mode": M, "count": N, "match": TEXT}` changes how it answers: `ok`,
-`fail` (500), `throttle` (429 with Retry-After: 1), `reject` (400), `stall` (answers only after
---stall-seconds, so the sender times out). `count` limits it to the next N pushes, `match` to
-pushes whose Idempotency-Key contains TEXT. `GET /_admin/requests` lists what it recorded.
+`fail` (500), `throttle` (429 with Retry-After: 1), `reject` (400), `stall` (answers 503 only
+after --stall-seconds, so the sender times out), `slow` (accepts, after `{"seconds": S}`).
+`count` limits it to the next N pushes, `match` to pushes whose Idempotency-Key contains TEXT.
+`GET /_admin/requests` lists what it recorded.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 PATHS = ("/ingestions/days", "/ingestions/picos", "/ingestions/processing")
-MODES = {"ok": None, "fail": 500, "throttle": 429, "reject": 400, "stall": 503}
+MODES = ("ok", "fail", "throttle", "reject", "stall", "slow")
 MAX_BODY = 64 * 1024 * 1024
 
 
@@ -48,7 +49,7 @@ class Receiver:
         self.log_path = folder / "requests.jsonl"
         self.keys: dict[str, str] = {}  # idempotency key -> sha256 of the accepted body
         self.count = 0
-        self.mode = {"mode": "ok", "count": None, "match": None}
+        self.mode = {"mode": "ok", "count": None, "match": None, "seconds": 0.0}
         folder.mkdir(parents=True, exist_ok=True)
         if self.log_path.exists():
             for line in self.log_path.read_text().splitlines():
@@ -64,21 +65,25 @@ class Receiver:
         count = doc.get("count")
         if count is not None and (not isinstance(count, int) or count < 1):
             raise ValueError("count must be a positive integer")
+        seconds = doc.get("seconds") or 0.0
+        if not isinstance(seconds, int | float) or not 0 <= seconds <= 3600:
+            raise ValueError("seconds must be a number from 0 to 3600")
         with self.lock:
-            self.mode = {"mode": mode, "count": count, "match": doc.get("match")}
+            self.mode = {"mode": mode, "count": count, "match": doc.get("match"),
+                         "seconds": seconds}
             return dict(self.mode)
 
-    def misbehaviour(self, key: str) -> str:
-        """The mode this push gets (and one use of a counted mode)."""
+    def misbehaviour(self, key: str) -> tuple[str, float]:
+        """The mode this push gets, and its delay (one use of a counted mode)."""
         with self.lock:
             m = self.mode
             if m["mode"] == "ok" or (m["match"] and m["match"] not in key):
-                return "ok"
+                return "ok", 0.0
             if m["count"] is not None:
                 m["count"] -= 1
                 if m["count"] <= 0:
-                    self.mode = {"mode": "ok", "count": None, "match": None}
-            return m["mode"]
+                    self.mode = {"mode": "ok", "count": None, "match": None, "seconds": 0.0}
+            return m["mode"], m["seconds"]
 
     def accept(self, key: str, digest: str) -> str:
         """accepted | duplicate | conflict, decided under the lock (concurrent pushes)."""
@@ -164,7 +169,9 @@ class Handler(BaseHTTPRequestHandler):
         if not key:
             return done(400, "rejected", {"error": "bad_request",
                                           "reason": "an Idempotency-Key header is required"})
-        mode = r.misbehaviour(key)
+        mode, seconds = r.misbehaviour(key)
+        if mode == "slow":
+            time.sleep(seconds)
         if mode == "stall":
             time.sleep(r.stall_seconds)
             return done(503, "stalled", {"error": "stalled"})
