@@ -171,6 +171,9 @@ class VictoriaMetrics(Process):
             return False
 
     def export(self, match: str = '{__name__="consumption_reading"}') -> list[dict]:
+        # Freshly written points become searchable when VictoriaMetrics flushes (every few
+        # seconds); this endpoint does it now.
+        requests.get(self.url + "/internal/force_flush", timeout=10).raise_for_status()
         r = requests.post(self.url + "/api/v1/export", data={"match[]": match}, timeout=30)
         r.raise_for_status()
         return [json.loads(line) for line in r.text.splitlines() if line.strip()]
