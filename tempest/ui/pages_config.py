@@ -142,4 +142,8 @@ def agent_config(serial: str):
         abort(502, f"the agent did not answer: {type(exc).__name__}")
     if r.status_code != 200 or not isinstance(cfg, dict):
         abort(502, f"the agent answered HTTP {r.status_code}")
-    return jsonify({"serial": serial, "config": meter_config.public_config(cfg)})
+    public = meter_config.public_config(cfg)
+    # Also as text written here: a browser's JSON.stringify would turn 1.0 into 1, and the
+    # config's hash (what drift compares) would change with it.
+    return jsonify({"serial": serial, "config": public,
+                    "text": json.dumps(public, indent=2, sort_keys=True)})

@@ -53,7 +53,7 @@
           .then(function (r) { return r.json().then(function (j) { return [r, j]; }); })
           .then(function (rj) {
             if (!rj[0].ok) { throw new Error(rj[1].reason || ("HTTP " + rj[0].status)); }
-            document.getElementById(b.dataset.target).value = JSON.stringify(rj[1].config, null, 2);
+            document.getElementById(b.dataset.target).value = rj[1].text;
             status.textContent = "Loaded the agent's config.";
           })
           .catch(function (e) { status.textContent = "Could not load it: " + e.message; });

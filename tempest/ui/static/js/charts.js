@@ -162,7 +162,8 @@
       cursor: { drag: { x: true, y: false, setScale: true }, focus: { prox: 16 } },
       scales: { x: { time: true } },
       series: series,
-      axes: [Object.assign({}, axis), Object.assign({ label: "kWh", values: function (u, v) { return v.map(function (x) { return x.toFixed(3); }); } }, axis)],
+      axes: [Object.assign({ values: function (u, splits) { return splits.map(function (v) { return fmtWall(offsetAt, v, false).slice(0, 5); }); } }, axis),
+        Object.assign({ label: "kWh", values: function (u, v) { return v.map(function (x) { return x.toFixed(3); }); } }, axis)],
       legend: { live: true },
       hooks: { drawClear: [qualityBands(xs, data.quality, data.interval * 60)] }
     };
