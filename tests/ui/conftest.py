@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.tempest.conftest import app, client, conn  # noqa: F401 (the API's fixtures)
 from tests.tempest.tempest_helpers import (
     ADMIN_TOKEN,
     REPO,
@@ -67,12 +68,12 @@ def seeded(tmp_path_factory) -> Seeded:
     from tempest import keys
     from tempest.db import connect
 
-    conn = connect(database)
+    store = connect(database)
     try:
-        kili_key = keys.add(conn, "kili", timezone="Pacific/Auckland").key
-        berlin_key = keys.add(conn, "berlin-01", timezone="Europe/Berlin").key
+        kili_key = keys.add(store, "kili", timezone="Pacific/Auckland").key
+        berlin_key = keys.add(store, "berlin-01", timezone="Europe/Berlin").key
     finally:
-        conn.close()
+        store.close()
     agent_host, agent_port = free_address()
     kili_raw = uiseed.kili_config("http://placeholder", kili_key, agent_host, agent_port)
     files = uiseed.day_files(kili_raw, uiseed.KILI_FIRST, uiseed.TODAY - timedelta(days=1))

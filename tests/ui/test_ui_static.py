@@ -1,0 +1,133 @@
+"""Without a browser: every /ui route is in docs/ui.md, the vendored uPlot is what VENDORED.md
+records, a wheel's package data carries every template and static file, pages never carry a
+key, and the fleet-config store keeps agent keys out of the store and out of answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import stat
+import tomllib
+from fnmatch import fnmatch
+
+from tempest.fleetconfig import agentkeys, desired
+from tests.tempest.tempest_helpers import REPO, admin_headers, issue_key
+
+UI = REPO / "tempest" / "ui"
+
+
+def _path(rule: str) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+def test_every_ui_route_is_in_docs_ui_md(app):
+    doc = (REPO / "docs" / "ui.md").read_text()
+    for rule in app.url_map.iter_rules():
+        if rule.rule == "/ui" or rule.rule.startswith("/ui/"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                assert f"{method} {_path(rule.rule)}" in doc, f"{method} {rule.rule}"
+
+
+def test_vendored_files_match_their_record():
+    record = (UI / "static" / "vendor" / "VENDORED.md").read_text()
+    pairs = re.findall(r"^([0-9a-f]{64})  (\S+)$", record, re.M)
+    assert len(pairs) == 3
+    for digest, name in pairs:
+        data = (UI / "static" / "vendor" / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest, name
+    assert "MIT" in (UI / "static" / "vendor" / "uplot" / "LICENSE").read_text()
+    for template in (UI / "templates").glob("*.html"):
+        text = template.read_text()
+        assert "http://" not in text and "https://" not in text, template.name  # no CDN
+
+
+def test_package_data_carries_every_ui_file():
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())
+    globs = data["tool"]["setuptools"]["package-data"]["tempest.ui"]
+    files = [p.relative_to(UI).as_posix() for p in UI.rglob("*")
+             if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts]
+    assert files
+    for f in files:
+        assert any(fnmatch(f, g) and f.count("/") == g.count("/") for g in globs), f
+
+
+def test_agent_keys_live_in_a_private_file_and_never_in_answers(app, client, conn):
+    from tempest.settings import layout
+
+    data_dir = layout(app.config).data_dir
+    issue_key(conn, "kili")
+    r = client.put("/api/v1/meters/kili/agent-key", json={"key": "secret-agent-key-1"},
+                   headers=admin_headers())
+    assert r.status_code == 200 and "secret-agent-key-1" not in r.text
+    path = data_dir / agentkeys.FILE_NAME
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert agentkeys.get(data_dir, "kili") == "secret-agent-key-1"
+    raw = (data_dir / "tempest.sqlite3").read_bytes()
+    assert b"secret-agent-key-1" not in raw
+    assert client.put("/api/v1/meters/kili/agent-key", json={"key": "x"},
+                      headers=admin_headers()).status_code == 400
+    assert client.put("/api/v1/meters/kili/agent-key",
+                      json={"key": "secret-agent-key-1"}).status_code == 401
+    assert client.delete("/api/v1/meters/kili/agent-key",
+                         headers=admin_headers()).get_json()["deleted"] is True
+    assert agentkeys.get(data_dir, "kili") is None
+
+
+def test_desired_config_hash_drift_and_secrets(app, client, conn):
+    from meter.config import config_hash
+
+    key = issue_key(conn, "kili")
+    raw = {"serial": "kili", "timezone": "Pacific/Auckland", "tempest_api_key": key,
+           "agent": {"key": "agent-secret-123", "port": 8003}}
+    r = client.put("/api/v1/meters/kili/desired-config", json={"config": raw, "source": "t"},
+                   headers=admin_headers())
+    body = r.get_json()
+    assert r.status_code == 200 and body["config_hash"] == config_hash(raw)
+    assert body["drift"] == "unknown" and body["agent_key"] is True and body["changed"]
+    got = client.get("/api/v1/meters/kili/desired-config").get_json()
+    assert key not in json.dumps(got) and "agent-secret-123" not in json.dumps(got)
+    client.post("/api/v1/heartbeats", json={"serial": "kili", "config_hash": config_hash(raw)},
+                headers={"x-api-key": key})
+    assert client.get("/api/v1/meters/kili/desired-config").get_json()["drift"] == "in_sync"
+    assert desired.counts(conn)["in_sync"] == 1
+    bad = client.put("/api/v1/meters/kili/desired-config",
+                     json={"config": {**raw, "interval_min": 7}}, headers=admin_headers())
+    assert bad.status_code == 400 and bad.get_json()["field"] == "config.interval_min"
+    other = client.put("/api/v1/meters/kili/desired-config",
+                       json={"config": {**raw, "serial": "mac"}}, headers=admin_headers())
+    assert other.status_code == 400 and other.get_json()["field"] == "config.serial"
+    # Pushing without an agent address is refused before anything is sent.
+    r = client.post("/api/v1/meters/kili/config/push", headers=admin_headers())
+    assert r.status_code == 409 and "agent_url" in r.get_json()["reason"]
+    assert client.post("/api/v1/meters/kili/config/push").status_code == 401
+
+
+def test_pages_never_show_keys(app, client, conn):
+    key = issue_key(conn, "kili")
+    client.put("/api/v1/meters/kili/agent-key", json={"key": "secret-agent-key-1"},
+               headers=admin_headers())
+    for path in ("/ui/meters", "/ui/meters/kili", "/ui/config", "/ui/config/kili",
+                 "/ui/heartbeats"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert key not in r.text and "secret-agent-key-1" not in r.text, path
+        assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+
+
+def test_ui_admin_forms_need_a_session_and_its_csrf_token(app, client):
+    r = client.post("/ui/quarantine/0123456789abcdef0123/reingest", data={"csrf": "x"})
+    assert r.status_code == 403
+    from tests.tempest.tempest_helpers import ADMIN_TOKEN
+
+    r = client.post("/ui/login", data={"token": ADMIN_TOKEN, "next": "https://evil.example/"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/ui/meters")
+    r = client.post("/ui/quarantine/0123456789abcdef0123/reingest", data={"csrf": "x"})
+    assert r.status_code == 403  # signed in, but no genuine form
+    page = client.get("/ui/quarantine").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    r = client.post("/ui/quarantine/0123456789abcdef0123/reingest", data={"csrf": csrf},
+                    headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403  # another origin
+    r = client.post("/ui/quarantine/0123456789abcdef0123/reingest", data={"csrf": csrf})
+    assert r.status_code == 302  # accepted (and reported: no such file)
