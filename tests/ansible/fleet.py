@@ -136,6 +136,9 @@ class Fleet:
                 "tempest_drop_dir": str(cfg.drop_dir),
                 "tempest_port": TEMPEST_PORT,
                 "meters_api_keys": "{{ vault_meter_tempest_api_keys }}",
+                # No root in the lab (docs/lab.md): the machine has the packages already.
+                "meter_system_packages": [],
+                "tempest_system_packages": [],
             },
             "tempest": {
                 "tempest_bind_address": tempest.address,

@@ -190,6 +190,10 @@ def test_collect_recovers_days_a_meter_could_not_deliver(deployed):
 
 # -- upgrade ---------------------------------------------------------------------------------
 
+INSTALL_TASK = "Install the meter package into its virtualenv."
+HEALTH_TASK = "Check that Tempest got a heartbeat from the new version."
+
+
 def _task_sections(stdout: str) -> list[tuple[str, set[str]]]:
     """(task name, hosts that reported under it), in output order."""
     sections = []
@@ -211,14 +215,13 @@ def test_upgrade_rolls_a_new_version_through_the_fleet(deployed):
         "-e", "upgrade_batch=50%", inventory=deployed.inventory).check()
     assert run.stdout.count("PLAY [Upgrade the meters a batch at a time.]") == 2
     sections = _task_sections(run.stdout)
-    installs = [hosts for name, hosts in sections if name.endswith("Install the meter package into its virtualenv.")]
-    checks = [hosts for name, hosts in sections if name.endswith("Check that Tempest got a heartbeat from the new version.")]
-    assert len(installs) == len(checks) == 2 and installs == checks
-    # Batch two was installed only after every meter of batch one was checked healthy.
-    first_check = next(i for i, (n, _) in enumerate(sections) if n.endswith("from the new version."))
-    second_install = [i for i, (n, _) in enumerate(sections)
-                      if n.endswith("Install the meter package into its virtualenv.")][1]
-    assert first_check < second_install
+    installs = [i for i, (name, _) in enumerate(sections) if name.endswith(INSTALL_TASK)]
+    checks = [i for i, (name, _) in enumerate(sections) if name.endswith(HEALTH_TASK)]
+    assert len(installs) == len(checks) == 2
+    # The same meters in each batch's install and check...
+    assert [sections[i][1] for i in installs] == [sections[i][1] for i in checks]
+    # ...and batch two was installed only after every meter of batch one was checked healthy.
+    assert installs[0] < checks[0] < installs[1] < checks[1]
     for host in deployed.meters:
         assert agent(deployed, host.name)["version"] == new
         assert get_json(f"{tempest_url(deployed)}api/v1/meters/{host.name}")["version"] == new

@@ -164,7 +164,7 @@ def build(source: Path, wheelhouse: Path, python: str) -> dict:
         "fingerprint": print_, "version": version, "wheel": str(wheel),
         "wheel_name": wheel.name, "wheel_sha256": sha256(wheel), "bundles": bundles,
         # What the wheels were built for: a host that differs installs from an index instead.
-        "machine": platform.machine(), "python": "%d.%d" % sys.version_info[:2],
+        "machine": platform.machine(), "python": "{}.{}".format(*sys.version_info[:2]),
     }
     stamp.write_text(json.dumps(result, indent=1))
     return {**result, "built": True}
