@@ -10,7 +10,7 @@ from tempest import names, registry
 from tempest.db import get_db
 from tempest.fleetconfig import desired
 from tempest.ui import fleet as fleet_query
-from tempest.ui import timefmt
+from tempest.ui import sparkline, timefmt
 from tempest.ui.render import page
 
 bp = Blueprint("ui_fleet", __name__, url_prefix="/ui")
@@ -34,7 +34,8 @@ def fleet():
                 result=result, counts=counts, drift_counts=desired.counts(conn),
                 zones=timefmt.zones(conn, result["rows"]), versions=fleet_query.versions(conn),
                 status_of=lambda ts: registry.status_of(ts, now, online, stale),
-                spark_days=fleet_query.spark_days(now), per_page_options=fleet_query.PER_PAGE,
+                spark_days=fleet_query.spark_days(now), sparkline=sparkline.svg,
+                per_page_options=fleet_query.PER_PAGE,
                 statuses=registry.STATUSES, drift_states=desired.DRIFT_STATES)
 
 

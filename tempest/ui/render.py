@@ -41,7 +41,7 @@ def page(template: str, *, nav: str, title: str, scope: str, status: int = 200,
         is_admin=session.is_admin(), admin_configured=session.configured(),
         csrf=session.csrf_token() if session.is_admin() else "", version=__version__,
         local=timefmt.local, iso=iso, iso_local=timefmt.iso_local,
-        ago=lambda ts: timefmt.ago(ts, now), **context)
+        ago=lambda ts: timefmt.ago(ts, now), when_html=timefmt.when, **context)
     return make_response(html, status)
 
 

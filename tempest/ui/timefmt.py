@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
+from markupsafe import Markup, escape
+
 from meter.model import tz
 from tempest import codec
 
@@ -59,16 +61,27 @@ def ago(ts: float | None, now: float) -> str:
 
 
 def zones(conn: sqlite3.Connection, rows) -> dict[str, str]:
-    """Each meter's display zone, for rows with `serial`, `timezone` and `last_day`."""
-    out = {}
-    for r in rows:
-        zone = r["timezone"]
-        if not zone and r["last_day"]:
-            day = conn.execute("SELECT timezone FROM days WHERE serial = ? AND reading_day = ?",
-                               (r["serial"], r["last_day"])).fetchone()
-            zone = day["timezone"] if day else None
-        out[r["serial"]] = zone or "UTC"
-    return out
+    """Each meter's display zone, for rows with `serial`, `timezone` and `last_day` (one query
+    for the rows without a registry zone)."""
+    out = {r["serial"]: r["timezone"] for r in rows if r["timezone"]}
+    missing = [r["serial"] for r in rows if not r["timezone"] and r["last_day"]]
+    for start in range(0, len(missing), 500):
+        chunk = missing[start:start + 500]
+        for found in conn.execute(
+                "SELECT m.serial, d.timezone FROM meters m JOIN days d ON d.serial = m.serial "
+                f"AND d.reading_day = m.last_day WHERE m.serial IN ({','.join('?' * len(chunk))})",
+                chunk):
+            out[found["serial"]] = found["timezone"]
+    return {r["serial"]: out.get(r["serial"]) or "UTC" for r in rows}
+
+
+def when(ts: float | None, zone: str, now: float) -> Markup:
+    """A <time> element: the local time with its offset, how long ago, and the UTC instant."""
+    if ts is None:
+        return Markup('<span class="muted">never</span>')
+    utc = datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+    return Markup(f'<time datetime="{utc}" title="{escape(local(ts, zone, True))}">'
+                  f'{escape(local(ts, zone))}</time> <span class="muted">({ago(ts, now)})</span>')
 
 
 def zone_of(conn: sqlite3.Connection, serial: str) -> str:
