@@ -208,9 +208,10 @@ class Household:
         p = self._plans.get(day)
         if p is not None:
             return p
-        # A tick needs the day's plan and the day before's (events run past midnight); a
-        # third covers the change of day. Each is a few KiB on a Pico W.
-        if len(self._plans) > 2:
+        # A tick needs the day's plan and the day before's (events run past midnight); each
+        # is a few KiB on a Pico W, so no more are kept (at a change of day the day before's
+        # is made again, once).
+        if len(self._plans) > 1:
             self._plans.clear()
         p = self._make_plan(day)
         self._plans[day] = p

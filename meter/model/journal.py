@@ -10,8 +10,6 @@
 #   <i> E <Wh per channel...>     an estimated one
 #   <i> M                         missing
 
-from array import array
-
 
 class OpenDay:
     def __init__(self, day, interval, opening):
@@ -108,24 +106,9 @@ def rows(lines, n, labels):
         yield labels(i), values, q
 
 
-_QUALITY_CODES = (None, "estimated", "missing")
-
-
-def compact_rows(lines, n, labels, size=0):
-    """(rows, quality_rows) callables for dayfile.write, from the journal's lines parsed once
-    into flat integer arrays.
-
-    rows() gives the same rows as `rows(lines, n, labels)`; quality_rows() only the intervals
-    that are not actual. For a writer that walks the rows twice per channel: a Pico W cannot
-    parse the journal and format every label that often within its watchdog's 8 s, nor keep
-    a day of tuples, but 288 intervals x 4 channels as 32-bit integers are under 5 KiB.
-    `size`: the number of intervals expected; the arrays are allocated once at that size
-    (growing them on a full heap needs room for two copies), and grow only past it.
-    """
-    index = array("i", range(size))
-    values = array("i", range(size * n))
-    quality = bytearray(size)
-    k = 0
+def marked_rows(lines, n, labels):
+    """(label, quality) of the intervals that are not actual, from the journal's lines: the
+    quality section of a day file without formatting a label for every interval."""
     first = True
     for text in lines:
         if first:
@@ -134,33 +117,6 @@ def compact_rows(lines, n, labels, size=0):
         rec = parse_line(text, n)
         if rec is None:
             break
-        i, q, vals = rec
-        code = 2 if vals is None else (1 if q == "estimated" else 0)
-        if k < size:
-            index[k] = i
-            quality[k] = code
-            for c in range(n):
-                values[k * n + c] = 0 if vals is None else vals[c]
-        else:
-            index.append(i)
-            quality.append(code)
-            for c in range(n):
-                values.append(0 if vals is None else vals[c])
-        k += 1
-    count = k
-
-    def compact():
-        for k in range(count):
-            code = quality[k]
-            if code == 2:
-                yield labels(index[k]), None, "missing"
-            else:
-                yield labels(index[k]), list(values[k * n:(k + 1) * n]), _QUALITY_CODES[code]
-
-    def marked():
-        for k in range(count):
-            code = quality[k]
-            if code:
-                yield labels(index[k]), _QUALITY_CODES[code]
-
-    return compact, marked
+        i, q, values = rec
+        if q is not None:
+            yield labels(i), q

@@ -30,12 +30,12 @@ _STEP_RETRY_MAX_MS = const(300000)
 class App:
     def __init__(self, wdt, cfg, tz, opts, creds, reset_cause, crash):
         self.wdt = wdt
-        self.opts = opts
         self.crash = crash
         self.reset_cause = reset_cause
         self._up_ms = 0
         self._up_s = 0
         self._last_ms = time.ticks_ms()
+        self._first = True
         crash.uptime = self.uptime_s
         self.feed()
         # The model first, while the heap is emptiest: it is the biggest part by far.
@@ -81,13 +81,18 @@ class App:
     # -- time and the watchdog -------------------------------------------------------------
 
     def feed(self):
-        self.wdt.feed()
+        """Feed the watchdog (at most once a second: a step that starts within a second of a
+        feed still has 7 s of the 8 s), and keep the uptime."""
         now = time.ticks_ms()
-        self._up_ms += time.ticks_diff(now, self._last_ms)
-        self._last_ms = now
-        if self._up_ms >= 1000:  # kept small: ticks_ms wraps after 12 days on a Pico
-            self._up_s += self._up_ms // 1000
-            self._up_ms %= 1000
+        d = time.ticks_diff(now, self._last_ms)
+        if d >= 1000 or self._first:
+            self._first = False
+            self.wdt.feed()
+            self._last_ms = now
+            self._up_ms += d
+            if self._up_ms >= 1000:  # kept small: ticks_ms wraps after 12 days on a Pico
+                self._up_s += self._up_ms // 1000
+                self._up_ms %= 1000
 
     def uptime_s(self):
         return self._up_s
@@ -134,9 +139,12 @@ class App:
         self.retry[name] = (n, time.ticks_add(time.ticks_ms(), wait))
 
     def tick(self):
-        self.recorder.tick(self.clock.minute())
+        s = self.recorder.tick(self.clock.minute())
+        if s["sealed"] or s["released"]:
+            self.outbox.changed()
         if not self.recorder.pending:
             self.last_tick = self.recorder.last_tick()
+        return True
 
     def upload(self):
         return self.outbox.send_one(self.clock.iso())
@@ -159,9 +167,10 @@ class App:
         busy = False
         if self.clock.valid():
             if self.recorder.due(self.clock.minute()):
-                self.step("tick", self.tick)
-                busy = self.recorder.pending
-            if up and self.outbox.due():
+                # Work left (a catch-up) means another pass at once; a step that failed or is
+                # backing off does not.
+                busy = self.step("tick", self.tick) is True and self.recorder.pending
+            if up and self.outbox.due() and self.outbox.backlog():
                 if self.step("upload", self.upload) in ("sent", "rejected"):
                     busy = True
         if up and self.hb_on and time.ticks_diff(time.ticks_ms(), self.hb_next) >= 0:

@@ -126,7 +126,7 @@ class FlashFS:
                     dst.write(memoryview(buf)[:n])
                     left -= n
             os.rename(tmp, _to(p))
-        except OSError:
+        except Exception:  # noqa: BLE001 - OSError (a full flash) or MemoryError: no leftovers
             self._discard(tmp)
             raise
 
@@ -140,7 +140,7 @@ class FlashFS:
                 writer(w)
                 w.flush()
             os.rename(tmp, _to(p))
-        except OSError:
+        except Exception:  # noqa: BLE001 - OSError (a full flash) or MemoryError: no leftovers
             self._discard(tmp)
             raise
 

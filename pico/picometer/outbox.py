@@ -48,6 +48,9 @@ class Outbox:
         self.seed_route = False  # this Tempest has no /api/v1/days: use the seed's /update
         self.sent = 0
         self.rejected = 0
+        # Files waiting, as last counted (None: count again). Kept so that an empty outbox
+        # costs no directory listing per main-loop pass; the tick says when it adds files.
+        self.count = None
 
     def folder(self, name):
         return self.root + "/" + name
@@ -59,7 +62,13 @@ class Outbox:
         return names
 
     def backlog(self):
-        return len(self.pending())
+        if self.count is None:
+            self.count = len(self.pending())
+        return self.count
+
+    def changed(self):
+        """The tick sealed or released a day: count the outbox again."""
+        self.count = None
 
     def due(self):
         return time.ticks_diff(time.ticks_ms(), self.next_ms) >= 0
@@ -68,6 +77,7 @@ class Outbox:
         """Deliver the oldest outbox file. Returns "sent", "rejected", "retry" or None (empty).
         `stamp` is the time as ISO text for reason files."""
         names = self.pending()
+        self.count = len(names)
         if not names:
             return None
         name = names[0]
@@ -85,6 +95,7 @@ class Outbox:
         status = answer.status
         if 200 <= status < 300:
             self.fs.rename(src, self.folder("sent") + "/" + name)
+            self.count -= 1
             self.sent += 1
             self._succeeded()
             self.prune("sent", self.sent_keep)
@@ -118,6 +129,8 @@ class Outbox:
         except OSError:
             pass  # a full flash: the file still moves (a rename needs no free space)
         self.fs.rename(self.folder("outbox") + "/" + name, target)
+        if self.count:
+            self.count -= 1
         self.rejected += 1
         self.last_error = "rejected %s: %s" % (name, reason["reason"])
         self.prune("rejected", self.rejected_keep)

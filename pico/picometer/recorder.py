@@ -2,8 +2,8 @@
 # copied to /meter/model/ on the flash) writing to the flash through FlashFS.
 #
 # Memory (docs/pico.md has the figures): the model is built once, its zone table from two flat
-# lists; the Ticker streams each day file from the journal (parsed once into integer arrays),
-# so no day is ever held as a dict.
+# lists; the Ticker streams each day file from the journal on flash, so no day is ever held in
+# memory, and keeps the open day (a few numbers) between ticks instead of replaying it.
 #
 # Time: tick(minute) records at most `max_intervals` intervals per call, so a catch-up after
 # hours or days without power proceeds a slice per main-loop pass, between watchdog feeds.
@@ -36,7 +36,9 @@ class Recorder:
         self.root = root
         self.n = cfg["interval"]
         self.fallback = cfg["initial_registers_wh"]
-        self.ticker = Ticker(self.model, cfg, fs, root, self.opening, buffer_rows="compact")
+        # buffer_rows=False: each day file streams from the journal on flash, once per channel
+        # (with tz.labeller that is as fast as buffering, and holds no day in memory).
+        self.ticker = Ticker(self.model, cfg, fs, root, self.opening, buffer_rows=False)
         # The model has read what it needs; the Ticker keeps reading only these few keys.
         for key in list(cfg):
             if key not in _TICKER_KEYS:

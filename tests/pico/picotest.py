@@ -148,7 +148,7 @@ class Tempest:
         r = self.get(f"/api/v1/meters/{serial}/days?per_page=100")
         if r.status_code == 404:
             return []
-        return [d["reading_day"] for d in r.json()["items"]]
+        return sorted(d["day"] for d in r.json()["items"])
 
     def day_file(self, serial: str, day: str) -> bytes | None:
         r = self.get(f"/api/v1/meters/{serial}/days/{day}/file")

@@ -7,7 +7,6 @@ import json
 import time
 
 import machine
-
 from picometer import start
 from picometer.flashfs import FlashFS
 from picometer.recorder import Recorder

@@ -1,0 +1,55 @@
+"""A month of 5-minute ticks with 4 channels, the whole program, under a heap cap.
+
+The program is booted as main.py boots it and run through its main loop (App.once) for 30
+simulated days, delivering to a real Tempest over MicroPython's sockets. The live heap is
+sampled at the loop's fixed point each pass; the cap bounds everything else.
+
+Heap figures on this interpreter are those of a 64-bit build: every object word is 8 bytes
+and the GC allocates in 32-byte blocks, where the RP2040's 32-bit MicroPython uses 4 and 16.
+The fakes (machine, network, socket, ntptime, time) are Python modules here, built in on a
+Pico. docs/pico.md has the figures and what they mean for a Pico W.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.pico import picotest
+from tests.pico.picotest import Tempest, build_image, mp_script, parse_json_lines
+from tests.pico_harness import runner
+
+DAYS = 30
+# The cap: 128 KiB for the program plus what the fakes take, plus 40 KiB for the 64-bit
+# build's larger objects (see the module docstring). The program's own live peak, printed by
+# the test, is what to compare with a Pico's ~170 KiB of free heap.
+ALLOWANCE_64BIT_KIB = 40
+
+
+def test_a_month_of_ticks_under_the_heap_cap(tmp_path, capsys):
+    picotest.require("micropython", "mpy-cross")
+    fakes = runner.fakes_overhead(tmp_path)
+    cap = 128 * 1024 + fakes + ALLOWANCE_64BIT_KIB * 1024
+    tempest = Tempest(tmp_path).start()
+    try:
+        flash = tmp_path / "flash"
+        build_image(flash, picotest.raw_config(url=tempest.url), options={"heartbeat_s": 21600})
+        (flash / "month.json").write_text(json.dumps({"days": DAYS}))
+        res = runner.run(flash, code=mp_script("month.py"), heap=str(cap), timeout=240,
+                         control=picotest.fast("2024-06-01T00:00:00", heap={"sample": False}))
+        assert res.ok, res.output[-3000:]
+        got = parse_json_lines(res.stdout, "result ")[0]
+        days = tempest.days("pico-1")
+    finally:
+        tempest.stop()
+    assert got["errors"] == 0, got
+    assert got["sent"] == DAYS and len(days) == DAYS, (got, days)
+    assert days[0] == "2024-06-01" and days[-1] == "2024-06-30"
+    assert not res.kinds("wdt-expired") and res.reset is None
+    assert got["heartbeats"] >= DAYS * 4
+    peak = got["heap_peak"]
+    with capsys.disabled():
+        print(f"\n[pico month] {DAYS} days, {got['passes']} passes in {res.duration_s:.1f} s; "
+              f"heap cap {cap // 1024} KiB; live peak {peak / 1024:.1f} KiB with the fakes "
+              f"({fakes / 1024:.1f} KiB), {(peak - fakes) / 1024:.1f} KiB for the program "
+              f"(64-bit build)")
+    assert peak - fakes < 128 * 1024
