@@ -74,6 +74,28 @@ def one(conn: sqlite3.Connection, serial: str, reading_day: str) -> StoredDay | 
     return _day(row, blobs)
 
 
+def many(conn: sqlite3.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str],
+                                                                       StoredDay]:
+    """Several meter-days in two queries (the sink worker reads a batch of queue items)."""
+    out: dict[tuple[str, str], StoredDay] = {}
+    for i in range(0, len(keys), 400):  # well under SQLite's bound-parameter limit
+        chunk = keys[i:i + 400]
+        values = ", ".join("(?, ?)" for _ in chunk)
+        params = [x for key in chunk for x in key]
+        rows = conn.execute(
+            f"WITH k (serial, reading_day) AS (VALUES {values}) SELECT {_COLUMNS} FROM days "
+            "JOIN k USING (serial, reading_day)", params).fetchall()
+        blobs: dict[tuple[str, str], dict[str, bytes]] = {}
+        for serial, day, channel, wh in conn.execute(
+                f"WITH k (serial, reading_day) AS (VALUES {values}) SELECT serial, reading_day, "
+                "channel, wh FROM readings JOIN k USING (serial, reading_day)", params):
+            blobs.setdefault((serial, day), {})[channel] = wh
+        for row in rows:
+            key = (row["serial"], row["reading_day"])
+            out[key] = _day(row, blobs.get(key, {}))
+    return out
+
+
 def serials(conn: sqlite3.Connection, first: str, last: str,
             wanted: Iterable[str] | None = None) -> list[str]:
     """Meters with at least one stored day in [first, last], in order."""

@@ -46,14 +46,17 @@ class InfluxSink:
     def cost(day: StoredDay) -> int:
         return lineproto.point_count(day)
 
-    def deliver(self, days: list[StoredDay]) -> list[str | None]:
-        """Write every reading of these days in one request; raises Failure."""
-        lines: list[str] = []
-        for day in days:
-            lines.extend(lineproto.day_lines(day))
-        if lines:
-            self.write("\n".join(lines))
-        return [None] * len(days)
+    @staticmethod
+    def prepare(days: list[StoredDay]) -> tuple[int, str]:
+        """The request body: every reading of these days as line protocol."""
+        return len(days), "".join(lineproto.day_body(day) for day in days)
+
+    def send(self, prepared: tuple[int, str]) -> list[str | None]:
+        """Write the batch in one request; raises Failure."""
+        count, body = prepared
+        if body:
+            self.write(body)
+        return [None] * count
 
     def write(self, body: str) -> None:
         try:

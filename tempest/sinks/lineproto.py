@@ -19,7 +19,8 @@ from tempest.read.stored import StoredDay
 
 MEASUREMENT = "consumption"
 WRITE_PRECISION = "s"
-_MILLI = [f".{i:03d} " for i in range(1000)]
+_TABLE_SIZE = 100_000  # pre-formatted kWh for 0 ... 99.999 kWh per interval
+_KWH = [f"{wh // 1000}.{wh % 1000:03d}" for wh in range(_TABLE_SIZE)]
 
 
 @lru_cache(maxsize=4096)
@@ -29,22 +30,32 @@ def _tag(value: str) -> str:
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
-def day_lines(day: StoredDay) -> list[str]:
-    """Every reading of one day, one line each, channel by channel in time order."""
-    out: list[str] = []
+def _kwh(wh: int) -> str:
+    """kWh to exactly three decimals from integer Wh: no float formatting noise."""
+    return _KWH[wh] if wh < _TABLE_SIZE else f"{wh // 1000}.{wh % 1000:03d}"
+
+
+def day_body(day: StoredDay) -> str:
+    """Every reading of one day, a line each (newline-terminated), channel by channel in time
+    order. This runs for every point the sink writes, so it does one Python concatenation per
+    point (value + timestamp) and lets str.join put the series key in front of each."""
     step = day.interval * 60
     start = day.first_end * 60
+    stamps = [f" {t}" for t in range(start, start + step * day.expected, step)]
     serial = _tag(day.serial)
-    milli = _MILLI
+    kwh = _kwh
+    parts = []
     for name in day.channels:
         prefix = f"{MEASUREMENT},datastream={_tag(name)},serial={serial} reading="
-        ts = start
-        for wh in day.channel(name).tolist():
-            if wh >= 0:
-                # kWh to exactly three decimals from integer Wh: no float formatting noise.
-                out.append(f"{prefix}{wh // 1000}{milli[wh % 1000]}{ts}")
-            ts += step
-    return out
+        pieces = [kwh(wh) + ts for wh, ts in zip(day.channel(name).tolist(), stamps, strict=True)
+                  if wh >= 0]
+        if pieces:
+            parts.append(prefix + ("\n" + prefix).join(pieces) + "\n")
+    return "".join(parts)
+
+
+def day_lines(day: StoredDay) -> list[str]:
+    return day_body(day).splitlines()
 
 
 def point_count(day: StoredDay) -> int:

@@ -40,13 +40,19 @@ class MdmsSink:
     def cost(day: StoredDay) -> int:
         return 1
 
-    def deliver(self, days: list[StoredDay]) -> list[str | None]:
-        return [self.post(day) for day in days]
+    def prepare(self, days: list[StoredDay]) -> list[tuple[bytes, str]]:
+        """Each day's body and idempotency key."""
+        out = []
+        for day in days:
+            payload = formats.body(self.fmt, day)
+            out.append((payload, formats.idempotency_key(day, payload)))
+        return out
 
-    def post(self, day: StoredDay) -> str:
+    def send(self, prepared: list[tuple[bytes, str]]) -> list[str | None]:
+        return [self.post(payload, key) for payload, key in prepared]
+
+    def post(self, payload: bytes, key: str) -> str:
         """Send one day; returns the body's sha256. Raises Failure."""
-        payload = formats.body(self.fmt, day)
-        key = formats.idempotency_key(day, payload)
         try:
             r = self.session.post(self.url, data=payload, timeout=self.timeout,
                                   headers={"Idempotency-Key": key})

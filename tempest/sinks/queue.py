@@ -73,34 +73,27 @@ def replay(conn: sqlite3.Connection, sink: str, first: str, last: str,
     return len(keys)
 
 
-def head(conn: sqlite3.Connection, sink: str, limit: int) -> list[Item]:
-    """The oldest waiting items of one sink, in delivery order."""
+def head(conn: sqlite3.Connection, sink: str, limit: int, after: int = 0) -> list[Item]:
+    """The oldest waiting items of one sink (those after id `after`), in delivery order."""
     rows = conn.execute(
         "SELECT id, sink, serial, reading_day, cause, attempts, next_at FROM sink_queue "
-        "WHERE sink = ? AND state = 'queued' ORDER BY id LIMIT ?", (sink, limit)).fetchall()
+        "WHERE sink = ? AND state = 'queued' AND id > ? ORDER BY id LIMIT ?",
+        (sink, after, limit)).fetchall()
     return [Item(*tuple(r)) for r in rows]
-
-
-def day_hashes(conn: sqlite3.Connection, items: list[Item]) -> dict[tuple[str, str], str]:
-    """The stored version of each item's day now (a day no longer stored is absent)."""
-    out = {}
-    for it in items:
-        row = conn.execute("SELECT hash FROM days WHERE serial = ? AND reading_day = ?",
-                           (it.serial, it.reading_day)).fetchone()
-        if row is not None:
-            out[(it.serial, it.reading_day)] = row[0]
-    return out
 
 
 def delivered_hashes(conn: sqlite3.Connection, sink: str,
                      items: list[Item]) -> dict[tuple[str, str], str]:
-    out = {}
-    for it in items:
-        row = conn.execute("SELECT day_hash FROM sink_delivered WHERE sink = ? AND serial = ? "
-                           "AND reading_day = ?", (sink, it.serial, it.reading_day)).fetchone()
-        if row is not None:
-            out[(it.serial, it.reading_day)] = row[0]
-    return out
+    """The version of each item's day the sink has acknowledged (absent: none yet)."""
+    if not items:
+        return {}
+    values = ", ".join("(?, ?)" for _ in items)
+    params = [x for it in items for x in (it.serial, it.reading_day)]
+    rows = conn.execute(
+        f"WITH k (serial, reading_day) AS (VALUES {values}) SELECT serial, reading_day, "
+        "day_hash FROM sink_delivered JOIN k USING (serial, reading_day) WHERE sink = ?",
+        (*params, sink)).fetchall()
+    return {(r[0], r[1]): r[2] for r in rows}
 
 
 def ack(conn: sqlite3.Connection, sink: str, sent: list[tuple[Item, str, str | None]],

@@ -11,11 +11,13 @@ idempotency key (MDMS), so that costs nothing but the request.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from tempest import db
@@ -26,6 +28,7 @@ from tempest.sinks.backoff import PAUSE, RETRY, Failure
 log = logging.getLogger("tempest.sinks")
 
 STATE_EVERY_SECONDS = 5.0
+READ_CHUNK = 64  # queue items whose days are read from the store together
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,10 @@ class SinkWorker:
         self.solo_until = 0  # after a rejected batch, send one item at a time up to this id
         self.error: str | None = None
         self.sent = 0
+        # One request at a time, on a thread of its own: the worker builds the next batch
+        # meanwhile. (items with their days, the request's future), or None.
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sink-{self.name}")
+        self._inflight: tuple[list, Future] | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"tempest-sink-{self.name}",
@@ -84,6 +91,12 @@ class SinkWorker:
                 if wait > 0:
                     self._stop.wait(wait)
         finally:
+            if self._inflight is not None:
+                try:  # a request on the wire at a stop: record how it ended
+                    self._finish(conn)
+                except Exception:
+                    log.exception("sink %s: could not finish the last batch", self.name)
+            self._sender.shutdown(wait=False)
             self._publish(conn, stopped=True)
             conn.close()
             self.sink.close()
@@ -100,53 +113,84 @@ class SinkWorker:
 
     # -- one round -----------------------------------------------------------------------------
     def step(self, conn, now: float) -> float:
-        """Deliver the next batch if it is due; returns how long to wait before the next round."""
+        """Prepare the next due batch, finish the one in flight, send the next; returns how long
+        to wait before the next round.
+
+        While one batch is on the wire (its request runs on the sender thread), the next is
+        read from the store and built here, so the sink is kept busy; it is only sent once the
+        one in flight is acknowledged, and dropped if that failed, so the order holds.
+        """
+        flying = self._inflight
+        after = flying[0][-1][0].id if flying else 0
         solo = bool(self.solo_until)
-        items = queue.head(conn, self.name, 1 if solo else self.sink.max_items)
-        if not items:
-            return self.policy.poll
-        if solo and items[0].id > self.solo_until:
+        items = queue.head(conn, self.name, 1 if solo else self.sink.max_items, after)
+        if solo and items and items[0].id > self.solo_until:
             self.solo_until = 0
-        if items[0].next_at > now:
-            return min(items[0].next_at - now, self.policy.poll)
-        todo, skipped, gone = self._batch(conn, items, now)
-        if skipped or gone:
-            queue.ack(conn, self.name, [], skipped, gone, now)
-        if not todo:
+        todo: list = []
+        prepared = None
+        wait = self.policy.poll
+        if items and items[0].next_at > now:
+            wait = min(items[0].next_at - now, self.policy.poll)
+        elif items:
+            todo, skipped, gone = self._batch(conn, items, now)
+            if skipped or gone:
+                queue.ack(conn, self.name, [], skipped, gone, now)
+            if todo:
+                prepared = self.sink.prepare([day for _, day in todo])
+            wait = 0.0
+        if flying and not self._finish(conn):
+            return 0.0  # it failed: what was prepared behind it waits its turn again
+        if todo:
+            self._inflight = (todo, self._sender.submit(self.sink.send, prepared))
             return 0.0
-        batch = [it for it, _ in todo]
+        return 0.0 if flying else wait
+
+    def _finish(self, conn) -> bool:
+        """Wait for the batch in flight; acknowledge it, or record its failure."""
+        todo, future = self._inflight
+        self._inflight = None
         try:
-            hashes = self.sink.deliver([day for _, day in todo])
-        except Failure as failure:
-            self._failed(conn, batch, failure, time.time())
-            return 0.0
+            hashes = future.result()
+        except Exception as exc:
+            # Anything but a Failure is a surprise (a client library's own error type): count
+            # it as a retry, so it ends as a dead item with the reason rather than a hot loop.
+            failure = exc if isinstance(exc, Failure) else Failure(
+                RETRY, f"unexpected error: {exc!r}"[:500])
+            if not isinstance(exc, Failure):
+                log.error("sink %s: unexpected error", self.name, exc_info=exc)
+            self._failed(conn, [it for it, _ in todo], failure, time.time())
+            return False
         queue.ack(conn, self.name, [(it, day.hash, h) for (it, day), h in
                                     zip(todo, hashes, strict=True)], [], [], time.time())
         self.pauses = 0
         self.sent += len(todo)
-        return 0.0
+        return True
 
     def _batch(self, conn, items, now):
         """The leading run of due items that fits the sink's budget, with their days; items
-        the sink already has (same stored version) and items whose day is gone, apart."""
-        delivered = queue.delivered_hashes(conn, self.name, items)
+        the sink already has (same stored version) and items whose day is gone, apart. Days
+        are read a chunk of items at a time (two queries each), not the whole head."""
+        due = list(itertools.takewhile(lambda it: it.next_at <= now, items))
         todo, skipped, gone = [], [], []
         budget = 0
-        for it in items:
-            if it.next_at > now:
-                break
-            day = stored.one(conn, it.serial, it.reading_day)
-            if day is None:
-                gone.append(it)
-                continue
-            if it.cause != "replay" and delivered.get((it.serial, it.reading_day)) == day.hash:
-                skipped.append(it)
-                continue
-            cost = self.sink.cost(day)
-            if todo and budget + cost > self.sink.capacity:
-                break
-            todo.append((it, day))
-            budget += cost
+        for first in range(0, len(due), READ_CHUNK):
+            part = due[first:first + READ_CHUNK]
+            days = stored.many(conn, [(it.serial, it.reading_day) for it in part])
+            delivered = queue.delivered_hashes(conn, self.name, part)
+            for it in part:
+                key = (it.serial, it.reading_day)
+                day = days.get(key)
+                if day is None:
+                    gone.append(it)
+                    continue
+                if it.cause != "replay" and delivered.get(key) == day.hash:
+                    skipped.append(it)
+                    continue
+                cost = self.sink.cost(day)
+                if todo and budget + cost > self.sink.capacity:
+                    return todo, skipped, gone
+                todo.append((it, day))
+                budget += cost
         return todo, skipped, gone
 
     def _failed(self, conn, batch, failure: Failure, now: float) -> None:
