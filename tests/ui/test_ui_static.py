@@ -131,3 +131,40 @@ def test_ui_admin_forms_need_a_session_and_its_csrf_token(app, client):
     assert r.status_code == 403  # another origin
     r = client.post("/ui/quarantine/0123456789abcdef0123/reingest", data={"csrf": csrf})
     assert r.status_code == 302  # accepted (and reported: no such file)
+
+
+def test_sinks_page_shows_queues_and_dead_items_and_retries_them(tmp_path):
+    """With a real sink registered by Tempest's own sink code (no worker runs: nothing is
+    sent), a day queued by the ingest hook and one item given up on."""
+    import time
+
+    from tempest import create_app
+    from tempest.db import connect, transaction
+    from tempest.settings import layout
+    from tempest.sinks import queue, registry
+    from tests.tempest.tempest_helpers import ADMIN_TOKEN
+
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "ADMIN_TOKEN": ADMIN_TOKEN,
+                      "SINK_MDMS_URL": "http://127.0.0.1:9/"})
+    client = app.test_client()
+    conn = connect(layout(app.config).database)
+    registry.sync(conn, app.config)
+    now = time.time()
+    with transaction(conn):
+        queue.enqueue_day(conn, "kili", "2025-05-26", now)
+        queue.enqueue_day(conn, "kili", "2025-05-27", now)
+    item = queue.head(conn, "mdms", 1)[0]
+    queue.kill(conn, "mdms", item, "422 the MDMS refused it", now)
+    page = client.get("/ui/sinks").get_data(as_text=True)
+    assert 'id="card-mdms"' in page and "No sinks configured" not in page
+    assert "Dead items (1)" in page and "the MDMS refused it" in page
+    assert re.search(r'class="queued">1\b', page)
+    assert "127.0.0.1:9" in page
+    client.post("/ui/login", data={"token": ADMIN_TOKEN})
+    page = client.get("/ui/sinks").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    r = client.post("/ui/sinks/mdms/retry", data={"csrf": csrf, "id": str(item.id)})
+    assert r.status_code == 302
+    page = client.get("/ui/sinks").get_data(as_text=True)
+    assert "Dead items (0)" in page and re.search(r'class="queued">2\b', page)
+    conn.close()
