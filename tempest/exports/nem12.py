@@ -36,9 +36,11 @@ _KWH = [f"{wh // 1000}.{wh % 1000:03d}" for wh in range(_TABLE_SIZE)]
 
 
 def kwh_text(values: list[int]) -> str:
-    table = _KWH
-    return ",".join([table[v] if v < _TABLE_SIZE else f"{v // 1000}.{v % 1000:03d}"
-                     for v in values])
+    """Wh as comma-separated kWh with three decimals (values are never negative here)."""
+    if max(values, default=0) < _TABLE_SIZE:
+        return ",".join(map(_KWH.__getitem__, values))  # the common case, in C
+    return ",".join(_KWH[v] if v < _TABLE_SIZE else f"{v // 1000}.{v % 1000:03d}"
+                    for v in values)
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,7 @@ class Writer:
 
     def _block(self, days: list[stored.StoredDay], first: int, last: int) -> Iterator[str]:
         grid = MeterGrid(days[0].interval, self.o.offset, first, last)
-        for day in days:
-            grid.add(day)
+        grid.add(days)
         rows = np.flatnonzero(grid.covered)
         if not len(rows):
             return
