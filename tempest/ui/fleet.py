@@ -4,10 +4,12 @@ more), with each row's status, drift and the last 7 days' completeness."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tempest import registry
+from tempest.fleetconfig import desired
 from tempest.fleetconfig.desired import DRIFT_SQL, DRIFT_STATES
 
 # Sort keys -> SQL (NULLs always last). "status" sorts by the last heartbeat, newest first.
@@ -133,3 +135,24 @@ def versions(conn: sqlite3.Connection) -> list[tuple[str, int]]:
     return [(r[0], r[1]) for r in conn.execute(
         "SELECT version, count(*) FROM meters WHERE version IS NOT NULL GROUP BY version "
         "ORDER BY version DESC LIMIT 50")]
+
+
+# Fleet-wide aggregates (status and drift counts, versions) scan every meter; pages re-render
+# every few seconds while data arrives, so each process keeps them for a few seconds.
+AGGREGATE_SECONDS = 5.0
+_aggregates: dict[tuple, tuple[float, dict]] = {}
+_lock = threading.Lock()
+
+
+def aggregates(conn: sqlite3.Connection, now: float, online: float, stale: float) -> dict:
+    """{"counts", "drift", "versions"} for the whole fleet, at most AGGREGATE_SECONDS old."""
+    key = (conn.execute("PRAGMA database_list").fetchone()["file"], online, stale)
+    with _lock:
+        hit = _aggregates.get(key)
+        if hit is not None and 0 <= now - hit[0] < AGGREGATE_SECONDS:
+            return hit[1]
+    value = {"counts": registry.counts(conn, now, online, stale),
+             "drift": desired.counts(conn), "versions": versions(conn)}
+    with _lock:
+        _aggregates[key] = (now, value)
+    return value

@@ -29,12 +29,14 @@ def fleet():
     now = time.time()
     online, stale = registry.thresholds(current_app.config)
     result = fleet_query.page(conn, query, now, online, stale)
-    counts = registry.counts(conn, now, online, stale)
+    agg = fleet_query.aggregates(conn, now, online, stale)
     return page("fleet.html", nav="fleet", title="Fleet", scope="fleet", query=query,
-                result=result, counts=counts, drift_counts=desired.counts(conn),
-                zones=timefmt.zones(conn, result["rows"]), versions=fleet_query.versions(conn),
+                result=result, counts=agg["counts"], drift_counts=agg["drift"],
+                zones=timefmt.zones(conn, result["rows"]), versions=agg["versions"],
                 status_of=lambda ts: registry.status_of(ts, now, online, stale),
                 spark_days=fleet_query.spark_days(now), sparkline=sparkline.svg,
+                badge=sparkline.badge, meter_url=url_for("ui_meter.meter", serial="x")[:-1],
+                config_url=url_for("ui_config.config_meter", serial="x")[:-1],
                 per_page_options=fleet_query.PER_PAGE,
                 statuses=registry.STATUSES, drift_states=desired.DRIFT_STATES)
 

@@ -29,3 +29,12 @@ def svg(cells: list[tuple[str, float | None, str | None]]) -> Markup:
     label = escape("Last 7 days, share of intervals recorded: " + ", ".join(labels))
     return Markup(f'<svg class="spark" width="70" height="20" viewBox="0 0 70 20" role="img" '
                   f'aria-label="{label}">{"".join(bars)}</svg>')
+
+
+_LABELS = {"never_seen": "never seen", "in_sync": "in sync"}
+
+
+def badge(prefix: str, value: str) -> Markup:
+    """A status (`st`) or drift (`dr`) badge."""
+    return Markup(f'<span class="badge {prefix}-{escape(value)}">'
+                  f"{escape(_LABELS.get(value, value))}</span>")
