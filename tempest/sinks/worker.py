@@ -207,8 +207,13 @@ class SinkWorker:
             wait = backoff.delay(batch[0].attempts + 1, p.base, p.cap)
             if failure.retry_after is not None:
                 wait = max(wait, min(failure.retry_after, p.cap))
+            # A batch about to use its last attempt is not left to die together: its days go
+            # one by one, so only the day the sink keeps failing on ends dead.
+            last = len(batch) > 1 and batch[0].attempts + 1 >= p.max_attempts
+            if last:
+                self.solo_until = batch[-1].id
             died = queue.defer(conn, self.name, batch, failure.reason, now, now + wait,
-                               charge=True, max_attempts=p.max_attempts)
+                               charge=not last, max_attempts=p.max_attempts)
             log.warning("sink %s: %s failed, retry in %.1f s: %s", self.name, what, wait,
                         failure.reason)
             for it in died:

@@ -107,7 +107,7 @@ def test_kill9_during_ingest_queues_every_stored_day_exactly_once(tmp_path):
     s = Store(data, **OFF)
     files = {f"m{m:02d}_2024-03-{d:02d}.json": make_day(f"m{m:02d}", f"2024-03-{d:02d}",
                                                       channels=2)
-             for m in range(12) for d in range(1, 26)}
+             for m in range(8) for d in range(1, 21)}
     for name, data_bytes in files.items():
         (s.layout.drop / name).write_bytes(data_bytes)
     env = {**os.environ, "TEMPEST_SETTLE_SECONDS": "0", "TEMPEST_INGEST_BATCH": "16",
@@ -120,7 +120,7 @@ def test_kill9_during_ingest_queues_every_stored_day_exactly_once(tmp_path):
         conn = db.connect(s.layout.database)
         try:
             # Kill it once some days are stored, at a moment of its choosing.
-            target = 40 * (round_ + 1)
+            target = 30 * (round_ + 1)
             wait_for(lambda c=conn, t=target, p=proc: c.execute("SELECT count(*) FROM days")
                      .fetchone()[0] >= t or p.poll() is not None, 60, 0.01, "days stored")
             time.sleep(random.uniform(0, 0.05))
