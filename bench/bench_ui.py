@@ -151,7 +151,7 @@ def main() -> None:
     ap.add_argument("--meters", type=int, default=10_000, help="meters in the store")
     ap.add_argument("--days", type=int, default=7, help="stored days per meter (sparklines)")
     ap.add_argument("--seconds", type=int, default=10, help="load duration per route")
-    ap.add_argument("--connections", type=int, nargs="+", default=[1, 4],
+    ap.add_argument("--connections", type=int, nargs="+", default=[1, 2],
                     help="concurrent clients; one run per value")
     ap.add_argument("--reuse", action="store_true", help="keep a store already populated")
     args = ap.parse_args()
