@@ -106,7 +106,7 @@ def test_kill9_during_ingest_queues_every_stored_day_exactly_once(tmp_path):
     data = tmp_path / "data"
     s = Store(data, **OFF)
     files = {f"m{m:02d}_2024-03-{d:02d}.json": make_day(f"m{m:02d}", f"2024-03-{d:02d}",
-                                                      channels=2)
+                                                      channels=2, interval=15)
              for m in range(8) for d in range(1, 21)}
     for name, data_bytes in files.items():
         (s.layout.drop / name).write_bytes(data_bytes)
