@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import random
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +25,9 @@ from meter.config import Config, from_dict
 from meter.model import civil
 from tests.pico_harness import runner
 from tests.pico_harness.harnessdir import tool
-from tests.tempest.tempest_helpers import ADMIN_TOKEN, REPO, TempestProcess
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN_TOKEN = "pico-test-admin-token-0123456789"
 
 API_KEY = "pico-test-key-0123456789abcdef"
 SSID, PASSWORD = "meters-lab", "correct horse battery"
@@ -103,12 +109,24 @@ def cap_for_program(tmp: Path, program_kib: int = 128) -> int:
 
 # -- Tempest ------------------------------------------------------------------------------------
 
+def free_address() -> tuple[str, int]:
+    """A free port on a loopback address of its own (127.0.0.40-49)."""
+    host = f"127.0.0.{random.randint(40, 49)}"
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return host, sock.getsockname()[1]
+
+
 class Tempest:
-    """A real `tempest serve` with keys for the given serials (stopped by PID)."""
+    """A real `tempest serve` on loopback with keys for the given serials (stopped by PID)."""
 
     def __init__(self, tmp: Path, serials=("pico-1",)):
         self.data = tmp / "tempest-data"
-        self.proc = TempestProcess(self.data, tmp / "tempest.log")
+        self.log_path = tmp / "tempest.log"
+        self.env = {**os.environ, "TEMPEST_ADMIN_TOKEN": ADMIN_TOKEN,
+                    "TEMPEST_SETTLE_SECONDS": "0", "TEMPEST_RESCAN_SECONDS": "2"}
+        self.proc: subprocess.Popen | None = None
+        self.host, self.port = free_address()
         for serial in serials:
             self.add(serial)
 
@@ -119,29 +137,48 @@ class Tempest:
         assert r.returncode == 0, r.stderr
 
     @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
     def url(self) -> str:
-        return self.proc.url + "/"
+        return self.base + "/"
 
     def start(self, host: str | None = None, port: int | None = None) -> Tempest:
-        if host is None:
-            self.proc.start()
-            return self
-        # A fixed address (the one the Pico was configured with before Tempest came up).
-        self.proc.host, self.proc.port = host, port
-        log = open(self.proc.log_path, "ab")  # noqa: SIM115 - the child keeps it
-        self.proc.proc = subprocess.Popen(
-            [sys.executable, "-m", "tempest", "serve", "--data-dir", str(self.data), "--host", host,
-             "--port", str(port), "--no-access-log"], stdout=log, stderr=log, env=self.proc.env,
-            cwd=REPO)
-        log.close()
-        self.proc.wait_ready()
-        return self
+        """Serve on a fresh address, or on `host`:`port` (the one a Pico was configured with
+        before Tempest came up)."""
+        if host is not None:
+            self.host, self.port = host, port
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tempest", "serve", "--data-dir", str(self.data),
+                 "--host", self.host, "--port", str(self.port), "--no-access-log"],
+                stdout=log, stderr=log, env=self.env, cwd=REPO)
+        end = time.time() + 30
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError("tempest exited: " + self.log_path.read_text()[-2000:])
+            try:
+                if requests.get(self.base + "/api/v1/health", timeout=2).ok:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("tempest did not come up: " + self.log_path.read_text()[-2000:])
 
     def stop(self) -> None:
-        self.proc.stop()
+        # By PID: this server and nothing else.
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
 
     def get(self, path: str):
-        return requests.get(self.proc.url + path, timeout=10,
+        return requests.get(self.base + path, timeout=10,
                             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
 
     def days(self, serial: str) -> list[str]:

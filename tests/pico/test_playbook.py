@@ -59,7 +59,7 @@ def playbook(inv: Path) -> tuple[subprocess.CompletedProcess, dict]:
     recap = re.search(r"pico-1\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
                       res.stdout)
     counts = dict(zip(("ok", "changed", "unreachable", "failed"),
-                      (int(x) for x in recap.groups()))) if recap else {}
+                      (int(x) for x in recap.groups()), strict=True)) if recap else {}
     return res, counts
 
 
