@@ -99,8 +99,20 @@ def canonical_json(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(", ", ": "), ensure_ascii=True)
 
 
+def _plain_numbers(obj):
+    """1.0 and 1 are the same setting: hash them the same (a browser or YAML may rewrite one
+    as the other)."""
+    if isinstance(obj, float) and obj.is_integer():
+        return int(obj)
+    if isinstance(obj, dict):
+        return {k: _plain_numbers(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain_numbers(v) for v in obj]
+    return obj
+
+
 def config_hash(raw: dict) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(raw).encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(_plain_numbers(raw)).encode()).hexdigest()
 
 
 def read(path: Path) -> Config:

@@ -123,7 +123,42 @@ def _shape_of(doc: dict) -> str:
     return "flat"
 
 
+_TS_OFFSET = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$")
+_KWH_MAX = Decimal(100000)
+
+
+def _readings_ok(streams) -> bool:
+    """The per-reading rules of the current shape's datastreams/quality, checked by hand (what
+    jsonschema spends most of a parse on). False means: let jsonschema find and name the fault."""
+    for part, check in streams:
+        if not isinstance(part, dict):
+            return False
+        for stream in part.values():
+            if not isinstance(stream, dict) or len(stream) > 1500:
+                return False
+            for label, value in stream.items():
+                if not _TS_OFFSET.match(label) or not check(value):
+                    return False
+    return True
+
+
+def _kwh_ok(v) -> bool:
+    return isinstance(v, (int, Decimal)) and not isinstance(v, bool) and 0 <= v <= _KWH_MAX
+
+
+def _quality_ok(v) -> bool:
+    return v in ("estimated", "missing")
+
+
 def _schema_check(doc: dict, shape: str, text: str) -> None:
+    if (shape == "current" and isinstance(doc.get("datastreams"), dict)
+            and isinstance(doc.get("quality"), dict)
+            and _readings_ok(((doc["datastreams"], _kwh_ok), (doc["quality"], _quality_ok)))):
+        # Same verdict, faster: the schema sees the file with its readings maps emptied (the
+        # readings were checked by hand above; any doubt leaves them for the schema to name).
+        doc = dict(doc)
+        doc["datastreams"] = {k: {} for k in doc["datastreams"]}
+        doc["quality"] = {k: {} for k in doc["quality"]}
     validator = _VALIDATORS.get(shape)
     if validator is None:
         validator = _VALIDATORS[shape] = _validator(shape)
@@ -154,7 +189,11 @@ def _parse_ts(label: str) -> tuple[int, int | None]:
     return local, sign * (int(off[1:3]) * 60 + int(off[4:6]))
 
 
-def _to_wh(value, where: str, text: str, path: list, strict: bool, notes: list) -> int:
+def _to_wh(value, where, text: str, path: list, strict: bool, notes: list) -> int:
+    if isinstance(value, Decimal) and value >= 0 and value.as_tuple().exponent >= -3:
+        return int(value * 1000)  # the common case, checked cheaply first
+    if where is None:
+        where = _path_text(path)
     try:
         dec = value if isinstance(value, Decimal) else Decimal(value)
     except (InvalidOperation, TypeError) as exc:
@@ -259,12 +298,15 @@ def _parse_current(doc: dict, text: str) -> Day:
                                    f"{part}.{name}", _line_of(text, [part, name]))
     values: dict[str, list[int | None]] = {c: [None] * len(ends) for c in channels}
     quality: list[str | None] = [None] * len(ends)
+    slots: dict[str, int] = {}  # every channel repeats the same labels: place each once
     for name, stream in doc["datastreams"].items():
         for label, v in stream.items():
             path = ["datastreams", name, label]
-            where = _path_text(path)
-            slot = _slot_of(label, zone, index, where, text, path, True)
-            values[name][slot] = _to_wh(v, where, text, path, True, notes)
+            slot = slots.get(label)
+            if slot is None:
+                slot = slots[label] = _slot_of(label, zone, index, _path_text(path), text, path,
+                                               True)
+            values[name][slot] = _to_wh(v, None, text, path, True, notes)
             quality[slot] = ACTUAL
     for name, marks in doc["quality"].items():
         for label, q in marks.items():
