@@ -66,12 +66,14 @@ class CrashLog:
         """Log a caught exception with its traceback; returns the one-line summary."""
         self.errors += 1
         text = "%s: %s: %s" % (where, type(exc).__name__, exc)
+        if isinstance(exc, OSError) and exc.args and exc.args[0] == 28:
+            text += " (ENOSPC: the flash is full)"  # some ports print the bare number
         self.last_error = text[:480]
         now = time.ticks_ms()
         if text == self._last_text and time.ticks_diff(now, self._last_ms) < _REPEAT_MS:
             self._repeats += 1
             return text
-        head = "--- %s up %ds %s" % (self._stamp(), self.uptime() if self.uptime else 0, where)
+        head = "--- %s up %ds %s" % (self._stamp(), self.uptime() if self.uptime else 0, text)
         if self._repeats:
             head += " (the previous error repeated %d more times)" % self._repeats
         self._last_text = text
