@@ -1,12 +1,14 @@
 """The fleet the Ansible tests share: deployed once per session with `site.yml`.
 
 Every host starts from a fresh image (homes, crontabs and processes wiped), so the first
-deploy is a real first deploy. The lab's cron runs throughout when the machine allows it, so
-heartbeats and ticks happen on their own schedule while the tests go on.
+deploy is a real first deploy; METERS_ANSIBLE_FRESH=0 keeps what an earlier session deployed
+(a faster first run, for working on the tests). The lab's cron runs throughout when the
+machine allows it, so heartbeats and ticks happen on their own schedule while the tests go on.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ class Deployed:
     first: Run
     cron: object | None
     finished_at: float
+    fresh: bool  # the hosts were wiped before the first deploy
     notes: dict = field(default_factory=dict)  # what one test leaves for a later one
 
     def host(self, name: str) -> Host:
@@ -46,7 +49,9 @@ def deployed(lab: Lab, request) -> Deployed:
     if len(lab.meters) < FIRST_METERS + 1:
         pytest.skip(f"the Ansible fleet tests need {FIRST_METERS + 1} lab meters "
                     f"(METERS_LAB_METERS is {len(lab.meters)})")
-    lab.wipe_homes()
+    fresh = os.environ.get("METERS_ANSIBLE_FRESH") != "0"
+    if fresh:
+        lab.wipe_homes()
     try:
         cron = request.getfixturevalue("lab_cron")
     except pytest.skip.Exception:
@@ -56,7 +61,7 @@ def deployed(lab: Lab, request) -> Deployed:
     meters = lab.meters[:FIRST_METERS]
     inventory = fleet.write_inventory(meters)
     first = fleet.playbook("site.yml", inventory=inventory)
-    return Deployed(lab, fleet, meters, inventory, first, cron, time.time())
+    return Deployed(lab, fleet, meters, inventory, first, cron, time.time(), fresh)
 
 
 def wait_for(predicate, timeout: float, step: float = 1.0, what: str = "a condition"):

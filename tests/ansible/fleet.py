@@ -147,7 +147,7 @@ class Fleet:
                 "tempest_drop_manage_account": False,
                 "tempest_drop_user": cfg.drop.user,
                 "tempest_drop_keys_file": str(cfg.drop_keys_file),
-                "tempest_settings": {"RESCAN_SECONDS": 2.0, "SETTLE_SECONDS": 0.5},
+                "tempest_settings": {"ONLINE_SECONDS": 180},
             },
             "meters": {
                 "meter_agent_host": "{{ ansible_host }}",
