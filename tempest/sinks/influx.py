@@ -7,8 +7,6 @@ The client's own retries are off: the queue retries, with backoff, and survives 
 
 from __future__ import annotations
 
-import logging
-
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
@@ -23,8 +21,6 @@ from urllib3.exceptions import (
 from tempest.read.stored import StoredDay
 from tempest.sinks import lineproto
 from tempest.sinks.backoff import PAUSE, RETRY, Failure, for_status, retry_after_seconds, short
-
-log = logging.getLogger("tempest.sinks")
 
 
 class InfluxSink:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from tempest import db
 from tempest.db import transaction
 
 INFLUXDB, MDMS = "influxdb", "mdms"
@@ -83,8 +84,6 @@ def sync(conn: sqlite3.Connection, config, now: float | None = None) -> list[Spe
 
 def sync_path(database, config) -> list[Spec]:
     """`sync` on a connection of its own (for start-up code that holds none)."""
-    from tempest import db
-
     conn = db.connect(database)
     try:
         return sync(conn, config)
