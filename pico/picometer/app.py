@@ -76,6 +76,11 @@ class App:
         self.retry = {}  # step -> (failures, ticks_ms when it may run again)
         self.failing = False
         self.last_tick = None
+        # Collect after every 16 KiB allocated rather than when the heap runs out: garbage is
+        # freed while it is still small, so long-lived objects are not scattered across a
+        # nearly full heap (fragmentation is what ends a MicroPython program that runs for
+        # weeks, not the live size).
+        gc.threshold(16 * 1024)
         gc.collect()
 
     # -- time and the watchdog -------------------------------------------------------------
