@@ -230,8 +230,10 @@ def _legacy_zone(labels: list[str], default_zone: str) -> tuple[tz.Zone, str]:
 
 def parse(data: bytes | str, legacy_timezone: str = "UTC") -> Day:
     """Parse and check a day file. `legacy_timezone` places seed files that carry no offset."""
-    text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
     try:
+        # Decoded inside the try: bytes that are not UTF-8 are a bad file, not a crash (ingest
+        # would otherwise fail the whole batch, and every later one, on a single such file).
+        text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
         doc = json.loads(text, parse_float=Decimal)
     except UnicodeDecodeError as exc:
         raise DayFileError("not UTF-8 text") from exc
@@ -239,6 +241,9 @@ def parse(data: bytes | str, legacy_timezone: str = "UTC") -> Day:
         raise DayFileError(f"not JSON: {exc.msg}", f"column {exc.colno}", exc.lineno) from exc
     except RecursionError as exc:
         raise DayFileError("JSON nested too deeply") from exc
+    except ValueError as exc:
+        # Python refuses integers of more than 4300 digits (int_max_str_digits) while parsing.
+        raise DayFileError(f"not JSON Tempest can read: {exc}"[:300]) from exc
     if not isinstance(doc, dict):
         raise DayFileError("a day file is a JSON object")
     shape = _shape_of(doc)
