@@ -71,7 +71,10 @@ def _read(path: Path, limit: int, hint: str | None) -> Item | None:
             return None
         data = f.read(limit + 1)
     digest = hashlib.sha256(data).hexdigest()
-    name = path.name
+    # A name that is not UTF-8 (any bytes but / and NUL may name a file) comes out of the folder
+    # with surrogates, which SQLite and the id's hash cannot encode: one such name used to fail
+    # its whole batch on every pass. It is recorded with the odd bytes escaped (\xff).
+    name = os.fsencode(path.name).decode("utf-8", "backslashreplace")
     mark = names.marked(name)
     if mark:
         source, ingest_id = mark

@@ -16,3 +16,32 @@ def test_parse_rejects_undecodable_bytes_and_huge_integers_with_a_reason(data):
     with pytest.raises(dayfile.DayFileError) as err:
         dayfile.parse(data)
     assert err.value.reason
+
+
+def _store_and_days(tmp_path):
+    from tests.sinks.sinkhelpers import BERLIN, Store, day_files, meter_raw
+
+    store = Store(tmp_path / "data")
+    files = day_files(meter_raw("kili", "Europe/Berlin", BERLIN, interval_min=15),
+                      "2024-05-01", "2024-05-02")
+    return store, list(files.values())
+
+
+def test_a_drop_file_name_that_is_not_utf8_is_ingested_and_blocks_nothing(tmp_path):
+    import os
+
+    from tempest.ingest.service import IngestService
+
+    store, texts = _store_and_days(tmp_path)
+    drop = os.fsencode(store.layout.drop)
+    (store.layout.drop / "a.json").write_text(texts[0])
+    for raw, text in ((b"\xff\xfe_bad.json", "{}"), (b"ok_\xe9.json", texts[1])):
+        with open(os.path.join(drop, raw), "w") as f:
+            f.write(text)
+    outcomes = sorted(i.outcome for i in IngestService(store.config).run_once())
+    assert outcomes == ["quarantined", "stored", "stored"]
+    assert os.listdir(drop) == []
+    names = {r["name"] for r in store.conn.execute("SELECT name FROM files")}
+    assert names == {"a.json", "\\xff\\xfe_bad.json", "ok_\\xe9.json"}
+    store.close()
+
