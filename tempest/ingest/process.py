@@ -57,7 +57,9 @@ def _read(path: Path, limit: int, hint: str | None) -> Item | None:
     """The file and its identity, or None when it is gone (already handled) or not a file."""
     try:
         # Never through a symbolic link: a link in the drop folder could point anywhere.
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        # O_NONBLOCK: opening a FIFO someone placed there must not block the worker forever
+        # waiting for a writer (it is then refused below as not a regular file).
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
     except OSError as exc:

@@ -45,3 +45,27 @@ def test_a_drop_file_name_that_is_not_utf8_is_ingested_and_blocks_nothing(tmp_pa
     assert names == {"a.json", "\\xff\\xfe_bad.json", "ok_\\xe9.json"}
     store.close()
 
+
+def test_a_fifo_in_the_drop_folder_does_not_hang_the_ingest_worker(tmp_path):
+    import os
+    import time
+
+    from tempest.ingest.service import IngestService
+    from tests.sinks.sinkhelpers import wait_for
+
+    store, texts = _store_and_days(tmp_path)
+    service = IngestService(store.config)
+    service.start()
+    try:
+        service.ready.wait(10)
+        fifo = store.layout.drop / "pipe.json"
+        os.mkfifo(fifo)
+        os.close(os.open(fifo, os.O_RDWR))  # a writer's close: inotify's close-after-write
+        time.sleep(0.3)
+        (store.layout.drop / ".a.tmp").write_text(texts[0])
+        os.replace(store.layout.drop / ".a.tmp", store.layout.drop / "a.json")
+        wait_for(lambda: store.days() == [("kili", "2024-05-01")], 10, what="stored after it")
+    finally:
+        service.stop()
+    assert fifo.exists()  # refused (never read), not followed and not deleted
+    store.close()
