@@ -23,6 +23,12 @@ def _serial(ctx, param, value: str) -> str:
     return value
 
 
+def _serials(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        _serial(ctx, param, value)
+    return values
+
+
 def _zone(ctx, param, value: str | None) -> str | None:
     if value is not None and not tzdb.valid_zone(value):
         raise click.BadParameter(f"unknown IANA time zone {value!r} (e.g. Pacific/Auckland)",
@@ -42,7 +48,7 @@ def meters():
 
 @meters.command("add")
 @data_dir_option
-@click.argument("serial", callback=_serial)
+@click.argument("serials", nargs=-1, required=True, metavar="SERIAL...", callback=_serials)
 @click.option("--timezone", callback=_zone,
               help="The meter's IANA zone, used for seed-era files whose times carry no offset.")
 @click.option("--rotate", is_flag=True,
@@ -51,25 +57,44 @@ def meters():
                    "hash is stored, so it cannot be shown again).")
 @click.option("--key-stdin", is_flag=True,
               help="Read the key from standard input instead of generating one (for keys kept "
-                   "in Ansible Vault). Running again with the same key changes nothing.")
-def add(data_dir: Path, serial: str, timezone: str | None, rotate: bool, key_stdin: bool):
-    """Register SERIAL and print its new API key (idempotent)."""
+                   "in Ansible Vault). Running again with the same key changes nothing. One "
+                   "SERIAL only.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the keys issued as one JSON object {serial: key} (the "
+                   "tempest_api_keys_file of a bulk meter host); meters that keep their key "
+                   "are left out.")
+def add(data_dir: Path, serials: tuple[str, ...], timezone: str | None, rotate: bool,
+        key_stdin: bool, as_json: bool):
+    """Register each SERIAL and print its new API key (idempotent)."""
     key = None
     if key_stdin:
+        if len(serials) > 1:
+            raise click.BadParameter("takes one SERIAL", param_hint="'--key-stdin'")
         key = sys.stdin.readline().strip()
         if len(key) < keys.MIN_KEY_LENGTH:
             raise click.BadParameter(f"the key needs at least {keys.MIN_KEY_LENGTH} characters",
                                      param_hint="'--key-stdin'")
     _, conn = _connect(data_dir)
+    issued_keys: dict[str, str] = {}
     try:
-        issued = keys.add(conn, serial, timezone=timezone, rotate=rotate, key=key)
-    except keys.KeyExists as exc:
-        raise click.UsageError(str(exc)) from exc
+        for serial in serials:
+            try:
+                issued = keys.add(conn, serial, timezone=timezone, rotate=rotate, key=key)
+            except keys.KeyExists as exc:
+                raise click.UsageError(str(exc)) from exc
+            click.echo(issued.message, err=True)
+            if issued.key is not None and not key_stdin:
+                issued_keys[serial] = issued.key
     finally:
         conn.close()
-    click.echo(issued.message, err=True)
-    if issued.key is not None and not key_stdin:
-        click.echo(issued.key)
+    if as_json:
+        click.echo(json.dumps(issued_keys, indent=1))
+    elif len(serials) == 1:
+        for k in issued_keys.values():
+            click.echo(k)
+    else:
+        for serial, k in issued_keys.items():
+            click.echo(f"{serial} {k}")
 
 
 @meters.command("revoke")

@@ -65,6 +65,23 @@ def test_meters_add_with_a_key_from_stdin(runner, data):
     assert short.exit_code == 2 and "--key-stdin" in short.output
 
 
+def test_meters_add_several_serials_as_json_keys_file(runner, data):
+    """A bulk meter host's tempest_api_keys_file in one command (meter/bulk.py reads it)."""
+    run(runner, "meters", "add", "town-0002", "--data-dir", data)
+    r = run(runner, "meters", "add", "town-0001", "town-0002", "town-0003", "--json",
+            "--data-dir", data)
+    assert r.exit_code == 0
+    issued = json.loads(r.stdout)
+    assert sorted(issued) == ["town-0001", "town-0003"]  # town-0002 keeps its key
+    conn = connect(data / "tempest.sqlite3")
+    assert all(keys.serial_for(conn, k) == s for s, k in issued.items())
+    conn.close()
+    bad = runner.invoke(main, ["meters", "add", "ok-1", "../x", "--data-dir", str(data)])
+    assert bad.exit_code == 2 and "SERIAL" in bad.output
+    two = runner.invoke(main, ["meters", "add", "a-1", "a-2", "--key-stdin", "--data-dir",
+                               str(data)], input="vault-managed-key-0123456789\n")
+    assert two.exit_code == 2 and "one SERIAL" in two.output
+
 def test_meters_list_and_revoke(runner, data):
     run(runner, "meters", "add", "kili", "--data-dir", data)
     run(runner, "meters", "add", "mac", "--data-dir", data)
