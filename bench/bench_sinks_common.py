@@ -118,6 +118,21 @@ class VictoriaMetrics:
         self.stop()
         sys.exit("victoria-metrics did not start")
 
+    def cpu_seconds(self) -> float:
+        """CPU time VictoriaMetrics has used (user + system), from /proc."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def settle(self, timeout: float = 15.0) -> None:
+        """Wait until VictoriaMetrics is idle (its background merges of what the last phase
+        wrote would otherwise run into, and bill, the next phase)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            before = self.cpu_seconds()
+            time.sleep(0.5)
+            if self.cpu_seconds() - before < 0.02:
+                return
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)

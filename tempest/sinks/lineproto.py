@@ -37,18 +37,24 @@ def _kwh(wh: int) -> str:
 
 def day_body(day: StoredDay) -> str:
     """Every reading of one day, a line each (newline-terminated), channel by channel in time
-    order. This runs for every point the sink writes, so it does one Python concatenation per
-    point (value + timestamp) and lets str.join put the series key in front of each."""
+    order. This runs for every point the sink writes, so it does one table lookup and one
+    concatenation per point (value + timestamp) and lets str.join put the series key in
+    front of each."""
     step = day.interval * 60
     start = day.first_end * 60
     stamps = [f" {t}" for t in range(start, start + step * day.expected, step)]
     serial = _tag(day.serial)
-    kwh = _kwh
     parts = []
     for name in day.channels:
+        values = day.channel(name)
         prefix = f"{MEASUREMENT},datastream={_tag(name)},serial={serial} reading="
-        pieces = [kwh(wh) + ts for wh, ts in zip(day.channel(name).tolist(), stamps, strict=True)
-                  if wh >= 0]
+        if len(values) and int(values.max()) < _TABLE_SIZE:
+            table = _KWH
+            pieces = [table[wh] + ts for wh, ts in zip(values.tolist(), stamps, strict=True)
+                      if wh >= 0]
+        else:
+            pieces = [_kwh(wh) + ts for wh, ts in zip(values.tolist(), stamps, strict=True)
+                      if wh >= 0]
         if pieces:
             parts.append(prefix + ("\n" + prefix).join(pieces) + "\n")
     return "".join(parts)

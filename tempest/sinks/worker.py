@@ -60,6 +60,7 @@ class SinkWorker:
         # meanwhile. (items with their days, the request's future), or None.
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sink-{self.name}")
         self._inflight: tuple[list, Future] | None = None
+        self._take = min(sink.max_items, READ_CHUNK)  # queue items read per round
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"tempest-sink-{self.name}",
@@ -123,7 +124,7 @@ class SinkWorker:
         flying = self._inflight
         after = flying[0][-1][0].id if flying else 0
         solo = bool(self.solo_until)
-        items = queue.head(conn, self.name, 1 if solo else self.sink.max_items, after)
+        items = queue.head(conn, self.name, 1 if solo else self._take, after)
         if solo and items and items[0].id > self.solo_until:
             self.solo_until = 0
         todo: list = []
@@ -142,6 +143,9 @@ class SinkWorker:
             return 0.0  # it failed: what was prepared behind it waits its turn again
         if todo:
             self._inflight = (todo, self._sender.submit(self.sink.send, prepared))
+            # Read about twice what the last batch took next time, not the sink's maximum:
+            # a head of a thousand rows per batch of forty days is wasted work.
+            self._take = min(self.sink.max_items, max(READ_CHUNK, 2 * len(todo)))
             return 0.0
         return 0.0 if flying else wait
 
