@@ -86,7 +86,9 @@ def many(conn: sqlite3.Connection, keys: list[tuple[str, str]]) -> dict[tuple[st
             f"WITH k (serial, reading_day) AS (VALUES {values}) SELECT {_COLUMNS} FROM days "
             "JOIN k USING (serial, reading_day)", params).fetchall()
         blobs: dict[tuple[str, str], dict[str, bytes]] = {}
-        for serial, day, channel, wh in conn.execute(
+        plain = conn.cursor()
+        plain.row_factory = None  # plain tuples: this loop runs for every channel of every day
+        for serial, day, channel, wh in plain.execute(
                 f"WITH k (serial, reading_day) AS (VALUES {values}) SELECT serial, reading_day, "
                 "channel, wh FROM readings JOIN k USING (serial, reading_day)", params):
             blobs.setdefault((serial, day), {})[channel] = wh
