@@ -143,13 +143,21 @@ def main() -> None:
     p.add_argument("--meters", type=int, default=100)
     p.add_argument("--days", type=int, default=20)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--pin", action="store_true",
+                   help="run VictoriaMetrics on the last CPU and this process on the others, "
+                        "so the two do not take each other's CPU (needs 2 or more CPUs)")
     args = p.parse_args()
     work = OUT / "sink_influx"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     print(f"seeding {args.meters} meters x {args.days} days ...", file=sys.stderr)
     seed(work / "data", args.meters, "2024-03-20", args.days)
-    vm = VictoriaMetrics(work / "vm")
+    cpus = sorted(os.sched_getaffinity(0))
+    vm_cpus = None
+    if args.pin and len(cpus) > 1:
+        vm_cpus = {cpus[-1]}
+        os.sched_setaffinity(0, set(cpus[:-1]))
+    vm = VictoriaMetrics(work / "vm", vm_cpus)
     try:
         config = config_for(work / "data", SINK_INFLUX_URL=vm.url, SINK_INFLUX_TOKEN="bench",
                             SINK_INFLUX_ORG="bench", SINK_INFLUX_BUCKET="meters")
@@ -189,7 +197,8 @@ def main() -> None:
                                    "baseline_vm": round(us(bb, "vm_cpu"), 3),
                                    "sink_tempest": round(us(sb, "cpu"), 3),
                                    "sink_vm": round(us(sb, "vm_cpu"), 3)},
-              "cpu_ratio": round(cpu_ratio, 3), "load_average": os.getloadavg()[0]}
+              "cpu_ratio": round(cpu_ratio, 3), "load_average": os.getloadavg()[0],
+              "pinned": bool(vm_cpus)}
     print(f"points: {points:,} in {len(bodies)} writes of up to {budget:,} "
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     print(f"baseline (prebuilt line protocol, influxdb-client): {b:,.0f} points/s; CPU "

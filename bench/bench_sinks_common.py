@@ -96,7 +96,7 @@ def free_address(host: str = "127.0.0.50") -> tuple[str, int]:
 
 
 class VictoriaMetrics:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, cpus: set[int] | None = None):
         if not Path(VM_BINARY).exists():
             sys.exit("victoria-metrics is not installed (scripts/setup.sh --test as root)")
         folder.mkdir(parents=True, exist_ok=True)
@@ -106,7 +106,8 @@ class VictoriaMetrics:
         self.proc = subprocess.Popen(
             [VM_BINARY, "-retentionPeriod=100y", f"-storageDataPath={folder / 'data'}",
              f"-httpListenAddr={self.host}:{self.port}", "-loggerLevel=ERROR"],
-            stdout=log, stderr=log)
+            stdout=log, stderr=log,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
         log.close()
         deadline = time.time() + 30
         while time.time() < deadline:
