@@ -96,6 +96,18 @@ def boot():
         return None
     print("picometer: %s starting (reset cause: %s)" % (cfg["serial"], cause))
     wdt = machine.WDT(timeout=_WDT_MS)
-    from picometer.app import App
+    try:
+        from picometer.app import App
 
-    return App(wdt, cfg, tz, opts, creds, cause, crash)
+        return App(wdt, cfg, tz, opts, creds, cause, crash)
+    except Exception as e:  # noqa: BLE001 - e.g. MemoryError while loading the model
+        # The watchdog runs already: log, then a clean reset a few seconds later (not a
+        # tight loop of resets writing to the flash).
+        import time
+
+        text = crash.record(e, "start")
+        crashlog.write_note(crashlog.RESET_NOTE, "fatal error: " + text[:200])
+        for _ in range(20):
+            time.sleep_ms(250)
+            wdt.feed()
+        machine.reset()
