@@ -253,5 +253,14 @@ def _register_delivery() -> None:
 
 _register_delivery()
 
+
+def _register_pico() -> None:
+    from meter.pico_config import pico_config
+
+    main.add_command(pico_config)
+
+
+_register_pico()
+
 if __name__ == "__main__":
     main()
