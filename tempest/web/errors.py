@@ -6,7 +6,9 @@ this one shape (extra fields such as `field`, `line` and `id` ride along for day
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -59,8 +61,32 @@ def _unexpected(exc: Exception):
     return jsonify({"error": "internal_error", "reason": "the server failed; see its log"}), 500
 
 
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _storage_error(exc: Exception):
+    """A full disk (or a store locked past the busy timeout) is Tempest's state, not the
+    client's fault: 503, so a meter keeps its file or heartbeat and tries again later, as the
+    protocol says; it used to be a 500 for heartbeats and for files to quarantine."""
+    text = str(exc).lower()
+    full = (isinstance(exc, OSError) and exc.errno in _FULL) or (
+        isinstance(exc, sqlite3.OperationalError)
+        and any(t in text for t in ("disk is full", "database is locked",
+                                    "disk i/o error")))  # a new connection's WAL index
+    if not full:
+        return _unexpected(exc)
+    log.error("cannot write now: %s", exc)
+    response = jsonify({"error": "unavailable", "reason": "Tempest cannot store this right "
+                        "now (its disk is full or its store is busy); send it again later"})
+    response.status_code = 503
+    response.headers["Retry-After"] = "60"
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(APIError, _api_error)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(sqlite3.OperationalError, _storage_error)
+    app.register_error_handler(OSError, _storage_error)
     app.register_error_handler(Exception, _unexpected)

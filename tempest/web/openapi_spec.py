@@ -67,7 +67,8 @@ def paths() -> dict:
                                        _p("day", "query", required=True)])},
         "/status": {"get": op("Active and inactive meters, payload counts", seed, errors=())},
         "/heartbeat": {"post": op("Heartbeat (seed shape)", seed, security=METER,
-                                  body="{serial, ip, timestamp}", errors=("400", "401", "403"))},
+                                  body="{serial, ip, timestamp}",
+                                  errors=("400", "401", "403", "503"))},
         "/update": {"post": op("Upload a day file (any accepted shape)", seed, security=METER,
                                body="a day file", ok="202", ok_desc="queued",
                                errors=UPLOAD_ERRORS)},
@@ -124,7 +125,7 @@ def paths() -> dict:
             "get": op("Recent heartbeats, newest first", api,
                       params=[_p("serial", "query"), LIMIT], errors=("400",)),
             "post": op("Heartbeat", api, security=METER, body="{serial, ...} (docs/protocol.md)",
-                       errors=("400", "401", "403", "413"))},
+                       errors=("400", "401", "403", "413", "503"))},
         "/api/v1/quarantine": {
             "get": op("Quarantined files (open ones; all=1 for every one)", api,
                       params=[_p("all", "query"), LIMIT], errors=("400",))},

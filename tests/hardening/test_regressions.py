@@ -69,3 +69,33 @@ def test_a_fifo_in_the_drop_folder_does_not_hang_the_ingest_worker(tmp_path):
         service.stop()
     assert fifo.exists()  # refused (never read), not followed and not deleted
     store.close()
+
+
+def test_a_full_disk_is_503_for_heartbeats_and_bad_files_too(tmp_path):
+    """They were 500 ("the server failed"): a full disk is Tempest's state, and 503 tells a
+    meter to keep what it has and send it again later (docs/protocol.md)."""
+    from tempest import create_app, keys
+    from tempest.db import connect
+    from tests.hardening.mounts import fill, tmpfs, unfill
+    from tests.tempest.tempest_testdata import make_day
+
+    with tmpfs(tmp_path / "disk", "4m") as (disk, why):
+        if why:
+            pytest.skip(why)
+        app = create_app({"DATA_DIR": str(disk / "data")})
+        conn = connect(disk / "data" / "tempest.sqlite3")
+        key = keys.add(conn, "kili").key
+        conn.close()
+        client = app.test_client()
+        fill(disk)
+        try:
+            h = {"x-api-key": key}
+            answers = [client.post("/api/v1/heartbeats", json={"serial": "kili"}, headers=h),
+                       client.post("/api/v1/days", data=b'{"serial": "kili"}', headers=h),
+                       client.post("/api/v1/days", data=make_day("kili", "2024-05-01"),
+                                   headers=h)]
+        finally:
+            unfill(disk)
+        for r in answers:
+            assert r.status_code == 503, r.get_json()
+            assert r.get_json()["error"] == "unavailable"
