@@ -52,7 +52,8 @@ def kill9(proc: subprocess.Popen | None) -> None:
 class Tempest:
     """`python -m tempest serve` on a fixed loopback address."""
 
-    def __init__(self, data_dir: Path, log_path: Path, **env):
+    def __init__(self, data_dir: Path, log_path: Path, access_log: bool = False, **env):
+        self.access_log = access_log
         self.data_dir = Path(data_dir)
         self.log_path = log_path
         self.env = {**os.environ, "TEMPEST_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -69,7 +70,8 @@ class Tempest:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tempest", "serve", "--data-dir", str(self.data_dir),
-                 "--host", self.host, "--port", str(self.port), "--no-access-log"],
+                 "--host", self.host, "--port", str(self.port),
+                 *([] if self.access_log else ["--no-access-log"])],
                 stdout=log, stderr=log, env=self.env, cwd=REPO)
 
     def up(self, ingest: bool = True) -> bool:

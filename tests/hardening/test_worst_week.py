@@ -30,7 +30,7 @@ from tests.hardening import verify
 from tests.hardening.chaos import Killer
 from tests.hardening.fleet import Group, together
 from tests.hardening.mounts import fill, tmpfs, unfill
-from tests.hardening.procs import Tempest
+from tests.hardening.procs import ADMIN_TOKEN, Tempest
 from tests.sinks.sinkhelpers import ReferenceMdms, VictoriaMetrics, wait_for
 
 SOAK = os.environ.get("METERS_SOAK") == "1"
@@ -136,6 +136,11 @@ def test_worst_week_loses_nothing_and_stores_every_day_once(tmp_path):
         counts["seconds_to_converge"] = round(time.monotonic() - began) - counts[
             "seconds_of_chaos"]
         counts.update(_check(tempest, groups, t, vm, mdms, data))
+        # No key, token or the MDMS key in any log or file of the week (but where kept).
+        secrets = {**{f"key of {k}": v for k, v in keys.items()}, "admin token": ADMIN_TOKEN,
+                   "MDMS key": MDMS_KEY}
+        assert verify.secrets_written([tmp_path, tdir], secrets,
+                                      {"keys.json", "config.json"}) == []
         counts.update(kills=killer.kills, failed_starts=killer.failed_starts,
                       disk_full=no_disk or "filled for a stretch")
         tempest.stop()

@@ -130,3 +130,15 @@ def mdms(requests: list[dict], delivered: dict[tuple[str, str], str]) -> dict:
             "duplicates_absorbed": outcomes["duplicate"],
             "refused_while_failing": sum(v for k, v in outcomes.items()
                                          if k not in ("accepted", "duplicate"))}
+
+
+def secrets_written(roots: list[Path], secrets: dict[str, str], keepers: set[str]) -> list[str]:
+    """Where any secret appears in a file under `roots`, except files whose job is to keep
+    one (a meter's config, a keys file)."""
+    found = []
+    for root in roots:
+        for p in root.rglob("*"):
+            if p.is_file() and p.name not in keepers:
+                data = p.read_bytes()
+                found += [f"{what} in {p}" for what, s in secrets.items() if s.encode() in data]
+    return found
