@@ -37,23 +37,28 @@ class Stored:
         assert r.status_code == 200, r.get_json()
 
     def fingerprint(self) -> str:
-        """Every stored day, reading, file record, registry row and archived file."""
-        h = hashlib.sha256()
-        for sql in ("SELECT * FROM days ORDER BY serial, reading_day",
-                    "SELECT * FROM readings ORDER BY 1, 2, 3",
-                    "SELECT * FROM files WHERE outcome != 'quarantined' ORDER BY id",
-                    "SELECT * FROM meters ORDER BY serial",
-                    "SELECT count(*) FROM heartbeats"):
-            for row in self.conn.execute(sql):
-                h.update(repr(tuple(row)).encode())
-        for root, _, files in sorted(os.walk(self.layout.archive)):
-            for name in sorted(files):
-                h.update(name.encode())
-                h.update(open(os.path.join(root, name), "rb").read())  # noqa: SIM115
-        return h.hexdigest()
+        return fingerprint(self.conn, self.layout.archive)
 
     def drop(self) -> list[str]:
         return [n for n in os.listdir(self.layout.drop) if not n.startswith(".")]
 
     def close(self) -> None:
         self.conn.close()
+
+
+def fingerprint(conn, archive) -> str:
+    """Every stored day, reading, file record, registry row and archived file."""
+    h = hashlib.sha256()
+    for sql in ("SELECT * FROM days ORDER BY serial, reading_day",
+                "SELECT * FROM readings ORDER BY 1, 2, 3",
+                "SELECT * FROM files WHERE outcome != 'quarantined' ORDER BY id",
+                "SELECT * FROM meters ORDER BY serial",
+                "SELECT count(*) FROM heartbeats"):
+        for row in conn.execute(sql):
+            h.update(repr(tuple(row)).encode())
+    for root, _, files in sorted(os.walk(archive)):
+        for name in sorted(files):
+            h.update(name.encode())
+            with open(os.path.join(root, name), "rb") as f:
+                h.update(f.read())
+    return h.hexdigest()
