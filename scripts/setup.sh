@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything Meters needs on a fresh Debian/Raspberry Pi OS machine, idempotently.
-#   scripts/setup.sh          the Python environment (.venv) with meter, Tempest and dev tools
-#   scripts/setup.sh --test   also the system packages the test suite's real servers need
-#                             (sshd, rsync, cron, chromium, victoria-metrics; needs root)
+#   scripts/setup.sh          the Python environment (.venv): meter, Tempest and Ansible
+#   scripts/setup.sh --test   also the test tools, and the system packages the test suite's
+#                             real servers need (sshd, rsync, cron, chromium, victoria-metrics;
+#                             those need root)
+# Everything it writes stays in this folder (pip's cache too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,9 +34,15 @@ command -v "$PY" >/dev/null || PY=python3
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-stamp=.venv/.meters-installed
+extra=fleet
+[ "$want_test" = 1 ] && extra=dev
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$PWD/.venv/pip-cache}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+stamp=.venv/.meters-installed-$extra
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q -e ".[$extra]"
   touch "$stamp"
+  # dev includes fleet: a later plain setup needs nothing more.
+  [ "$extra" = dev ] && touch .venv/.meters-installed-fleet
 fi
