@@ -3,8 +3,10 @@ per tick and SIGKILL it (by its PID) after a random part of a tick's usual durat
 
     python forkticker.py CONFIG DATA_DIR COUNT START_MINUTE KILLS SEED
 
-Every tick moves the clock on by one hour to half a day; killed ticks are caught up by later
-ones. Prints one JSON line: {"kills", "finished", "minute"} (the clock after the last tick).
+Every tick moves the clock on by one hour to half a day; half the killed ticks are followed at
+once by an unhurried one at the same minute (cron's next run, which must repair what the kill
+left), the rest are caught up by later ones. Prints one JSON line: {"kills", "finished",
+"recovered", "sealed_files_before_the_final_tick", "minute"} (the clock after the last tick).
 Forking costs milliseconds where a fresh interpreter costs half a second, so 100 kills take
 seconds.
 """
@@ -44,13 +46,15 @@ def run_one(meters, minute: int, kill_after: float | None) -> tuple[bool, float,
     if pid == 0:
         child(meters, minute)
     killed = False
+    done, status = 0, 0
     if kill_after is not None:
         time.sleep(kill_after)
         done, status = os.waitpid(pid, os.WNOHANG)
         if done == 0:
             os.kill(pid, signal.SIGKILL)
             killed = True
-    _, status = os.waitpid(pid, 0)
+    if done == 0:
+        _, status = os.waitpid(pid, 0)
     return killed, time.monotonic() - start, status
 
 
@@ -67,15 +71,24 @@ def main(argv: list[str]) -> None:
         _, took, status = run_one(meters, minute, None)
         assert status == 0, "a tick failed before any kill"
         usual.append(took)
-    killed = finished = 0
+    killed = finished = recovered = 0
     while killed < int(kills):
         minute += rnd.randrange(60, 14 * 60)
-        was_killed, _, _ = run_one(meters, minute, rnd.uniform(0.0, 2.0) * max(usual))
+        was_killed, _, _ = run_one(meters, minute, rnd.uniform(0.0, 1.5) * max(usual))
         killed += was_killed
         finished += not was_killed
+        if was_killed and rnd.random() < 0.5:
+            # Cron's next run, at the same minute: it must repair what the kill left (a torn
+            # journal line, a temporary file) and carry on.
+            _, _, status = run_one(meters, minute, None)
+            assert status == 0, "a tick after a kill failed"
+            recovered += 1
         if finished > 4 * int(kills):
             break
-    print(json.dumps({"kills": killed, "finished": finished, "minute": minute,
+    sealed = sum(1 for _, root in meters for d in ("outbox", "held")
+                 for p in (root / d).glob("*.json"))
+    print(json.dumps({"kills": killed, "finished": finished, "recovered": recovered,
+                      "sealed_files_before_the_final_tick": sealed, "minute": minute,
                       "usual_tick_s": round(max(usual), 3)}))
 
 
