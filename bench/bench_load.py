@@ -197,13 +197,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=64, help="client threads")
     ap.add_argument("--interval", type=int, default=5, help="minutes per interval in day files")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--data-root", type=Path, default=OUT / "load",
+                    help="folder for Tempest's data dir, made fresh inside it as "
+                         "bench-load-data (say, a tmpfs, to take the disk's fsyncs out)")
     args = ap.parse_args()
     rnd = random.Random(args.seed)
     base = OUT / "load"
     import shutil
 
     shutil.rmtree(base, ignore_errors=True)
-    data = base / "data"
+    base.mkdir(parents=True)
+    data = args.data_root / "bench-load-data"
+    shutil.rmtree(data, ignore_errors=True)
     serials = [f"load-{i:04d}" for i in range(1, args.meters + 1)]
     keys, key_seconds = issue_keys(data, serials)
     print(f"issued {len(keys)} keys in {key_seconds:.1f} s (tempest meters add --json)")
@@ -216,12 +221,13 @@ def main() -> None:
     print(f"built {len(files)} day files ({len(next(iter(files.values()))) // 1024} KiB each)")
     events = schedule(serials, args, rnd)
     tempest = Tempest(data, args.workers, base / "tempest.log")
-    memory: list[tuple[float, float]] = []
+    memory: list[tuple[float, float, float]] = []  # (second, RSS MiB, load average)
     load_before = os.getloadavg()[0]
     try:
         pool, results, start = run_load(tempest, events, keys, files, args.threads)
         while any(t.is_alive() for t in pool):
-            memory.append((time.monotonic() - start, rss_mib(tempest.pids())))
+            memory.append((time.monotonic() - start, rss_mib(tempest.pids()),
+                           os.getloadavg()[0]))
             time.sleep(1.0)
         sent_at = time.monotonic()
         accepted = sum(1 for r in results if r[0] == "upload" and r[3] == 202)
@@ -229,7 +235,8 @@ def main() -> None:
 
         conn = connect(data / "tempest.sqlite3")
         while conn.execute("SELECT count(*) FROM days").fetchone()[0] < accepted:
-            memory.append((time.monotonic() - start, rss_mib(tempest.pids())))
+            memory.append((time.monotonic() - start, rss_mib(tempest.pids()),
+                           os.getloadavg()[0]))
             if time.monotonic() - sent_at > 600:
                 break
             time.sleep(0.5)
@@ -245,14 +252,17 @@ def main() -> None:
 def report(args, results, memory, accepted, stored, ingest_lag, key_seconds, loads) -> None:
     span = max(r[1] for r in results) - min(r[1] for r in results)
     out = {"meters": args.meters, "speed": args.speed, "workers": args.workers,
+           "data_root": str(args.data_root),
            "minutes": args.minutes, "requests": len(results),
            "requests_per_s": round(len(results) / max(span, 1e-9), 1),
            "errors": sum(1 for r in results if not 200 <= r[3] < 300),
            "keys_issued_s": round(key_seconds, 2), "uploads_accepted": accepted,
            "load_average": [round(x, 2) for x in loads], "cores": os.cpu_count(),
            "days_stored": stored, "ingest_done_after_last_upload_s": round(ingest_lag, 1),
-           "rss_mib": {"start": round(memory[0][1], 1), "max": round(max(m for _, m in memory), 1),
-                       "end": round(memory[-1][1], 1)}, "kinds": {}}
+           "rss_mib": {"start": round(memory[0][1], 1),
+                       "max": round(max(m[1] for m in memory), 1),
+                       "end": round(memory[-1][1], 1)},
+           "load_average_max": round(max(m[2] for m in memory), 2), "kinds": {}}
     for kind in ("heartbeat", "upload", "all"):
         lat = [x[2] * 1000 for x in results if kind == "all" or x[0] == kind]
         service = [x[4] * 1000 for x in results if kind == "all" or x[0] == kind]

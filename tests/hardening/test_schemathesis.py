@@ -63,7 +63,7 @@ def test_tempest_keeps_to_its_openapi_document(stored, mode):
         try:
             one()
         except Unsatisfiable:  # nothing to make invalid (no parameters, no body)
-            FUZZ[f"schemathesis ({mode.value}): operations with nothing to negate"] += 1
+            continue
         except Exception as exc:  # noqa: BLE001 - collected, reported all at once
             failures[f"{op.method.upper()} {op.path}"] = str(exc)[:1500]
     assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
