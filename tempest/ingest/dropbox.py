@@ -55,7 +55,9 @@ def move(src: Path, dest: Path) -> bool:
     inotify an unpaired IN_MOVED_FROM, which watchdog holds for half a second to pair it, and
     every event behind it waits (half a second of latency per ingested file). An unlink is
     reported at once. A crash between the two leaves the file in both places; the next pass
-    finishes the move. Across file systems the bytes are copied (temporary name, rename).
+    finishes the move. Across file systems, or where the kernel will not let Tempest link a
+    file another account owns (Debian's fs.protected_hardlinks=1 and the rsync drop account),
+    the bytes are copied (temporary name, rename) and the original unlinked.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -69,7 +71,7 @@ def move(src: Path, dest: Path) -> bool:
             return False
         raise
     except OSError as exc:
-        if exc.errno != errno.EXDEV:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EACCES):
             raise
         try:
             data = src.read_bytes()
