@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Stop what scripts/up.sh started (by its pid files; nothing is killed by name).
-set -euo pipefail
+# Stop the local fleet scripts/up.sh started: every meter's schedule loop and agent, then
+# Tempest, each through its supervisor script (which stops it by its pid file, never by name).
+# The data stays in var/local/; scripts/up.sh brings the same fleet back.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-for pidfile in var/local-meter/tick.pid; do
-  if [ -f "$pidfile" ]; then
-    pid=$(cat "$pidfile")
-    kill "$pid" 2>/dev/null && echo "stopped pid $pid" || true
-    rm -f "$pidfile"
-  fi
+for ctl in var/local/meters/*/loop-ctl var/local/meters/*/agent-ctl var/local/tempest/tempest-ctl; do
+  [ -x "$ctl" ] || continue
+  "$ctl" stop >/dev/null && echo "stopped $(basename "$(dirname "$ctl")") $(basename "$ctl" -ctl)"
 done
