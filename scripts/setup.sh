@@ -44,5 +44,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[$extra]"
   touch "$stamp"
   # dev includes fleet: a later plain setup needs nothing more.
-  [ "$extra" = dev ] && touch .venv/.meters-installed-fleet
+  if [ "$extra" = dev ]; then touch .venv/.meters-installed-fleet; fi
 fi
