@@ -149,6 +149,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _push(self, data: bytes) -> None:
         r = self.receiver
+        expected = int(self.headers.get("Content-Length") or 0)
         key = self.headers.get("Idempotency-Key") or ""
         sent_key = self.headers.get("x-api-key")
         headers = {k: ("***" if k.lower() == "x-api-key" else v) for k, v in self.headers.items()}
@@ -162,6 +163,14 @@ class Handler(BaseHTTPRequestHandler):
 
         if r.api_key is not None and sent_key != r.api_key:
             return done(401, "unauthorized", {"error": "unauthorized"})
+        if expected > MAX_BODY:
+            return done(413, "rejected", {"error": "too_large",
+                                          "reason": f"a body over {MAX_BODY} bytes"})
+        if len(data) < expected:
+            # The sender died mid-request (a Tempest killed with kill -9): the bytes are not
+            # the body its key names, so they are neither accepted nor a conflict.
+            return done(400, "incomplete", {"error": "bad_request", "reason": f"body cut short: "
+                                            f"{len(data)} of {expected} bytes"})
         try:
             json.loads(data)
         except ValueError:

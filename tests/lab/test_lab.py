@@ -265,10 +265,12 @@ def test_down_stops_every_lab_process(lab: Lab, tmp_path: Path):
 def drop_file(lab: Lab, tmp_path: Path):
     if not rrsync_available():
         pytest.skip("rsync with rrsync is not installed (apt-get install rsync)")
-    source = tmp_path / "LABPROBE_2026-01-01.json"
+    # A hidden name: a Tempest deployed into the lab by the playbook tests may be watching the
+    # drop folder, and its ingest leaves hidden names alone (it would quarantine a probe).
+    source = tmp_path / ".labprobe_2026-01-01.json"
     source.write_text("{}\n")
     yield source
-    for path in lab.config.drop_dir.glob("LABPROBE*"):
+    for path in lab.config.drop_dir.glob(".labprobe*"):
         path.unlink()
 
 
@@ -293,7 +295,7 @@ def test_drop_account_accepts_rsync_into_the_drop_folder_only(lab: Lab, drop_fil
 def test_drop_account_takes_parallel_uploads(lab: Lab, drop_file: Path):
     sources = []
     for i in range(5):
-        sources.append(drop_file.with_name(f"LABPROBE_{i}.json"))
+        sources.append(drop_file.with_name(f".labprobe_{i}.json"))
         sources[-1].write_text(f"{i}\n")
     target = f"{lab.drop.user}@{lab.drop.address}:"
     with ThreadPoolExecutor(5) as pool:

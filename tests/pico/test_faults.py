@@ -145,7 +145,7 @@ def test_a_corrupt_journal_is_logged_set_aside_and_the_day_rebuilt(tmp_path):
     raw = picotest.raw_config()
     flash = tmp_path / "flash"
     build_image(flash, raw)
-    p = runner.start(flash, heap="256K", control=fast("2024-06-10T21:40:00"))
+    p = runner.start(flash, heap="256K", control=fast("2024-06-10T20:00:00"))  # two hours before local midnight
     try:
         wait(lambda: list((flash / "data").glob("*.journal")) if (flash / "data").exists()
              else [], 30, "an open day")
@@ -154,6 +154,7 @@ def test_a_corrupt_journal_is_logged_set_aside_and_the_day_rebuilt(tmp_path):
         p.stop()  # a power cut
         p.wait()
     journal = next((flash / "data").glob("*.journal"))
+    garbled_day = journal.name.removesuffix(".journal")
     text = journal.read_text().splitlines(keepends=True)
     journal.write_text("H garbled by a flash fault\n" + "".join(text[1:]))
     tempest = Tempest(tmp_path)
@@ -162,16 +163,20 @@ def test_a_corrupt_journal_is_logged_set_aside_and_the_day_rebuilt(tmp_path):
         # The config points at the real Tempest now (a redeploy would do the same).
         build_image(flash, dict(raw, tempest_url=tempest.url))
         p = runner.start(flash, heap="256K", power_on=False,
-                         control=fast("2024-06-10T21:40:00"))
+                         control=fast("2024-06-10T20:00:00"))
         try:
-            wait(lambda: tempest.days("pico-1"), 90, "the rebuilt day in Tempest")
+            # Under load the first run may have sealed an earlier day already: wait for the
+            # garbled day itself, which only exists once its journal was set aside.
+            wait(lambda: garbled_day in tempest.days("pico-1"), 90,
+                 f"the rebuilt {garbled_day} in Tempest")
+            wait(lambda: list((flash / "data").glob("*.journal.bad")), 30, "the set-aside journal")
             beats = wait(lambda: [b for b in tempest.heartbeats("pico-1")
                                   if "ValueError" in (b.get("last_error") or "")], 30,
                          "a heartbeat with the error")
         finally:
             p.stop()
             p.wait()
-        day = tempest.days("pico-1")[0]
+        day = garbled_day
         stored = tempest.day_file("pico-1", day)
     finally:
         tempest.stop()

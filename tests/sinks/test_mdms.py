@@ -253,3 +253,25 @@ def test_tempest_killed_mid_queue_loses_nothing(tmp_path, servers):
     assert days == {(n.split("_")[0], n.split("_")[1][:10]) for n in files}
     # At most the one request in flight at the kill was sent again (as a duplicate).
     assert sum(r["outcome"] == "duplicate" for r in mdms.requests()) <= 1
+
+
+def test_the_reference_mdms_refuses_a_body_cut_short_by_a_dying_sender(tmp_path, servers):
+    """A sender killed mid-request leaves fewer bytes than its Content-Length: those bytes are
+    not the body its Idempotency-Key names, so they are neither accepted nor a conflict."""
+    import socket
+
+    mdms = servers.mdms().start()
+    body = json.dumps({"serial": "cut-1", "day": "2024-05-02"}).encode()
+    key = f"cut-1:2024-05-02:{hashlib.sha256(body).hexdigest()}"
+    head = (f"POST /ingestions/days HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"x-api-key: {KEY}\r\nIdempotency-Key: {key}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection((mdms.host, mdms.port), timeout=5) as s:
+        s.sendall(head + body[:10])
+        s.shutdown(socket.SHUT_WR)  # the sender is gone
+        answer = s.recv(4096).decode()
+    assert answer.startswith("HTTP/1.0 400") or answer.startswith("HTTP/1.1 400"), answer
+    assert "cut short: 10 of" in answer
+    got = wait_for(lambda: mdms.requests(), 5, what="the recorded request")
+    assert [r["outcome"] for r in got] == ["incomplete"]
+    assert mdms.accepted() == []
