@@ -218,6 +218,9 @@ def _day_count(conn):
 
 
 def test_worker_ingests_renamed_closed_and_moved_in_files(service, conn, lay, tmp_path):
+    # Scans leave young files alone for a minute here, so only the watchdog events can bring
+    # these in within the wait (with no settle time a rescan could take b.json half-written).
+    service.settle_seconds = 60.0
     service.start()
     # 1. atomic rename inside the folder (our uploads, rsync)
     drop(lay, "a.json", make_day("kili", "2023-05-01"))
