@@ -125,35 +125,65 @@ def _shape_of(doc: dict) -> str:
 
 _TS_OFFSET = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$")
 _KWH_MAX = Decimal(100000)
+_NUMBER_TYPES = {int, Decimal}
+
+
+class _Numbers:
+    """json's parse_float hook: Decimals (exact, as written), noting whether any number in the
+    file was written with more than three decimals or with an exponent. Without one, every
+    reading is a whole number of Wh and converts without further checks."""
+
+    __slots__ = ("fine",)
+
+    def __init__(self):
+        self.fine = False
+
+    def __call__(self, s: str) -> Decimal:
+        dot = s.find(".")
+        if dot < 0 or len(s) - dot > 4 or "e" in s or "E" in s:
+            self.fine = True
+        return Decimal(s)
 
 
 def _readings_ok(streams) -> bool:
     """The per-reading rules of the current shape's datastreams/quality, checked by hand (what
-    jsonschema spends most of a parse on). False means: let jsonschema find and name the fault."""
+    jsonschema spends most of a parse on). False means: let jsonschema find and name the fault.
+    Every channel repeats the same timestamps, so a key set already checked is not again."""
     for part, check in streams:
         if not isinstance(part, dict):
             return False
+        checked = None
         for stream in part.values():
             if not isinstance(stream, dict) or len(stream) > 1500:
                 return False
-            for label, value in stream.items():
-                if not _TS_OFFSET.match(label) or not check(value):
+            keys = stream.keys()
+            if checked is None or keys != checked:
+                if not all(map(_TS_OFFSET.match, keys)):
                     return False
+                checked = keys
+            if not check(list(stream.values())):
+                return False
     return True
 
 
-def _kwh_ok(v) -> bool:
-    return isinstance(v, (int, Decimal)) and not isinstance(v, bool) and 0 <= v <= _KWH_MAX
+def _kwh_ok(values: list) -> bool:
+    # type(), not isinstance: True is an int, and never a reading.
+    if not {type(v) for v in values} <= _NUMBER_TYPES:
+        return False
+    return not values or (min(values) >= 0 and max(values) <= _KWH_MAX)
 
 
-def _quality_ok(v) -> bool:
-    return v in ("estimated", "missing")
+def _quality_ok(values: list) -> bool:
+    return all(v in ("estimated", "missing") for v in values)
 
 
-def _schema_check(doc: dict, shape: str, text: str) -> None:
-    if (shape == "current" and isinstance(doc.get("datastreams"), dict)
-            and isinstance(doc.get("quality"), dict)
-            and _readings_ok(((doc["datastreams"], _kwh_ok), (doc["quality"], _quality_ok)))):
+def _schema_check(doc: dict, shape: str, text: str) -> bool:
+    """Raise DayFileError naming the first fault. True when the readings were checked by hand
+    (each one a non-negative number in range under a well-formed timestamp)."""
+    by_hand = (shape == "current" and isinstance(doc.get("datastreams"), dict)
+               and isinstance(doc.get("quality"), dict)
+               and _readings_ok(((doc["datastreams"], _kwh_ok), (doc["quality"], _quality_ok))))
+    if by_hand:
         # Same verdict, faster: the schema sees the file with its readings maps emptied (the
         # readings were checked by hand above; any doubt leaves them for the schema to name).
         doc = dict(doc)
@@ -167,6 +197,7 @@ def _schema_check(doc: dict, shape: str, text: str) -> None:
         err = errors[0]
         path = list(err.absolute_path)
         raise DayFileError(err.message[:300], _path_text(path), _line_of(text, path))
+    return by_hand
 
 
 def _parse_ts(label: str) -> tuple[int, int | None]:
@@ -234,7 +265,8 @@ def parse(data: bytes | str, legacy_timezone: str = "UTC") -> Day:
         # Decoded inside the try: bytes that are not UTF-8 are a bad file, not a crash (ingest
         # would otherwise fail the whole batch, and every later one, on a single such file).
         text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
-        doc = json.loads(text, parse_float=Decimal)
+        numbers = _Numbers()
+        doc = json.loads(text, parse_float=numbers)
     except UnicodeDecodeError as exc:
         raise DayFileError("not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
@@ -247,9 +279,9 @@ def parse(data: bytes | str, legacy_timezone: str = "UTC") -> Day:
     if not isinstance(doc, dict):
         raise DayFileError("a day file is a JSON object")
     shape = _shape_of(doc)
-    _schema_check(doc, shape, text)
+    by_hand = _schema_check(doc, shape, text)
     if shape == "current":
-        return _parse_current(doc, text)
+        return _parse_current(doc, text, by_hand and not numbers.fine)
     return _parse_legacy(doc, text, shape, legacy_timezone)
 
 
@@ -278,7 +310,10 @@ def _slot_of(label: str, zone: tz.Zone, index: dict[int, int], where: str, text:
     return slot
 
 
-def _parse_current(doc: dict, text: str) -> Day:
+def _parse_current(doc: dict, text: str, whole_wh: bool = False) -> Day:
+    """whole_wh: every reading is known to be a non-negative number with at most three
+    decimals under a well-formed timestamp, so a reading whose timestamp is exactly the label
+    this file's grid gives (the only valid spelling) needs no further checks."""
     notes: list[str] = []
     try:
         day = civil.parse_day(doc["reading_day"])
@@ -295,6 +330,9 @@ def _parse_current(doc: dict, text: str) -> Day:
                                "interval", _line_of(text, ["interval"]))
     ends = _grid(zone, day, interval)
     index = {e: i for i, e in enumerate(ends)}
+    label_of = tz.labeller(zone, ends[0] - interval, interval) if ends else None
+    labels = [label_of(i) for i in range(len(ends))]
+    slot_of_label = {label: i for i, label in enumerate(labels)}
     channels = doc["channels"]
     for part in ("snapshots", "closing_snapshots", "datastreams", "quality"):
         for name in doc[part]:
@@ -305,6 +343,14 @@ def _parse_current(doc: dict, text: str) -> Day:
     quality: list[str | None] = [None] * len(ends)
     slots: dict[str, int] = {}  # every channel repeats the same labels: place each once
     for name, stream in doc["datastreams"].items():
+        if whole_wh:
+            fast_slots = list(map(slot_of_label.get, stream))
+            if None not in fast_slots:
+                column = values[name]
+                for slot, v in zip(fast_slots, stream.values(), strict=True):
+                    column[slot] = int(v * 1000)
+                    quality[slot] = ACTUAL
+                continue
         for label, v in stream.items():
             path = ["datastreams", name, label]
             slot = slots.get(label)
@@ -357,7 +403,7 @@ def _parse_current(doc: dict, text: str) -> Day:
         serial=doc["serial"], reading_day=doc["reading_day"], interval=interval,
         timezone=doc["timezone"], status=status, shape="current",
         channels={n: {"role": c["role"], "unit": c["unit"]} for n, c in channels.items()},
-        ends=ends, labels=[_label(zone, e) for e in ends], values=values, quality=quality,
+        ends=ends, labels=labels, values=values, quality=quality,
         opening=opening, closing=closing, generator=_plain(doc["generator"]),
         metadata=_plain(doc["metadata"]), notes=notes)
 

@@ -132,3 +132,40 @@ def test_seed_channel_gaps_become_missing_on_every_channel():
     day = dayfile.parse(json.dumps(seed))
     assert day.quality[:2] == [dayfile.MISSING, dayfile.ACTUAL]
     assert day.values["Total"][0] is None
+
+
+def test_the_fast_path_gives_the_same_day_as_the_checked_one(fall_back_file, monkeypatch):
+    """Readings of a file with no number finer than Wh skip the per-reading checks; the result
+    must be the day the full checks give (a fall-back day: 25 hours, two offsets)."""
+    fast = dayfile.parse(fall_back_file)
+    checked_calls = []
+    real = dayfile._slot_of
+
+    def counting(*args, **kwargs):
+        checked_calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dayfile, "_slot_of", counting)
+    assert dayfile.parse(fall_back_file) == fast
+    quality_marks = sum(len(m) for m in json.loads(fall_back_file)["quality"].values())
+    assert len(checked_calls) == quality_marks  # no reading went through the checked path
+    doc = json.loads(fall_back_file)
+    checked = dayfile._parse_current(json.loads(fall_back_file, parse_float=dayfile.Decimal),
+                                     fall_back_file, whole_wh=False)
+    assert checked == fast
+    assert len(doc["datastreams"]["Total"]) > 280
+
+
+@pytest.mark.parametrize("spelling", ["{v}0", "{v}e0", "{v}E0"])
+def test_finer_spellings_still_take_the_checked_path(fall_back_file, spelling):
+    """'0.4120' is whole Wh but not written to exactly three decimals: refused as before, and
+    an exponent is never taken on trust."""
+    first = next(iter(json.loads(fall_back_file)["datastreams"]["Total"]))
+    pattern = rf'("{re.escape(first)}": )(\d+\.\d{{3}})'
+    text, n = re.subn(pattern, lambda m: m.group(1) + spelling.format(v=m.group(2)),
+                      fall_back_file, count=1)
+    assert n == 1
+    if spelling == "{v}0":
+        assert "3 decimals" in _error(text).reason
+    else:  # 1.234e0 has exponent -3: exactly three decimals, accepted by the checked path
+        assert dayfile.parse(text) == dayfile.parse(fall_back_file)
