@@ -150,8 +150,9 @@ class Processor:
         item.known = store.stored_as(self.conn, item.delivery.hash)
         if item.known is not None:
             return
-        item.serial = _peek_serial(item.data)
-        item.zone = self._zone_of(item.serial)
+        # The zone matters only to seed-era files whose times carry no offset: parse with the
+        # default first and again with the meter's own zone if it has another (_parse).
+        item.zone = self.legacy_timezone
 
     def _parse(self, items: list[Item]) -> None:
         """Validate the new files: in this thread, or spread over the pool's processes."""
@@ -169,6 +170,13 @@ class Processor:
             results = [parse_job(job) for job in jobs]
         for item, (day, error) in zip(items, results, strict=True):
             item.day, item.error = day, error
+            if day is not None and day.shape != "current":
+                zone = self._zone_of(day.serial)
+                if zone != item.zone:
+                    item.zone = zone
+                    item.day, item.error = parse_job((item.data, zone))
+            if item.error is not None:
+                item.serial = _peek_serial(item.data)  # to label the quarantined file
 
     def _record(self, item: Item, now: float) -> None:
         if item.done is not None:
