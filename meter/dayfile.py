@@ -11,12 +11,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from functools import lru_cache
-from importlib import resources
 
-import jsonschema
-
-from meter import tzdb
+from meter import dayschema, tzdb
 from meter.model import civil, tz
 
 _TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z|[+-]\d{2}:\d{2})?$")
@@ -79,19 +75,9 @@ class Day:
         return sum(filter(None, self.values[channel]))  # None (no reading) and 0 add nothing
 
 
-@lru_cache(maxsize=1)
 def schema() -> dict:
-    text = resources.files("meter.schema").joinpath("day-file.schema.json").read_text()
-    return json.loads(text)
-
-
-def _validator(definition: str) -> jsonschema.protocols.Validator:
-    root = schema()
-    sub = {"$ref": f"#/$defs/{definition}", "$defs": root["$defs"]}
-    return jsonschema.Draft202012Validator(sub)
-
-
-_VALIDATORS: dict[str, jsonschema.protocols.Validator] = {}
+    """The day file's JSON Schema (meter/schema/day-file.schema.json)."""
+    return dayschema.schema()
 
 
 def _line_of(text: str, path: list) -> int | None:
@@ -123,80 +109,15 @@ def _shape_of(doc: dict) -> str:
     return "flat"
 
 
-_TS_OFFSET = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$")
-_KWH_MAX = Decimal(100000)
-_NUMBER_TYPES = {int, Decimal}
-
-
-class _Numbers:
-    """json's parse_float hook: Decimals (exact, as written), noting whether any number in the
-    file was written with more than three decimals or with an exponent. Without one, every
-    reading is a whole number of Wh and converts without further checks."""
-
-    __slots__ = ("fine",)
-
-    def __init__(self):
-        self.fine = False
-
-    def __call__(self, s: str) -> Decimal:
-        dot = s.find(".")
-        if dot < 0 or len(s) - dot > 4 or "e" in s or "E" in s:
-            self.fine = True
-        return Decimal(s)
-
-
-def _readings_ok(streams) -> bool:
-    """The per-reading rules of the current shape's datastreams/quality, checked by hand (what
-    jsonschema spends most of a parse on). False means: let jsonschema find and name the fault.
-    Every channel repeats the same timestamps, so a key set already checked is not again."""
-    for part, check in streams:
-        if not isinstance(part, dict):
-            return False
-        checked = None
-        for stream in part.values():
-            if not isinstance(stream, dict) or len(stream) > 1500:
-                return False
-            keys = stream.keys()
-            if checked is None or keys != checked:
-                if not all(map(_TS_OFFSET.match, keys)):
-                    return False
-                checked = keys
-            if not check(list(stream.values())):
-                return False
-    return True
-
-
-def _kwh_ok(values: list) -> bool:
-    # type(), not isinstance: True is an int, and never a reading.
-    if not {type(v) for v in values} <= _NUMBER_TYPES:
-        return False
-    return not values or (min(values) >= 0 and max(values) <= _KWH_MAX)
-
-
-def _quality_ok(values: list) -> bool:
-    return all(v in ("estimated", "missing") for v in values)
-
-
 def _schema_check(doc: dict, shape: str, text: str) -> bool:
-    """Raise DayFileError naming the first fault. True when the readings were checked by hand
-    (each one a non-negative number in range under a well-formed timestamp)."""
-    by_hand = (shape == "current" and isinstance(doc.get("datastreams"), dict)
-               and isinstance(doc.get("quality"), dict)
-               and _readings_ok(((doc["datastreams"], _kwh_ok), (doc["quality"], _quality_ok))))
-    if by_hand:
-        # Same verdict, faster: the schema sees the file with its readings maps emptied (the
-        # readings were checked by hand above; any doubt leaves them for the schema to name).
-        doc = dict(doc)
-        doc["datastreams"] = {k: {} for k in doc["datastreams"]}
-        doc["quality"] = {k: {} for k in doc["quality"]}
-    validator = _VALIDATORS.get(shape)
-    if validator is None:
-        validator = _VALIDATORS[shape] = _validator(shape)
-    errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.absolute_path), str(e.path)))
-    if errors:
-        err = errors[0]
-        path = list(err.absolute_path)
-        raise DayFileError(err.message[:300], _path_text(path), _line_of(text, path))
+    """Raise DayFileError naming the first schema fault (meter/dayschema.py). True when the
+    readings were checked by hand (each a non-negative number in range under a well-formed
+    timestamp)."""
+    by_hand = dayschema.readings_ok(doc, shape)
+    error = dayschema.first_error(doc, shape, by_hand)
+    if error is not None:
+        message, path = error
+        raise DayFileError(message[:300], _path_text(path), _line_of(text, path))
     return by_hand
 
 
@@ -265,7 +186,7 @@ def parse(data: bytes | str, legacy_timezone: str = "UTC") -> Day:
         # Decoded inside the try: bytes that are not UTF-8 are a bad file, not a crash (ingest
         # would otherwise fail the whole batch, and every later one, on a single such file).
         text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
-        numbers = _Numbers()
+        numbers = dayschema.Numbers()
         doc = json.loads(text, parse_float=numbers)
     except UnicodeDecodeError as exc:
         raise DayFileError("not UTF-8 text") from exc
@@ -447,6 +368,13 @@ def _parse_legacy(doc: dict, text: str, shape: str, legacy_timezone: str) -> Day
     else:
         streams = doc["datastreams"]
         base_path = ["datastreams"]
+    for name, stream in streams.items():
+        for label in stream:  # every timestamp readable before any is used to infer a thing
+            try:
+                _parse_ts(label)
+            except ValueError as exc:
+                path = [*base_path, name, label] if base_path else [label]
+                raise DayFileError(str(exc), _path_text(path), _line_of(text, path)) from exc
     labels = [label for stream in streams.values() for label in stream]
     try:
         zone, zone_name = _legacy_zone(labels, legacy_timezone)

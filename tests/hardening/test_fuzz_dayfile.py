@@ -53,3 +53,29 @@ def test_mutated_day_files_are_parsed_or_rejected_with_a_reason(data):
 @given(st.sampled_from(corpus.day_texts()))
 def test_the_corpus_itself_is_valid(text):
     dayfile.parse(text, legacy_timezone="Pacific/Auckland")
+
+
+@settings(max_examples=1000, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(malformed.as_bytes(list(corpus.day_docs())))
+def test_the_schema_shortcuts_give_jsonschemas_own_verdict(data):
+    """meter/dayschema.py judges readings by hand and remembers each property's verdict; on
+    mutated files that must agree with jsonschema over the whole file, every time."""
+    import json
+    from decimal import Decimal
+
+    from hypothesis import assume
+
+    from meter import dayschema
+
+    try:
+        doc = json.loads(data, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        assume(False)
+    assume(isinstance(doc, dict))
+    FUZZ["dayschema: shortcut against full verdict"] += 1
+    shape = dayfile._shape_of(doc)
+    quick = dayschema.first_error(doc, shape, dayschema.readings_ok(doc, shape))
+    full = sorted(dayschema._validator(shape).iter_errors(doc),
+                  key=lambda e: (len(e.absolute_path), str(e.path)))
+    assert (quick is None) == (not full)

@@ -18,6 +18,24 @@ def test_parse_rejects_undecodable_bytes_and_huge_integers_with_a_reason(data):
     assert err.value.reason
 
 
+@pytest.mark.parametrize("label, reason", [
+    ("2023-05-25T00:05:30+12:00", "whole minute"),  # seconds: _infer_interval raised ValueError
+    ("2023-02-30T00:05:00+12:00", "no such date"),  # no such day: _legacy_zone raised ValueError
+])
+def test_a_seed_file_with_an_unreadable_timestamp_is_refused_naming_it(label, reason):
+    """Found by the mutated-file fuzzer (seed 8): a seed-shape timestamp that matched the
+    schema's pattern but named no real minute escaped parse() as a ValueError, which would fail
+    an ingest batch."""
+    import json
+
+    doc = {"serial": "kili", "reading_day": "2023-05-25",
+           "datastreams": {"Total": {"2023-05-25T00:10:00+12:00": 0.1, label: 0.2}}}
+    with pytest.raises(dayfile.DayFileError) as err:
+        dayfile.parse(json.dumps(doc))
+    assert reason in err.value.reason
+    assert err.value.field == f"datastreams.Total.{label}"
+
+
 def _store_and_days(tmp_path):
     from tests.sinks.sinkhelpers import BERLIN, Store, day_files, meter_raw
 

@@ -1,0 +1,144 @@
+"""The day file's JSON Schema check, made fast enough for ingest without changing a verdict.
+
+jsonschema, run over every reading, was most of a parse. Three exact shortcuts:
+
+- the current shape's readings (timestamps, kWh values, quality marks) are checked by hand,
+  each channel's key set once; any doubt leaves them to jsonschema to find and name;
+- the schema then sees the file with its readings maps emptied;
+- the current shape is an object of exactly its required properties, each judged on its own
+  (no keyword relates two of them), so a property's verdict is remembered by its value: a
+  meter's channels, generator and metadata are the same every day and are judged once.
+
+Errors always come from jsonschema itself, so they name the same field as before.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from functools import cache, lru_cache
+from importlib import resources
+
+import jsonschema
+
+_TS_OFFSET = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$")
+_KWH_MAX = Decimal(100000)
+_NUMBER_TYPES = {int, Decimal}
+_VERDICTS_MAX = 4096
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    text = resources.files("meter.schema").joinpath("day-file.schema.json").read_text()
+    return json.loads(text)
+
+
+@cache
+def _validator(definition: str) -> jsonschema.protocols.Validator:
+    root = schema()
+    sub = {"$ref": f"#/$defs/{definition}", "$defs": root["$defs"]}
+    return jsonschema.Draft202012Validator(sub)
+
+
+@cache
+def _part_validator(name: str) -> jsonschema.protocols.Validator:
+    """A validator for one property of the current shape ($refs still resolve in the root)."""
+    return _validator("current").evolve(schema=schema()["$defs"]["current"]["properties"][name])
+
+
+def _parts_are_independent() -> bool:
+    current = schema()["$defs"]["current"]
+    return (set(current) <= {"type", "required", "additionalProperties", "properties"}
+            and current.get("additionalProperties") is False
+            and set(current["required"]) == set(current["properties"]))
+
+
+_CURRENT_KEYS = frozenset(schema()["$defs"]["current"]["required"])
+_BY_PARTS = _parts_are_independent()
+_verdicts: dict[tuple[str, str], bool] = {}
+
+
+class Numbers:
+    """json's parse_float hook: Decimals (exact, as written), noting whether any number in the
+    file was written with more than three decimals or with an exponent. Without one, every
+    reading is a whole number of Wh and converts without further checks."""
+
+    __slots__ = ("fine",)
+
+    def __init__(self):
+        self.fine = False
+
+    def __call__(self, s: str) -> Decimal:
+        dot = s.find(".")
+        if dot < 0 or len(s) - dot > 4 or "e" in s or "E" in s:
+            self.fine = True
+        return Decimal(s)
+
+
+def readings_ok(doc: dict, shape: str) -> bool:
+    """The per-reading rules of the current shape's datastreams and quality, checked by hand.
+    False means: let jsonschema find and name the fault."""
+    if shape != "current":
+        return False
+    streams = ((doc.get("datastreams"), _kwh_ok), (doc.get("quality"), _quality_ok))
+    for part, check in streams:
+        if not isinstance(part, dict):
+            return False
+        checked = None  # every channel repeats the same timestamps: check a key set once
+        for stream in part.values():
+            if not isinstance(stream, dict) or len(stream) > 1500:
+                return False
+            keys = stream.keys()
+            if checked is None or keys != checked:
+                if not all(map(_TS_OFFSET.match, keys)):
+                    return False
+                checked = keys
+            if not check(list(stream.values())):
+                return False
+    return True
+
+
+def _kwh_ok(values: list) -> bool:
+    # type(), not isinstance: True is an int, and never a reading.
+    if not {type(v) for v in values} <= _NUMBER_TYPES:
+        return False
+    return not values or (min(values) >= 0 and max(values) <= _KWH_MAX)
+
+
+def _quality_ok(values: list) -> bool:
+    return all(v in ("estimated", "missing") for v in values)
+
+
+def first_error(doc: dict, shape: str, readings_checked: bool) -> tuple[str, list] | None:
+    """(message, path) of the first schema fault, or None. `readings_checked`: readings_ok()
+    passed, so the readings maps need not be looked at again."""
+    if readings_checked:
+        doc = dict(doc)
+        doc["datastreams"] = {k: {} for k in doc["datastreams"]}
+        doc["quality"] = {k: {} for k in doc["quality"]}
+        if _BY_PARTS and _valid_by_parts(doc):
+            return None
+    errors = sorted(_validator(shape).iter_errors(doc),
+                    key=lambda e: (len(e.absolute_path), str(e.path)))
+    if not errors:
+        return None
+    return errors[0].message, list(errors[0].absolute_path)
+
+
+def _valid_by_parts(doc: dict) -> bool:
+    """The current shape's verdict from its properties' verdicts, each remembered by the
+    property's value (repr tells Decimal('1') from 1 from '1', and True from 1)."""
+    if doc.keys() != _CURRENT_KEYS:
+        return False
+    for name, value in doc.items():
+        key = (name, repr(value))
+        verdict = _verdicts.get(key)
+        if verdict is None:
+            verdict = _part_validator(name).is_valid(value)
+            if len(_verdicts) >= _VERDICTS_MAX:
+                _verdicts.clear()
+            _verdicts[key] = verdict
+        if not verdict:
+            return False
+    return True
