@@ -186,8 +186,7 @@ def parse(data: bytes | str, legacy_timezone: str = "UTC") -> Day:
         # Decoded inside the try: bytes that are not UTF-8 are a bad file, not a crash (ingest
         # would otherwise fail the whole batch, and every later one, on a single such file).
         text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
-        numbers = dayschema.Numbers()
-        doc = json.loads(text, parse_float=numbers)
+        doc = json.loads(text, parse_float=Decimal)
     except UnicodeDecodeError as exc:
         raise DayFileError("not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
@@ -202,7 +201,8 @@ def parse(data: bytes | str, legacy_timezone: str = "UTC") -> Day:
     shape = _shape_of(doc)
     by_hand = _schema_check(doc, shape, text)
     if shape == "current":
-        return _parse_current(doc, text, by_hand and not numbers.fine)
+        raw = data if isinstance(data, bytes) else text.encode()
+        return _parse_current(doc, text, by_hand and not dayschema.fine_numbers(raw))
     return _parse_legacy(doc, text, shape, legacy_timezone)
 
 
@@ -294,16 +294,24 @@ def _parse_current(doc: dict, text: str, whole_wh: bool = False) -> Day:
                                    _line_of(text, path))
             quality[slot] = code
     # Every channel records the same intervals: a meter logs an interval for all or none.
+    # A slot with a reading is marked actual or estimated (or refused above), so a channel
+    # is complete when it has as many readings as there are such slots (counted in C).
+    recorded = quality.count(ACTUAL) + quality.count(ESTIMATED)
     for name in channels:
+        column = values[name]
+        if len(column) - column.count(None) == recorded:
+            continue
         for slot, q in enumerate(quality):
-            has = values[name][slot] is not None
-            if q in (ACTUAL, ESTIMATED) and not has:
+            if q in (ACTUAL, ESTIMATED) and column[slot] is None:
                 raise DayFileError(f"interval {_label(zone, ends[slot])} has readings on other "
                                    "channels but not this one", f"datastreams.{name}",
                                    _line_of(text, ["datastreams", name]))
     # Readings are written in time order, so an open day is a prefix of the day.
-    last = max((i for i, q in enumerate(quality) if q is not None), default=-1)
-    if any(q is None for q in quality[: last + 1]):
+    if None not in quality:
+        last = len(quality) - 1
+    else:
+        last = max((i for i, q in enumerate(quality) if q is not None), default=-1)
+    if None in quality[: last + 1]:
         gap = next(i for i, q in enumerate(quality) if q is None)
         raise DayFileError(f"interval ending {_label(zone, ends[gap])} is neither recorded nor "
                            "marked missing, but later ones are", "datastreams")
