@@ -65,3 +65,16 @@ def page(conn: sqlite3.Connection, *, now: float, online: float, stale: float,
 
 def one(conn: sqlite3.Connection, serial: str):
     return conn.execute(f"SELECT {COLUMNS} FROM meters WHERE serial = ?", (serial,)).fetchone()
+
+
+def files(conn: sqlite3.Connection, serial: str, day: str | None = None, limit: int = 20,
+          offset: int = 0) -> list[sqlite3.Row]:
+    """The files delivered for a meter (every version, newest first); `day` for one day."""
+    sql = ("SELECT id, hash, reading_day, day_status, accounted, expected, shape, source, name, "
+           "size, delivered_at, ingested_at, outcome, reason, notes FROM files WHERE serial = ?")
+    params: list = [serial]
+    if day:
+        sql += " AND reading_day = ?"
+        params.append(day)
+    sql += " ORDER BY ingested_at DESC LIMIT ? OFFSET ?"
+    return conn.execute(sql, (*params, limit, offset)).fetchall()

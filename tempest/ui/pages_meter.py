@@ -45,16 +45,6 @@ def heartbeats(conn, serial: str, limit: int = 10) -> list[dict]:
     return out
 
 
-def files(conn, serial: str, day: str | None = None, limit: int = 20) -> list:
-    sql = ("SELECT id, reading_day, day_status, accounted, expected, shape, source, name, size, "
-           "delivered_at, ingested_at, outcome FROM files WHERE serial = ?")
-    params: list = [serial]
-    if day:
-        sql += " AND reading_day = ?"
-        params.append(day)
-    return conn.execute(sql + " ORDER BY ingested_at DESC LIMIT ?", (*params, limit)).fetchall()
-
-
 def config_summary(conn, serial: str, reported_hash: str | None) -> dict:
     row = desired.get(conn, serial)
     pushes = push.recent(conn, serial, 1)
@@ -84,7 +74,7 @@ def meter(serial: str):
                 cal=cal, chart_from=first, chart_to=until.isoformat(),
                 prev_until=(until - timedelta(days=365)).isoformat(),
                 next_until=(until + timedelta(days=365)).isoformat() if until < today else None,
-                heartbeats=heartbeats(conn, serial), files=files(conn, serial),
+                heartbeats=heartbeats(conn, serial), files=read_meters.files(conn, serial),
                 config=config_summary(conn, serial, row["config_hash"]),
                 )
 
@@ -106,7 +96,7 @@ def day(serial: str, day: str):
     row = read_days.get(conn, serial, day)
     before, after = _neighbours(conn, serial, day)
     context = dict(serial=serial, day=day, meter=info, before=before, after=after,
-                   versions=files(conn, serial, day),
+                   versions=read_meters.files(conn, serial, day),
                    zone=timefmt.zone_of(conn, serial))
     if row is None:
         return page("day.html", nav="fleet", title=f"{serial} {day}",

@@ -108,14 +108,7 @@ def meter_files(serial: str):
     _meter_or_404(serial)
     day = day_arg("day")
     page, per_page = page_args(current_app.config)
-    sql = ("SELECT id, hash, reading_day, day_status, accounted, expected, shape, source, name, "
-           "size, delivered_at, ingested_at, outcome, reason, notes FROM files WHERE serial = ?")
-    params: list = [serial]
-    if day:
-        sql += " AND reading_day = ?"
-        params.append(day)
-    sql += " ORDER BY ingested_at DESC LIMIT ? OFFSET ?"
-    rows = get_db().execute(sql, (*params, per_page, (page - 1) * per_page)).fetchall()
+    rows = read_meters.files(get_db(), serial, day, per_page, (page - 1) * per_page)
     items = []
     for r in rows:
         item = dict(r)
