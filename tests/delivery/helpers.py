@@ -6,8 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,43 +16,16 @@ from click.testing import CliRunner
 
 from meter import config, operations
 from meter.model import civil
+from tests.procs import loopback, stop_pid, wait_for  # noqa: F401  (the suite imports them from here)
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 ADMIN_TOKEN = "delivery-tests-admin-token-0123456789"
-_next_host = [40]
 
 
 def free_address() -> tuple[str, int]:
     """A free port on a loopback address of our own (127.0.0.40-59; the lab uses .10 up)."""
-    _next_host[0] = 40 + (_next_host[0] - 39) % 20
-    host = f"127.0.0.{_next_host[0]}"
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return host, s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(interval)
-
-
-def stop_pid(proc: subprocess.Popen | None, timeout: float = 10) -> None:
-    """SIGTERM the process we started (by its PID), SIGKILL if it does not go."""
-    if proc is None or proc.poll() is not None:
-        return
-    os.kill(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout)
+    return loopback(40, 59)
 
 
 class TempestServer:

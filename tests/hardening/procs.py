@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,34 +16,16 @@ from pathlib import Path
 
 import requests
 
+from tests import procs
+from tests.procs import kill9, stop_pid  # noqa: F401  (used here and by the suites)
+
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "hardening-admin-token-0123456789"
 
 
 def loopback(low: int = 60, high: int = 69) -> tuple[str, int]:
     """A free port on a loopback address of this suite's own (127.0.0.60-69)."""
-    host = f"127.0.0.{random.randint(low, high)}"
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return host, s.getsockname()[1]
-
-
-def stop_pid(proc: subprocess.Popen | None, timeout: float = 15) -> None:
-    """SIGTERM the process we started, by its PID; SIGKILL if it does not go."""
-    if proc is None or proc.poll() is not None:
-        return
-    os.kill(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout)
-
-
-def kill9(proc: subprocess.Popen | None) -> None:
-    if proc is not None and proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(15)
+    return procs.loopback(low, high)
 
 
 class Tempest:

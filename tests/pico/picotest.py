@@ -9,9 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +23,7 @@ from meter.config import Config, from_dict
 from meter.model import civil
 from tests.pico_harness import runner
 from tests.pico_harness.harnessdir import tool
+from tests.procs import loopback
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "pico-test-admin-token-0123456789"
@@ -111,10 +110,7 @@ def cap_for_program(tmp: Path, program_kib: int = 128) -> int:
 
 def free_address() -> tuple[str, int]:
     """A free port on a loopback address of its own (127.0.0.40-49)."""
-    host = f"127.0.0.{random.randint(40, 49)}"
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return host, sock.getsockname()[1]
+    return loopback(40, 49)
 
 
 class Tempest:

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +19,7 @@ from meter.model import civil
 from tempest import db, settings
 from tempest.ingest.service import IngestService
 from tempest.sinks import registry
+from tests.procs import kill9, loopback, stop_pid, wait_for  # noqa: F401  (wait_for: for the suite)
 
 REPO = Path(__file__).resolve().parents[2]
 VM_BINARY = "/usr/bin/victoria-metrics"
@@ -34,21 +31,7 @@ NEW_YORK = {"latitude": 40.71, "longitude": -74.0, "country": "US"}
 
 
 def free_address(low: int = 30, high: int = 39) -> tuple[str, int]:
-    host = f"127.0.0.{random.randint(low, high)}"
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return host, s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05, what: str = ""):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError(f"condition not met in {timeout} s: {what}")
-        time.sleep(interval)
+    return loopback(low, high)
 
 
 # -- realistic days ----------------------------------------------------------------------------
@@ -124,18 +107,10 @@ class Process:
     proc: subprocess.Popen | None = None
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.kill9()
+        stop_pid(self.proc, 10)
 
     def kill9(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        kill9(self.proc, 10)
 
 
 class VictoriaMetrics(Process):

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +11,7 @@ from pathlib import Path
 import requests
 
 from tempest import keys
+from tests.procs import kill9, loopback, stop_pid, wait_for  # noqa: F401  (wait_for: for the suite)
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 REPO = Path(__file__).resolve().parents[2]
@@ -29,10 +27,7 @@ def admin_headers() -> dict:
 
 def free_address() -> tuple[str, int]:
     """A free port on a loopback address of its own (127.0.0.20-29)."""
-    host = f"127.0.0.{random.randint(20, 29)}"
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return host, s.getsockname()[1]
+    return loopback(20, 29)
 
 
 class TempestProcess:
@@ -82,18 +77,10 @@ class TempestProcess:
         raise RuntimeError("tempest did not come up: " + self.log_path.read_text()[-2000:])
 
     def kill9(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        kill9(self.proc, 10)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.kill9()
+        stop_pid(self.proc, 15)
 
     def get(self, path: str, **kw):
         return requests.get(self.url + path, timeout=10, **kw)
@@ -102,12 +89,3 @@ class TempestProcess:
         return requests.post(self.url + path, timeout=10, **kw)
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(interval)
