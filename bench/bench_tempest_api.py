@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_tempest_common import OUT, Server
+from bench_tempest_common import OUT, Server, wrk_result
 
 from meter import tzdb
 from meter.dayfile import ACTUAL, Day
@@ -109,11 +109,8 @@ def wrk(url: str, kind: str, meters: int, days: list[str], seconds: int, threads
                              "day_list": ", ".join(f'"{d}"' for d in days)})
     out = subprocess.run([WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s",
                           str(script), url], capture_output=True, text=True, check=True).stdout
-    m = re.search(r"RESULT p50=(\d+) p95=(\d+) p99=(\d+) requests=(\d+) errors=(\d+)", out)
-    p50, p95, p99, n, errors = (int(x) for x in m.groups())
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    return {"p50_ms": p50 / 1000, "p95_ms": p95 / 1000, "p99_ms": p99 / 1000, "requests": n,
-            "errors": errors, "rps": float(rps.group(1)) if rps else 0.0}
+    return {**wrk_result(out), "rps": float(rps.group(1)) if rps else 0.0}
 
 
 def main() -> None:

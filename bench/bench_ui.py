@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import json
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import requests
 from bench_tempest_api import populate, template_day
-from bench_tempest_common import OUT, Server, percentile
+from bench_tempest_common import OUT, Server, percentile, wrk_result
 
 from meter.config import config_hash
 from tempest.db import connect, transaction
@@ -107,10 +106,8 @@ def run_wrk(url: str, paths: list[str], seconds: int, connections: int, work: Pa
     out = subprocess.run([WRK, f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s",
                           "-s", str(script), url], capture_output=True, text=True,
                          check=True).stdout
-    m = re.search(r"RESULT p50=(\d+) p95=(\d+) p99=(\d+) requests=(\d+) errors=(\d+)", out)
-    p50, p95, p99, n, errors = (int(x) for x in m.groups())
-    return {"p50_ms": p50 / 1000, "p95_ms": p95 / 1000, "p99_ms": p99 / 1000, "requests": n,
-            "errors": errors, "rps": n / seconds}
+    result = wrk_result(out)
+    return {**result, "rps": result["requests"] / seconds}
 
 
 def run_python(url: str, paths: list[str], seconds: int, connections: int) -> dict:
