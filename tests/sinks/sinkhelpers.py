@@ -4,6 +4,7 @@ each started on a loopback address of its own and stopped by its PID."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ from meter.model import civil
 from tempest import db, settings
 from tempest.ingest.service import IngestService
 from tempest.sinks import registry
+from tempest.sinks.service import SinkService
 from tests.procs import kill9, loopback, stop_pid, wait_for  # noqa: F401  (wait_for: for the suite)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,6 +99,17 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+
+@contextlib.contextmanager
+def delivering(store: Store):
+    """The sink workers running against `store` for the duration of the block."""
+    service = SinkService(store.config)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
 
 
 # -- processes ----------------------------------------------------------------------------------

@@ -7,19 +7,18 @@ witness: every sample count below is exactly the number of times Tempest sent th
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from datetime import datetime
 
 from tempest.sinks import queue
-from tempest.sinks.service import SinkService
 from tests.sinks.sinkhelpers import (
     AUCKLAND,
     NEW_YORK,
     SYDNEY,
     Store,
     day_files,
+    delivering,
     meter_raw,
     wait_for,
 )
@@ -42,16 +41,6 @@ def influx_store(tmp_path, vm, **kw) -> Store:
     return Store(tmp_path / "data", SINK_INFLUX_URL=vm.url, SINK_INFLUX_TOKEN="test-token",
                  SINK_INFLUX_ORG="meters-org", SINK_INFLUX_BUCKET="meters",
                  SINK_INFLUX_BATCH_POINTS=5000, **kw)
-
-
-@contextlib.contextmanager
-def delivering(store: Store):
-    service = SinkService(store.config)
-    service.start()
-    try:
-        yield service
-    finally:
-        service.stop()
 
 
 def expected_points(files: dict[str, str]) -> dict[tuple[str, str], dict[int, float]]:
