@@ -36,21 +36,15 @@ def tmpfs(path: Path, size: str):
 def fill(folder: Path, name: str = "filler") -> int:
     """Write until the file system is full; returns the bytes written."""
     n = 0
-    with open(folder / name, "wb", buffering=0) as f:
-        try:
-            while True:
-                n += f.write(b"\0" * 65536)
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                raise
-    # The last partial blocks: fill them too, so not even a small write fits.
-    with open(folder / f"{name}.tail", "wb", buffering=0) as f:
-        try:
-            while True:
-                n += f.write(b"\0" * 512)
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                raise
+    # Big blocks first, then the last partial blocks, so not even a small write fits.
+    for path, block in ((folder / name, 65536), (folder / f"{name}.tail", 512)):
+        with open(path, "wb", buffering=0) as f:
+            try:
+                while True:
+                    n += f.write(b"\0" * block)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
     return n
 
 
