@@ -18,13 +18,17 @@ the accepted keys are read back from it at start, so de-duplication survives a r
 `fail` (500), `throttle` (429 with Retry-After: 1), `reject` (400), `stall` (answers 503 only
 after --stall-seconds, so the sender times out), `slow` (accepts, after `{"seconds": S}`).
 `count` limits it to the next N pushes, `match` to pushes whose Idempotency-Key contains TEXT.
-`GET /_admin/requests` lists what it recorded.
+`GET /_admin/requests` lists what it recorded. Both `/_admin/*` routes need the receiver's
+`x-api-key` (401 without it or with a wrong one); a receiver started without --api-key keeps
+them closed (403), so nobody on the network can make it misbehave or read what it recorded.
+Keys are compared in constant time.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import hmac
 import json
 import signal
 import sys
@@ -57,6 +61,12 @@ class Receiver:
                 self.count = max(self.count, rec["n"])
                 if rec["outcome"] == "accepted":
                     self.keys[rec["idempotency_key"]] = rec["sha256"]
+
+    def key_matches(self, sent: str | None) -> bool:
+        """Whether `sent` is this receiver's key (constant time; False when it has none)."""
+        if self.api_key is None or sent is None:
+            return False
+        return hmac.compare_digest(sent.encode(), self.api_key.encode())
 
     def set_mode(self, doc: dict) -> dict:
         mode = doc.get("mode", "ok")
@@ -129,7 +139,21 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(min(length, MAX_BODY))
 
+    def _admin_refused(self) -> bool:
+        """Answer a `/_admin/*` call without the receiver's key (True when refused)."""
+        if self.receiver.api_key is None:
+            self._answer(403, {"error": "forbidden", "reason": "admin routes are closed: "
+                               "start the receiver with --api-key to open them"})
+            return True
+        if not self.receiver.key_matches(self.headers.get("x-api-key")):
+            self._answer(401, {"error": "unauthorized",
+                               "reason": "the receiver's x-api-key is required"})
+            return True
+        return False
+
     def do_GET(self):  # noqa: N802 (http.server's naming)
+        if self.path.startswith("/_admin/") and self._admin_refused():
+            return None
         if self.path == "/_admin/requests":
             return self._answer(200, {"items": self.receiver.requests()})
         if self.path == "/":
@@ -138,6 +162,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         data = self._body()
+        if self.path.startswith("/_admin/") and self._admin_refused():
+            return None
         if self.path == "/_admin/mode":
             try:
                 return self._answer(200, self.receiver.set_mode(json.loads(data or b"{}")))
@@ -161,7 +187,7 @@ class Handler(BaseHTTPRequestHandler):
             r.record({**rec, "status": status, "outcome": outcome})
             self._answer(status, doc, extra)
 
-        if r.api_key is not None and sent_key != r.api_key:
+        if r.api_key is not None and not r.key_matches(sent_key):
             return done(401, "unauthorized", {"error": "unauthorized"})
         if expected > MAX_BODY:
             return done(413, "rejected", {"error": "too_large",

@@ -213,7 +213,8 @@ class ReferenceMdms(Process):
     def mode(self, mode: str, count: int | None = None, match: str | None = None,
              seconds: float = 0.0) -> None:
         r = requests.post(self.url + "/_admin/mode", json={
-            "mode": mode, "count": count, "match": match, "seconds": seconds}, timeout=5)
+            "mode": mode, "count": count, "match": match, "seconds": seconds}, timeout=5,
+            headers={"x-api-key": self.api_key or ""})  # /_admin/* needs the receiver's key
         r.raise_for_status()
 
     def requests(self) -> list[dict]:
