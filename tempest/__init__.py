@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tempest import db, settings
 
@@ -38,6 +39,11 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
         app.config["SECRET_KEY"] = settings.secret_key(layout.data_dir)
     db.init_db(layout.database)
     db.init_app(app, layout.database)
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        # Behind a TLS proxy the request's scheme and caller are the proxy's headers: without
+        # this the UI's same-origin check sees http:// and its cookie is never Secure.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     from tempest import ui, web
     from tempest.web import api_config

@@ -37,6 +37,8 @@ DEFAULTS: dict[str, object] = {
     "PAGE_SIZE": 50,
     "MAX_PAGE_SIZE": 1000,
     "SECRET_KEY": None,  # generated once per data dir and kept in <data-dir>/secret_key
+    # Reverse proxies in front whose X-Forwarded-For/-Proto to believe; 0 believes none.
+    "TRUSTED_PROXIES": 0,
 }
 
 CONFIG_FILE_NAME = "tempest.toml"
@@ -57,6 +59,7 @@ NUMBERS = {
     "HEARTBEAT_RETENTION_DAYS": (float, 0.01, 36500),
     "PAGE_SIZE": (int, 1, 100_000),
     "MAX_PAGE_SIZE": (int, 1, 100_000),
+    "TRUSTED_PROXIES": (int, 0, 10),
 }
 MIN_ADMIN_TOKEN = 16
 
