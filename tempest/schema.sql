@@ -142,6 +142,14 @@ CREATE TABLE IF NOT EXISTS state (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- Signed-in web UI admins (tempest/ui/session.py): one row per sign-in, deleted at sign-out,
+-- so a session cookie saved before /ui/logout opens nothing after it. The cookie holds the
+-- session's id; only its sha256 is kept here.
+CREATE TABLE IF NOT EXISTS ui_sessions (
+    sid_hash   TEXT PRIMARY KEY,
+    created_at REAL NOT NULL
+) WITHOUT ROWID;
+
 -- Sinks (docs/sinks.md): every stored or replaced day is queued for each enabled sink in the
 -- storing transaction (tempest/hooks.py), and a worker per sink delivers the queue in order.
 -- `sinks` is the registry the hook reads: the sink service writes it from the settings at start.

@@ -3,10 +3,15 @@
 Why a cookie and not the token in sessionStorage: the token never stays where page scripts
 can read it (the cookie is HttpOnly), so a script injected into a page could not carry it off.
 The cookie is Flask's signed session (the data dir's SECRET_KEY), SameSite=Strict, Secure
-when the request came over HTTPS, and lasts at most SESSION_HOURS. It holds no token: only a
-fingerprint of it (HMAC with the secret key), checked on every request, so changing
-TEMPEST_ADMIN_TOKEN signs every admin out. Every admin form carries a CSRF token from the
-session and must come from the same origin.
+when the request came over HTTPS (behind a TLS proxy, TEMPEST_TRUSTED_PROXIES tells Tempest it
+did), and lasts at most SESSION_HOURS. It holds no token: only a fingerprint of it (HMAC with
+the secret key), checked on every request, so changing TEMPEST_ADMIN_TOKEN signs every admin
+out. Every admin form carries a CSRF token from the session and must come from the same origin.
+
+A signed cookie cannot be taken back, so each sign-in is also a row in the store
+(`ui_sessions`, by the hash of a random session id the cookie carries): signing out deletes
+it, and a copy of the cookie kept from before is then a signed-out visitor's. The store, not
+a process's memory, so every gunicorn worker and a restarted Tempest agree.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import secrets
 import time
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, request, session
+from flask import abort, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
+
+from tempest.db import get_db, transaction
 
 SESSION_HOURS = 12
 
@@ -38,26 +45,61 @@ def sign_in(token: str) -> bool:
         return False
     if not hmac.compare_digest(str(configured_token).encode(), token.encode()):
         return False
+    now = time.time()
+    sid = secrets.token_urlsafe(32)
+    with transaction(get_db()) as conn:
+        # Sessions older than any cookie may live are dead anyway: forget them here.
+        conn.execute("DELETE FROM ui_sessions WHERE created_at < ?", (now - SESSION_HOURS * 3600,))
+        conn.execute("INSERT INTO ui_sessions (sid_hash, created_at) VALUES (?, ?)",
+                     (_sid_hash(sid), now))
     session.clear()
     session["admin"] = _fingerprint(str(configured_token))
-    session["since"] = time.time()
+    session["since"] = now
+    session["sid"] = sid
     session["csrf"] = secrets.token_urlsafe(24)
     session.permanent = False
+    g.pop("tempest_admin", None)
     return True
 
 
 def sign_out() -> None:
+    """End this session for good: its row goes, so a saved copy of the cookie opens nothing."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        get_db().execute("DELETE FROM ui_sessions WHERE sid_hash = ?", (_sid_hash(sid),))
     session.clear()
+    g.pop("tempest_admin", None)
+
+
+def _sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def _live(sid) -> bool:
+    """Whether the store still holds this session (it was not signed out)."""
+    if not isinstance(sid, str) or not sid:
+        return False
+    row = get_db().execute("SELECT created_at FROM ui_sessions WHERE sid_hash = ?",
+                           (_sid_hash(sid),)).fetchone()
+    return row is not None and time.time() - row["created_at"] <= SESSION_HOURS * 3600
 
 
 def is_admin() -> bool:
+    if "tempest_admin" not in g:  # asked several times per page: one look-up per request
+        g.tempest_admin = _is_admin()
+    return g.tempest_admin
+
+
+def _is_admin() -> bool:
     token = current_app.config.get("ADMIN_TOKEN")
     mark = session.get("admin")
     if not token or not mark:
         return False
     if time.time() - float(session.get("since", 0)) > SESSION_HOURS * 3600:
         return False
-    return hmac.compare_digest(mark, _fingerprint(str(token)))
+    if not hmac.compare_digest(mark, _fingerprint(str(token))):
+        return False
+    return _live(session.get("sid"))
 
 
 def csrf_token() -> str:
