@@ -57,8 +57,8 @@ def meters():
                    "hash is stored, so it cannot be shown again).")
 @click.option("--key-stdin", is_flag=True,
               help="Read the key from standard input instead of generating one (for keys kept "
-                   "in Ansible Vault). Running again with the same key changes nothing. One "
-                   "SERIAL only.")
+                   "in Ansible Vault). Running again with the same key changes nothing; a key "
+                   "another meter holds is refused. One SERIAL only.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the keys issued as one JSON object {serial: key} (the "
                    "tempest_api_keys_file of a bulk meter host); meters that keep their key "
@@ -71,8 +71,8 @@ def add(data_dir: Path, serials: tuple[str, ...], timezone: str | None, rotate: 
         if len(serials) > 1:
             raise click.BadParameter("takes one SERIAL", param_hint="'--key-stdin'")
         key = sys.stdin.readline().strip()
-        if len(key) < keys.MIN_KEY_LENGTH:
-            raise click.BadParameter(f"the key needs at least {keys.MIN_KEY_LENGTH} characters",
+        if not keys.valid_key(key):
+            raise click.BadParameter(f"the key must be {keys.KEY_RULE}",
                                      param_hint="'--key-stdin'")
     _, conn = _connect(data_dir)
     issued_keys: dict[str, str] = {}
@@ -80,8 +80,8 @@ def add(data_dir: Path, serials: tuple[str, ...], timezone: str | None, rotate: 
         for serial in serials:
             try:
                 issued = keys.add(conn, serial, timezone=timezone, rotate=rotate, key=key)
-            except keys.KeyExists as exc:
-                raise click.UsageError(str(exc)) from exc
+            except (keys.KeyExists, keys.KeyHeldElsewhere) as exc:
+                raise click.BadParameter(str(exc), param_hint="'--key-stdin'") from exc
             click.echo(issued.message, err=True)
             if issued.key is not None and not key_stdin:
                 issued_keys[serial] = issued.key

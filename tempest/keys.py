@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import sqlite3
 import time
@@ -17,10 +18,23 @@ from dataclasses import dataclass
 from tempest.db import transaction
 
 MIN_KEY_LENGTH = 16
+MAX_KEY_LENGTH = 256  # serial_for() never looks a longer key up
+# What an x-api-key header can carry whole: visible ASCII, no spaces or line breaks (a key
+# with a trailing newline could be stored but never sent). fullmatch: `$` would let "\n" in.
+_KEY = re.compile(f"[!-~]{{{MIN_KEY_LENGTH},{MAX_KEY_LENGTH}}}")
+KEY_RULE = f"{MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} visible ASCII characters (no spaces)"
 
 
 class KeyExists(Exception):
     """The meter already has a key and the caller did not ask to rotate it."""
+
+
+class KeyHeldElsewhere(Exception):
+    """The key given is another meter's: one key, one meter (keys are looked up by hash)."""
+
+
+def valid_key(key: object) -> bool:
+    return isinstance(key, str) and _KEY.fullmatch(key) is not None
 
 
 class UnknownMeter(LookupError):
@@ -49,12 +63,20 @@ def add(conn: sqlite3.Connection, serial: str, *, timezone: str | None = None,
 
     - new serial (or one whose key was revoked): a key is issued (`key`, or a random one);
     - existing key and `key` given: unchanged if it is the same key, else KeyExists;
-    - existing key, no `key`: unchanged (the key cannot be shown again) unless `rotate`.
+    - existing key, no `key`: unchanged (the key cannot be shown again) unless `rotate`;
+    - `key` held by another meter: KeyHeldElsewhere, before anything is written.
     """
-    if key is not None and len(key) < MIN_KEY_LENGTH:
-        raise ValueError(f"a key has at least {MIN_KEY_LENGTH} characters")
+    if key is not None and not valid_key(key):
+        raise ValueError(f"a key is {KEY_RULE}")
     now = time.time()
     with transaction(conn):
+        if key is not None:
+            holder = conn.execute("SELECT serial FROM meters WHERE key_hash = ?",
+                                  (hash_key(key),)).fetchone()
+            if holder is not None and holder["serial"] != serial:
+                # Named without the holder: the caller learns only that the key is taken.
+                raise KeyHeldElsewhere("this key is already held by another meter; "
+                                       "give each meter a key of its own")
         row = conn.execute("SELECT key_hash, timezone FROM meters WHERE serial = ?",
                            (serial,)).fetchone()
         if row is None:
@@ -96,7 +118,7 @@ def revoke(conn: sqlite3.Connection, serial: str) -> bool:
 
 def serial_for(conn: sqlite3.Connection, key: str | None) -> str | None:
     """The serial a key belongs to, or None."""
-    if not key or len(key) > 256:
+    if not key or len(key) > MAX_KEY_LENGTH:
         return None
     digest = hash_key(key)
     row = conn.execute("SELECT serial, key_hash FROM meters WHERE key_hash = ?",

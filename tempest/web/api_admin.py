@@ -36,13 +36,12 @@ def add_meter():
         raise bad_request("serial: 1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit",
                           "serial")
     key = body.get("key")
-    if key is not None and (not isinstance(key, str) or len(key) < keys.MIN_KEY_LENGTH):
-        raise bad_request(f"key must be a string of at least {keys.MIN_KEY_LENGTH} characters",
-                          "key")
+    if key is not None and not keys.valid_key(key):
+        raise bad_request(f"key must be {keys.KEY_RULE}", "key")
     try:
         issued = keys.add(get_db(), serial, timezone=_timezone(body), key=key,
                           rotate=bool(body.get("rotate")))
-    except keys.KeyExists as exc:
+    except (keys.KeyExists, keys.KeyHeldElsewhere) as exc:
         raise APIError(409, "conflict", str(exc), field="key") from exc
     answer = {"serial": serial, "message": issued.message, "changed": issued.changed}
     if issued.key is not None:
