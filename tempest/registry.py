@@ -1,7 +1,9 @@
 """The meter registry as heartbeats keep it: who is online, stale, offline or never seen.
 
 A heartbeat is checked field by field (docs/protocol.md), then updates the meter's row and adds
-one history row, in one transaction.
+one history row, in one transaction. The history keeps only the checked fields (KEPT), whole:
+it once kept the body as received cut at 4,000 characters, and one large heartbeat left a row
+that no longer parsed and took the heartbeat pages down.
 """
 
 from __future__ import annotations
@@ -14,9 +16,17 @@ from datetime import datetime
 from tempest.db import transaction
 
 STATUSES = ("online", "stale", "offline", "never_seen")
-_CONFIG_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+_CONFIG_HASH = re.compile(r"sha256:[0-9a-f]{64}")  # fullmatch: `$` would let "\n" through
 _KINDS = ("pi", "pico", "seed")
 _MAX_TEXT = 200
+_MAX_COUNT = 2**53  # exact in every JSON reader, and fits SQLite's INTEGER
+# Fields that name or locate something (an address, a URL, a version...): one line each, so
+# no control character, above all no line break (they reach logs, pages and the agent client).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The heartbeat fields Tempest keeps in its history, each checked in check() below.
+KEPT = ("serial", "kind", "version", "address", "ip", "agent_url", "timestamp", "last_tick",
+        "config_hash", "outbox_backlog", "free_disk_bytes", "uptime_s", "free_mem",
+        "reset_cause", "last_error")
 
 
 class BadHeartbeat(ValueError):
@@ -26,12 +36,14 @@ class BadHeartbeat(ValueError):
         self.reason = reason
 
 
-def _text(body: dict, field: str, limit: int = _MAX_TEXT) -> str | None:
+def _text(body: dict, field: str, limit: int = _MAX_TEXT, line: bool = True) -> str | None:
     value = body.get(field)
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > limit:
         raise BadHeartbeat(field, f"must be a string of at most {limit} characters")
+    if line and _CONTROL.search(value):
+        raise BadHeartbeat(field, "must be one line without control characters")
     return value
 
 
@@ -39,8 +51,8 @@ def _count(body: dict, field: str) -> int | None:
     value = body.get(field)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise BadHeartbeat(field, "must be a non-negative integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_COUNT:
+        raise BadHeartbeat(field, f"must be an integer from 0 to {_MAX_COUNT}")
     return value
 
 
@@ -57,8 +69,9 @@ def _instant(body: dict, field: str) -> datetime | None:
 
 def check(body: dict) -> dict:
     """The registry fields of a heartbeat, validated (BadHeartbeat names the first bad one)."""
+    address, ip = _text(body, "address", 100), _text(body, "ip", 100)
     fields = {
-        "address": _text(body, "address", 100) or _text(body, "ip", 100),
+        "address": address or ip,
         "agent_url": _text(body, "agent_url"),
         "version": _text(body, "version", 64),
         "config_hash": _text(body, "config_hash", 80),
@@ -68,7 +81,7 @@ def check(body: dict) -> dict:
     }
     if fields["agent_url"] and not fields["agent_url"].startswith(("http://", "https://")):
         raise BadHeartbeat("agent_url", "must be an http:// or https:// URL")
-    if fields["config_hash"] and not _CONFIG_HASH.match(fields["config_hash"]):
+    if fields["config_hash"] and not _CONFIG_HASH.fullmatch(fields["config_hash"]):
         raise BadHeartbeat("config_hash", "must be sha256: and 64 hex digits")
     if fields["kind"] and fields["kind"] not in _KINDS:
         raise BadHeartbeat("kind", f"must be one of {', '.join(_KINDS)}")
@@ -79,11 +92,27 @@ def check(body: dict) -> dict:
     for name in ("uptime_s", "free_mem"):
         if (v := _count(body, name)) is not None:
             diagnostics[name] = v
-    for name in ("reset_cause", "last_error"):
-        if (v := _text(body, name, 500)) is not None:
+    for name in ("reset_cause", "last_error"):  # free text (shown escaped), may span lines
+        if (v := _text(body, name, 500, line=False)) is not None:
             diagnostics[name] = v
     fields["diagnostics"] = json.dumps(diagnostics) if diagnostics else None
     return fields
+
+
+def kept(body: dict) -> str:
+    """The history row's body: the KEPT fields of a heartbeat check() accepted, as JSON. Every
+    one is bounded, so the row is a few kB at most and is never cut."""
+    return json.dumps({k: body[k] for k in KEPT if body.get(k) is not None})
+
+
+def stored_heartbeat(text: str | None) -> dict | None:
+    """A history row's body as a dict; None for one that does not parse (an older Tempest cut
+    bodies at 4,000 characters): such a row is shown without its details, never a 500."""
+    try:
+        doc = json.loads(text or "")
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def record(conn: sqlite3.Connection, serial: str, body: dict, now: float) -> dict:
@@ -93,7 +122,7 @@ def record(conn: sqlite3.Connection, serial: str, body: dict, now: float) -> dic
     skew = None
     if meter_time is not None and meter_time.tzinfo is not None:
         skew = round(now - meter_time.timestamp(), 3)
-    raw = json.dumps(body)[:4000]
+    raw = kept(body)
     with transaction(conn):
         conn.execute(
             "UPDATE meters SET first_seen = COALESCE(first_seen, ?), last_seen = ?, "

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 
-from tempest import names
+from tempest import names, registry
 from tempest.db import get_db
 from tempest.ingest import quarantine as q
 from tempest.settings import layout
@@ -38,7 +36,7 @@ def heartbeats():
     rows = conn.execute(sql + " ORDER BY h.received_at DESC LIMIT ?", (*params, LIMIT)).fetchall()
     items = []
     for r in rows:
-        body = json.loads(r["body"])
+        body = registry.stored_heartbeat(r["body"]) or {}  # an old cut-short row: no details
         items.append({**dict(r), "version": body.get("version"), "kind": body.get("kind"),
                       "backlog": body.get("outbox_backlog"),
                       "last_error": body.get("last_error")})

@@ -37,7 +37,7 @@ def heartbeats(conn, serial: str, limit: int = 10) -> list[dict]:
                         (serial, limit)).fetchall()
     out = []
     for r in rows:
-        body = json.loads(r["body"])
+        body = registry.stored_heartbeat(r["body"]) or {}  # an old cut-short row: no details
         out.append({"received_at": r["received_at"], "meter_time": r["meter_time"],
                     "skew": r["skew_s"], "address": r["address"],
                     "version": body.get("version"), "backlog": body.get("outbox_backlog"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 
@@ -44,7 +43,8 @@ def post_heartbeat():
 
 @bp.get("/api/v1/heartbeats")
 def list_heartbeats():
-    """Recent heartbeats, newest first; `serial=` for one meter."""
+    """Recent heartbeats, newest first; `serial=` for one meter. `heartbeat` is the checked
+    fields Tempest kept, or null for a row an older Tempest stored cut short."""
     serial = request.args.get("serial")
     limit = limit_arg(current_app.config)
     if serial is not None and not names.valid_serial(serial):
@@ -59,4 +59,4 @@ def list_heartbeats():
     return jsonify({"items": [
         {"serial": r["serial"], "received_at": iso(r["received_at"]),
          "meter_time": r["meter_time"], "clock_skew_s": r["skew_s"], "address": r["address"],
-         "heartbeat": json.loads(r["body"])} for r in rows]})
+         "heartbeat": registry.stored_heartbeat(r["body"])} for r in rows]})
