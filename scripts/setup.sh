@@ -2,7 +2,8 @@
 # Set up everything Meters needs on a fresh Debian/Raspberry Pi OS machine, idempotently.
 #   scripts/setup.sh          the Python environment (.venv): meter, Tempest and Ansible
 #   scripts/setup.sh --test   also the test tools, and the system packages the test suite's
-#                             real servers need (sshd, rsync, cron, chromium, victoria-metrics;
+#                             real servers need (sshd, rsync, cron, chromium, victoria-metrics,
+#                             nginx, libfaketime for the any-date runs;
 #                             those need root)
 # Everything it writes stays in this folder (pip's cache too).
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-APT_PACKAGES=(rsync openssh-server openssh-client cron chromium victoria-metrics wrk sqlite3 util-linux nginx openssl)
+APT_PACKAGES=(rsync openssh-server openssh-client cron chromium victoria-metrics wrk sqlite3 util-linux nginx openssl faketime)
 
 if [ "$want_test" = 1 ]; then
   missing=()

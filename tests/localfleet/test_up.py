@@ -1,8 +1,10 @@
 """The README's first command, exactly, in a fresh clone: a whole fleet comes up.
 
 It clones the repository, runs `scripts/up.sh` there with an empty HOME (to prove it writes
-nothing outside the clone), checks that Tempest's API and UI show 12 meters with 14 days of
-data each and fresh heartbeats, runs it again (one fleet, nothing changed), then
+nothing outside the clone), checks that Tempest's API and UI show 12 meters, each holding the days
+its ground truth says it must (`meter truth`: 14 days of history less whole-day outages and
+days whose late delivery is not due yet; m07 has such faults, on days that depend on the date),
+and fresh heartbeats, runs it again (one fleet, nothing changed), then
 `scripts/down.sh`, and checks every process it started has stopped.
 """
 
@@ -12,6 +14,7 @@ import re
 import subprocess
 import time
 import urllib.request
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PORT = 18002
 AGENT_BASE = 18200
+SERIALS = [f"m{i:02d}" for i in range(1, 13)]
+BACKFILL_DAYS = 14  # inventory/local/group_vars/meters/vars.yml: meter_backfill_days
 
 
 def readme_first_command() -> str:
@@ -56,14 +61,20 @@ def test_readme_main_job_brings_up_a_live_fleet(tmp_path):
            # because the test says so: scripts/up.sh itself keeps its cache in .venv/).
            "PIP_CACHE_DIR": str(ROOT / ".venv" / "pip-cache")}
     try:
+        before = time.time()
         up = subprocess.run(["bash", "-c", command], cwd=clone, env=env, capture_output=True,
                             text=True, timeout=1500)
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
         assert f"http://127.0.0.1:{PORT}/ui/" in up.stdout
-        meters = wait_for_fleet()
+        after = time.time()
+        truth = GroundTruth(clone, env, before, after)
+        meters = wait_for_fleet(truth.at_least)
         assert len(meters) == 12
+        assert any(truth.at_least[s] > 0 for s in SERIALS)
         for m in meters:
-            assert m["days_stored"] >= 14, m
+            at_most = truth.at_most(m["serial"], time.time())
+            assert truth.at_least[m["serial"]] <= m["days_stored"] <= at_most, (
+                m, truth.at_least[m["serial"]], at_most)
             assert m["status"] == "online", m
             assert m["key"] == "active"
         status, page = get("/ui/meters")
@@ -78,7 +89,7 @@ def test_readme_main_job_brings_up_a_live_fleet(tmp_path):
                                text=True, timeout=1500)
         assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
         assert re.findall(r"changed=(\d+)", again.stdout) == ["0"] * 13
-        assert len(wait_for_fleet()) == 12
+        assert len(wait_for_fleet(truth.at_least)) == 12
     finally:
         down = subprocess.run(["bash", "scripts/down.sh"], cwd=clone, env=env,
                               capture_output=True, text=True, timeout=300)
@@ -95,15 +106,72 @@ def test_readme_main_job_brings_up_a_live_fleet(tmp_path):
     assert not left, f"scripts/up.sh wrote outside the project folder: {left[:5]}"
 
 
-def wait_for_fleet(timeout: float = 120) -> list[dict]:
+class GroundTruth:
+    """How many days Tempest must hold for each meter, from the meters' own ground truth.
+
+    The deploy backfills the UTC days from BACKFILL_DAYS days ago to yesterday (the role's
+    `date -u`), at some moment between `before` and `after`: if midnight UTC fell in between,
+    only the days both windows share are certain. A day is certain when `meter truth` says it
+    had no outage and, if it is delivered late, its release was due before the deploy began
+    (the first tick releases it). The most a meter may hold: every day of either window or
+    ended since, less its outages.
+    """
+
+    def __init__(self, clone: Path, env: dict, before: float, after: float):
+        first, second = (utc_day(before), utc_day(after))
+        early = {first - timedelta(days=n) for n in range(1, BACKFILL_DAYS + 1)}
+        late = {second - timedelta(days=n) for n in range(1, BACKFILL_DAYS + 1)}
+        self.clone, self.env = clone, env
+        self.window = early | late
+        self.days: dict[date, list[dict]] = {}
+        self.at_least = {s: 0 for s in SERIALS}
+        for day in sorted(early & late):
+            for t in self.truth(day):
+                if not t["day_faults"]["outage"] and release(t) <= before:
+                    self.at_least[t["serial"]] += 1
+
+    def truth(self, day: date) -> list[dict]:
+        if day not in self.days:
+            configs = [a for s in SERIALS
+                       for a in ("--config", f"var/local/meters/{s}/config.json")]
+            out = subprocess.run([".venv/bin/meter", "truth", *configs, "--day", day.isoformat()],
+                                 cwd=self.clone, env=self.env, capture_output=True, text=True,
+                                 check=True, timeout=300)
+            self.days[day] = json.loads(out.stdout)
+        return self.days[day]
+
+    def at_most(self, serial: str, now: float) -> int:
+        days = self.window | {utc_day(now) - timedelta(days=n) for n in range(0, 2)}
+        n = 0
+        for day in sorted(days):
+            t = next(t for t in self.truth(day) if t["serial"] == serial)
+            if not t["day_faults"]["outage"] and day_end(t) <= now:
+                n += 1
+        return n
+
+
+def utc_day(seconds: float) -> date:
+    return datetime.fromtimestamp(seconds, UTC).date()
+
+
+def day_end(truth: dict) -> float:
+    return datetime.fromisoformat(truth["intervals"][-1]["end"]).timestamp()
+
+
+def release(truth: dict) -> float:
+    """When a sealed day leaves the meter: at its end, or late_days whole days after it."""
+    return day_end(truth) + truth["day_faults"]["late_days"] * 86400
+
+
+def wait_for_fleet(at_least: dict[str, int], timeout: float = 180) -> list[dict]:
     deadline = time.monotonic() + timeout
     meters: list[dict] = []
     while time.monotonic() < deadline:
         try:
             _, body = get("/api/v1/meters?per_page=50")
             meters = json.loads(body)["items"]
-            if len(meters) == 12 and all(m["days_stored"] >= 14 and m["status"] == "online"
-                                         for m in meters):
+            if len(meters) == 12 and all(m["days_stored"] >= at_least[m["serial"]]
+                                         and m["status"] == "online" for m in meters):
                 return meters
         except OSError:
             pass
