@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jsonschema
 
-from meter import DATA_MODEL_VERSION, MODEL_VERSION, __version__, tzdb
+from meter import DATA_MODEL_VERSION, MODEL_VERSION, __version__, masking, tzdb
 from meter.model import archetypes, civil, holidays
 
 DEFAULT_COMMISSIONED = "2024-01-01"
@@ -148,7 +148,7 @@ def from_dict(raw) -> Config:
             extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
             name = ".".join(p for p in [path, extra[0] if extra else ""] if p)
             raise ConfigError(name, "unknown field (check its spelling in docs/config.md)")
-        raise ConfigError(path, _short(err.message))
+        raise ConfigError(path, _short(_message(err, raw)))
     model = normalise(raw)
     if model["load_model"] == "household":
         from meter import calibrate
@@ -162,6 +162,20 @@ def from_dict(raw) -> Config:
         "version": __version__, "data_model_version": DATA_MODEL_VERSION,
         "config": metadata_config(raw)})
     return Config(raw=raw, model=model)
+
+
+_WANTS = {"type": "must be of type {}", "maxLength": "must be at most {} characters",
+          "minLength": "must be at least {} characters", "pattern": "must match {}"}
+
+
+def _message(err: jsonschema.ValidationError, raw: dict) -> str:
+    """The schema's complaint, without any secret value: a secret field's error says what the
+    schema wants instead of quoting what it got, and every other message is masked."""
+    if masking.is_secret_path(err.absolute_path):
+        rule = _WANTS.get(err.validator, "must pass the schema's {} check")
+        return rule.format(err.validator_value if err.validator in _WANTS else err.validator) \
+            + " (the value is secret, so it is not shown)"
+    return masking.mask(err.message, raw)
 
 
 def _short(message: str) -> str:

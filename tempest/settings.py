@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tempest.exports import settings as _exports
+from tempest.fleetconfig import settings as _agents
 from tempest.sinks import settings as _sinks
 
 DEFAULT_DATA_DIR = "./var/tempest"
@@ -63,8 +64,9 @@ NUMBERS = {
 }
 MIN_ADMIN_TOKEN = 16
 
-# The sinks' and exports' settings live beside their code (docs/sinks.md, docs/exports.md).
-_PARTS = (_sinks, _exports)
+# The sinks', exports' and agent calls' settings live beside their code (docs/sinks.md,
+# docs/exports.md, docs/operations.md).
+_PARTS = (_sinks, _exports, _agents)
 for _part in _PARTS:
     DEFAULTS.update(_part.DEFAULTS)
     TEXT += _part.TEXT

@@ -1,9 +1,11 @@
 """`POST /config`: replace the meter's config (key required).
 
 The new config is checked with the same code the meter loads it with (meter.config.from_dict);
-a bad one gets 400 naming the field and nothing changes. A good one is written atomically and
-the previous one kept as config.json.last-good (configstore.py). Cron's next tick and this
-agent's next request use it; a changed agent.host/port needs an agent restart.
+a bad one gets 400 naming the field (never quoting a secret value: meter.masking) and nothing
+changes. One that changes where the meter delivers (tempest_url, the rsync target) gets 403
+unless the config in force, the inventory's, sets agent.allow_redirect. A good one is written
+atomically and the previous one kept as config.json.last-good (configstore.py). Cron's next
+tick and this agent's next request use it; a changed agent.host/port needs an agent restart.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
+from meter import masking
 from meter.agent import configstore, context
 from meter.agent.auth import key_required
 from meter.agent.errors import AgentError
@@ -42,12 +45,19 @@ def post_config():
     if current is None:
         raise AgentError(503, "config_unusable", "neither the config nor its last good "
                          "version can be read")
-    new_raw = configstore.carry_secrets(current.raw, _body())
+    body = _body()
+    new_raw = configstore.carry_secrets(current.raw, body)
     try:
         new = configstore.check(current, new_raw)
+        configstore.check_destinations(current.raw, new_raw)
     except ConfigError as exc:
-        log.warning("refused a new config: %s", exc)
-        raise AgentError(400, "invalid_config", exc.reason, field=exc.field) from exc
+        # Masked here too, whatever raised it: the answer goes back over the network.
+        reason = masking.mask(exc.reason, body, current.raw)
+        log.warning("refused a new config: %s: %s", exc.field or "(config)", reason)
+        raise AgentError(400, "invalid_config", reason, field=exc.field) from exc
+    except configstore.RedirectRefused as exc:
+        log.warning("refused a new config: it changes %s", exc.field)
+        raise AgentError(403, "redirect_refused", exc.reason, field=exc.field) from exc
     try:
         configstore.replace(path, new_raw)
     except OSError as exc:

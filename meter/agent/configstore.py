@@ -23,6 +23,22 @@ from meter.delivery.files import write_atomic
 
 MODE = 0o600  # configs hold Tempest's API key and the agent key
 
+# Where the meter's data (and with it its Tempest key) goes, and who decides that: a pushed
+# config may not change these unless the config in force, which the inventory wrote (Ansible),
+# sets agent.allow_redirect. Otherwise anyone holding the agent key could send the meter's
+# uploads, and its key, to a server of their choosing. Values: the default when left out.
+DESTINATIONS = {"tempest_url": None, "delivery.rsync_target": None, "delivery.ssh_port": 22,
+                "delivery.ssh_known_hosts": None, "agent.allow_redirect": False}
+
+
+class RedirectRefused(Exception):
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
+        self.reason = (f"a pushed config cannot change {field}: where the meter delivers (and "
+                       "sends its key) is the inventory's to say. Change it with Ansible, or "
+                       "have the inventory set agent.allow_redirect in this meter's config")
+
 
 def carry_secrets(current: dict, new: dict) -> dict:
     """GET /config hides the secrets, so a client that edits what it got back does not have
@@ -53,6 +69,25 @@ def check(current: Config, new: dict) -> Config:
         raise ConfigError("serial", f"the agent cannot change the meter's serial (it is "
                           f"{current.serial!r}): its files and its key belong to it")
     return config.from_dict(new)
+
+
+def _at(raw: dict, dotted: str, default):
+    node = raw
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if node is None:
+        return default
+    return node.rstrip("/") if dotted == "tempest_url" and isinstance(node, str) else node
+
+
+def check_destinations(current: dict, new: dict) -> None:
+    """RedirectRefused naming the first destination field `new` changes, unless the config
+    in force allows it."""
+    if _at(current, "agent.allow_redirect", False) is True:
+        return
+    for field, default in DESTINATIONS.items():
+        if _at(current, field, default) != _at(new, field, default):
+            raise RedirectRefused(field)
 
 
 @contextlib.contextmanager

@@ -1,8 +1,9 @@
 """Push a config to a meter's agent: `POST <agent_url>config` with the agent key.
 
-The address is the `agent_url` of the meter's heartbeats (an http(s) URL the registry checked);
-redirects are not followed, so the key goes to that address only. Every push is recorded in
-`config_pushes` with the agent's answer (which never holds a secret: docs/agent-api.md).
+The address is the one the inventory registered (agentaddr.py), never a heartbeat's; https://
+agents are verified (TEMPEST_AGENT_CA_BUNDLE) and redirects are not followed, so the key goes to
+that address only. Every push is recorded in `config_pushes` with the agent's answer, masked
+(meter.masking) with the pushed config's secrets, as is every refusal's reason.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from pathlib import Path
 
 import requests
 
+from meter import masking
 from tempest.db import transaction
-from tempest.fleetconfig import agentkeys, desired
+from tempest.fleetconfig import agentaddr, agentkeys, desired
 
 TIMEOUT_S = 10.0
 
 
 class PushRefused(Exception):
-    """Tempest cannot push: no agent address, no agent key, or a bad config."""
+    """Tempest cannot push: no registered agent address, no agent key, or a bad config."""
 
     def __init__(self, error: str, reason: str, field: str | None = None):
         super().__init__(reason)
@@ -48,14 +50,16 @@ def _record(conn: sqlite3.Connection, serial: str, pushed: Pushed, now: float) -
              else None, pushed.status, json.dumps(pushed.answer)[:4000]))
 
 
-def push(conn: sqlite3.Connection, data_dir: Path, serial: str, raw: dict,
+def push(conn: sqlite3.Connection, data_dir: Path, serial: str, raw: dict, config=None,
          timeout: float = TIMEOUT_S) -> Pushed:
-    row = conn.execute("SELECT agent_url FROM meters WHERE serial = ?", (serial,)).fetchone()
+    """`config`: Tempest's settings (the agents' TLS settings); None: the defaults."""
+    row = conn.execute("SELECT serial FROM meters WHERE serial = ?", (serial,)).fetchone()
     if row is None:
         raise PushRefused("not_found", f"no meter {serial}")
-    if not row["agent_url"]:
-        raise PushRefused("no_agent", f"meter {serial} has not reported an agent_url in its "
-                          "heartbeats")
+    try:
+        to = agentaddr.target(conn, config or {}, serial)
+    except agentaddr.NoTarget as exc:
+        raise PushRefused(exc.error, exc.reason) from exc
     key = agentkeys.get(data_dir, serial)
     if key is None:
         raise PushRefused("no_agent_key", f"Tempest has no agent key for meter {serial} "
@@ -63,15 +67,14 @@ def push(conn: sqlite3.Connection, data_dir: Path, serial: str, raw: dict,
     try:
         desired.check(serial, raw)
     except desired.BadDesiredConfig as exc:
-        raise PushRefused("bad_request", exc.reason, exc.field) from exc
-    url = row["agent_url"].rstrip("/") + "/config"
+        raise PushRefused("bad_request", masking.mask(exc.reason, raw), exc.field) from exc
     try:
-        r = requests.post(url, json=raw, headers={"x-api-key": key}, timeout=timeout,
-                          allow_redirects=False)
+        r = requests.post(to.url + "config", json=raw, headers={"x-api-key": key},
+                          timeout=timeout, allow_redirects=False, verify=to.verify)
     except requests.RequestException as exc:
         pushed = Pushed(False, None, {"error": "unreachable",
                                       "reason": f"the agent did not answer: {type(exc).__name__}"},
-                        row["agent_url"])
+                        to.url)
     else:
         try:
             answer = r.json()
@@ -79,7 +82,9 @@ def push(conn: sqlite3.Connection, data_dir: Path, serial: str, raw: dict,
             answer = {"error": "bad_answer", "reason": f"HTTP {r.status_code}, not JSON"}
         if not isinstance(answer, dict):
             answer = {"answer": answer}
-        pushed = Pushed(r.status_code == 200, r.status_code, answer, row["agent_url"])
+        # An agent of an older release may quote a secret in its refusal: never keep it.
+        answer = masking.mask_doc(answer, raw, {"agent": {"key": key}})
+        pushed = Pushed(r.status_code == 200, r.status_code, answer, to.url)
     _record(conn, serial, pushed, time.time())
     return pushed
 

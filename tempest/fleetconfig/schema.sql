@@ -22,3 +22,12 @@ CREATE TABLE IF NOT EXISTS config_pushes (
     result      TEXT NOT NULL         -- JSON: the agent's answer, or why it failed
 );
 CREATE INDEX IF NOT EXISTS config_pushes_serial ON config_pushes (serial, id);
+
+-- Where Tempest calls each meter's agent (fleetconfig/agentaddr.py): registered by the deploy
+-- with the admin token, never taken from a heartbeat (which could point it anywhere).
+CREATE TABLE IF NOT EXISTS agent_addresses (
+    serial      TEXT PRIMARY KEY,
+    url         TEXT NOT NULL,        -- http(s)://host:port/
+    source      TEXT,                 -- who registered it (e.g. "ansible"), free text
+    set_at      REAL NOT NULL
+) WITHOUT ROWID;

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, reque
 from meter import config as meter_config
 from tempest import names, registry
 from tempest.db import get_db
-from tempest.fleetconfig import agentkeys, desired, push
+from tempest.fleetconfig import agentaddr, agentkeys, desired, push
 from tempest.read import meters as read_meters
 from tempest.settings import layout
 from tempest.ui import fleet, session, timefmt
@@ -35,7 +35,8 @@ def config_list():
     return page("config_list.html", nav="config", title="Config", scope="config", query=query,
                 result=result, drift_counts=desired.counts(conn),
                 drift_states=desired.DRIFT_STATES,
-                agent_keys=agentkeys.serials(layout(current_app.config).data_dir))
+                agent_keys=agentkeys.serials(layout(current_app.config).data_dir),
+                agent_addresses=agentaddr.serials(conn))
 
 
 def reported_from_days(conn, serial: str) -> tuple[dict | None, str | None]:
@@ -90,6 +91,7 @@ def config_meter(serial: str):
                 drift=desired.drift(row["config_hash"], want["config_hash"] if want else None),
                 rows=diff(desired_cfg, reported), pushes=pushes,
                 agent_key=serial in agentkeys.serials(layout(current_app.config).data_dir),
+                agent_address=agentaddr.get(conn, serial),
                 draft=json.dumps(draft, indent=2, sort_keys=True),
                 zone=timefmt.zone_of(conn, serial))
 
@@ -110,7 +112,8 @@ def push_config(serial: str):
         flash("A config is a JSON object.", "error")
         return back
     try:
-        pushed = push.push(get_db(), layout(current_app.config).data_dir, serial, raw)
+        pushed = push.push(get_db(), layout(current_app.config).data_dir, serial, raw,
+                           current_app.config)
     except push.PushRefused as exc:
         where = f" ({exc.field})" if exc.field else ""
         flash(f"Not pushed{where}: {exc.reason}", "error")
@@ -125,18 +128,20 @@ def push_config(serial: str):
 
 @bp.get("/<serial>/agent")
 def agent_config(serial: str):
-    """The config the agent runs now (its public `GET /config`), fetched by Tempest: admin
-    only, since the address comes from the meter's heartbeats."""
+    """The config the agent runs now (its public `GET /config`), fetched by Tempest from the
+    address the inventory registered (never a heartbeat's): admin only, as Tempest makes the
+    call."""
     if not session.is_admin():
         abort(403, "admin only")
     if not names.valid_serial(serial):
         abort(400, "not a valid serial")
-    row = get_db().execute("SELECT agent_url FROM meters WHERE serial = ?", (serial,)).fetchone()
-    if row is None or not row["agent_url"]:
-        abort(404, "the meter has not reported an agent_url")
     try:
-        r = requests.get(row["agent_url"].rstrip("/") + "/config", timeout=AGENT_TIMEOUT_S,
-                         allow_redirects=False)
+        to = agentaddr.target(get_db(), current_app.config, serial)
+    except agentaddr.NoTarget as exc:
+        abort(404 if exc.error == "no_agent" else 409, exc.reason)
+    try:
+        r = requests.get(to.url + "config", timeout=AGENT_TIMEOUT_S, allow_redirects=False,
+                         verify=to.verify)
         cfg = r.json()
     except (requests.RequestException, ValueError) as exc:
         abort(502, f"the agent did not answer: {type(exc).__name__}")

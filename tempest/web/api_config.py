@@ -1,5 +1,6 @@
 """`/api/v1/meters/<serial>/desired-config`, `/agent-key` and `/config/push`: the config the
-inventory gives a meter, drift, and pushing a config to the meter's agent (tempest/fleetconfig).
+inventory gives a meter, drift, the agent's key and address (registered here by the deploy,
+never taken from heartbeats), and pushing a config to the meter's agent (tempest/fleetconfig).
 """
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ import json
 
 from flask import Blueprint, current_app, jsonify, request
 
+from meter import masking
 from tempest.db import get_db
-from tempest.fleetconfig import agentkeys, desired, init_db, push
+from tempest.fleetconfig import agentaddr, agentkeys, desired, init_db, push
 from tempest.ingest.quarantine import iso
 from tempest.settings import layout
 from tempest.web import auth
@@ -47,7 +49,19 @@ def describe(conn, data_dir, serial: str, reported_hash: str | None) -> dict:
         "reported_hash": reported_hash,
         "drift": desired.drift(reported_hash, row["config_hash"] if row else None),
         "agent_key": serial in agentkeys.serials(data_dir),
+        "agent_url": agentaddr.get(conn, serial),
     }
+
+
+def _agent_url(body: dict, field: str) -> str | None:
+    """The agent address the deploy registers with the call, checked (None: not sent)."""
+    url = body.get(field)
+    if url is None:
+        return None
+    try:
+        return agentaddr.check_url(url)
+    except agentaddr.BadAgentUrl as exc:
+        raise bad_request(str(exc), field) from exc
 
 
 @bp.get("/desired-config")
@@ -58,27 +72,30 @@ def get_desired(serial: str):
 
 @bp.put("/desired-config")
 def put_desired(serial: str):
-    """`{"config": <the whole config as deployed>, "source"?, "config_hash"?}` (admin)."""
+    """`{"config": <the whole config as deployed>, "source"?, "config_hash"?, "agent_url"?}`
+    (admin). The config's agent.key and `agent_url` register how Tempest reaches the agent."""
     auth.require_admin()
     serial_path(serial)
     body = auth.json_object()
     source = body.get("source")
     if source is not None and not isinstance(source, str):
         raise bad_request("source must be a string", "source")
+    agent_url = _agent_url(body, "agent_url")
     try:
         accepted = desired.put(get_db(), serial, body.get("config"), source=source,
                                given_hash=body.get("config_hash"))
     except desired.BadDesiredConfig as exc:
-        raise bad_request(exc.reason, exc.field) from exc
+        raise bad_request(masking.mask(exc.reason, body), exc.field) from exc
     if accepted.agent_key is not None:
         try:
             agentkeys.set_key(_data_dir(), serial, accepted.agent_key)
         except agentkeys.BadAgentKey as exc:
             raise bad_request(str(exc), "config.agent.key") from exc
+    moved = agent_url is not None and agentaddr.set_url(get_db(), serial, agent_url, source)
     meter = _meter(serial)
     answer = describe(get_db(), _data_dir(), serial, meter["config_hash"])
     answer.pop("config")
-    return jsonify({**answer, "changed": accepted.changed})
+    return jsonify({**answer, "changed": accepted.changed or moved})
 
 
 @bp.delete("/desired-config")
@@ -90,15 +107,20 @@ def delete_desired(serial: str):
 
 @bp.put("/agent-key")
 def put_agent_key(serial: str):
-    """`{"key": "<the agent's agent.key>"}` (admin). The key is never returned."""
+    """`{"key": "<the agent's agent.key>", "url"?: "<the agent's address>"}` (admin). The key
+    is never returned."""
     auth.require_admin()
     _meter(serial)
     body = auth.json_object()
+    url = _agent_url(body, "url")
     try:
         changed = agentkeys.set_key(_data_dir(), serial, agentkeys.check_key(body.get("key")))
     except agentkeys.BadAgentKey as exc:
         raise bad_request(str(exc), "key") from exc
-    return jsonify({"serial": serial, "agent_key": True, "changed": changed})
+    if url is not None:
+        changed = agentaddr.set_url(get_db(), serial, url, "agent-key") or changed
+    return jsonify({"serial": serial, "agent_key": True, "changed": changed,
+                    "agent_url": agentaddr.get(get_db(), serial)})
 
 
 @bp.delete("/agent-key")
@@ -118,7 +140,7 @@ def push_config(serial: str, raw: dict | None) -> tuple[dict, int]:
                            "send one in the body")
         raw = json.loads(row["config"])
     try:
-        pushed = push.push(conn, _data_dir(), serial, raw)
+        pushed = push.push(conn, _data_dir(), serial, raw, current_app.config)
     except push.PushRefused as exc:
         status = {"not_found": 404, "bad_request": 400}.get(exc.error, 409)
         extra = {"field": exc.field} if exc.field else {}

@@ -27,7 +27,6 @@ TEMPEST_PORT = 8002
 AGENT_PORT = 8003
 VAULT_PASSWORD = "meters-lab-vault"  # guards nothing real: the lab's keys are made up
 ADMIN_TOKEN = "lab-admin-token-0123456789abcdef"
-AGENT_KEY = "lab-agent-key-0123456789abcdef"
 # A fleet of varied meters; delivery alternates so both routes are always in the fleet.
 ARCHETYPES = ("couple", "family", "retired", "single", "home_office")
 ZONES = ("Europe/Berlin", "UTC", "Pacific/Auckland")
@@ -38,6 +37,11 @@ def api_key(serial: str) -> str:
     """A meter's API key: stable across test sessions, so a redeploy finds the same key in
     Tempest instead of a different one it must refuse."""
     return "lab-" + hashlib.sha256(f"meters-lab-key:{serial}".encode()).hexdigest()[:32]
+
+
+def agent_key(serial: str) -> str:
+    """A meter's own agent key (one meter's key opens no other's agent), stable like api_key."""
+    return "lab-agent-" + hashlib.sha256(f"meters-lab-agent-key:{serial}".encode()).hexdigest()[:32]
 
 
 def delivery_of(host: Host) -> str:
@@ -152,7 +156,7 @@ class Fleet:
             "meters": {
                 "meter_agent_host": "{{ ansible_host }}",
                 "meter_agent_port": AGENT_PORT,
-                "meter_agent_key": "{{ vault_meter_agent_key }}",
+                "meter_agent_key": "{{ vault_meter_agent_keys[meter_serial] }}",
                 "meter_tempest_api_key": "{{ meters_api_keys[meter_serial] }}",
                 "meter_drop_user": cfg.drop.user,
                 "meter_drop_port": cfg.port,
@@ -190,7 +194,7 @@ class Fleet:
         self.vault_password_file.chmod(0o600)
         secrets = {
             "vault_meter_tempest_api_keys": {h.name: api_key(h.name) for h in self.lab.meters},
-            "vault_meter_agent_key": AGENT_KEY,
+            "vault_meter_agent_keys": {h.name: agent_key(h.name) for h in self.lab.meters},
             "vault_tempest_admin_token": ADMIN_TOKEN,
         }
         path.write_text("---\n" + yaml.safe_dump(secrets, sort_keys=False))

@@ -16,7 +16,15 @@ import pytest
 import yaml
 
 from .conftest import Deployed, wait_for
-from .fleet import AGENT_KEY, AGENT_PORT, TEMPEST_PORT, api_key, get_json, meter_vars, post_json
+from .fleet import (
+    AGENT_PORT,
+    TEMPEST_PORT,
+    agent_key,
+    api_key,
+    get_json,
+    meter_vars,
+    post_json,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +41,7 @@ def tick(d: Deployed, name: str, when: datetime) -> dict:
     """Tick a meter at a chosen time through its agent (as cron would at that time)."""
     at = when.isoformat().replace("+", "%2B")
     code, body = post_json(f"http://{d.host(name).address}:{AGENT_PORT}/tick?at={at}",
-                           headers={"x-api-key": AGENT_KEY})
+                           headers={"x-api-key": agent_key(name)})
     assert code == 200, body
     return body
 

@@ -95,8 +95,8 @@ def _every_kind_of_call(tempest: Tempest, agent_url: str, keys: dict) -> None:
                  timeout=10)
     requests.post(url + "api/v1/meters", json={"serial": "elgon", "key": keys["mac"] + "x"},
                   headers=admin, timeout=10)
-    assert requests.put(url + "api/v1/meters/kili/agent-key", json={"key": AGENT_KEY},
-                        headers=admin, timeout=10).ok
+    assert requests.put(url + "api/v1/meters/kili/agent-key",
+                        json={"key": AGENT_KEY, "url": agent_url}, headers=admin, timeout=10).ok
     cfg = requests.get(agent_url + "config", timeout=10).json()
     r = requests.post(url + "api/v1/meters/kili/config/push", json={"config": cfg},
                       headers=admin, timeout=30)

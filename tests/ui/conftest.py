@@ -97,7 +97,8 @@ def seeded(tmp_path_factory) -> Seeded:
                          headers={"x-api-key": key})
         assert r.status_code == 200, r.text
     r = requests.put(f"{tempest.url}/api/v1/meters/kili/desired-config", timeout=30,
-                     json={"config": kili_raw, "source": "ui-tests"}, headers=admin_headers())
+                     json={"config": kili_raw, "source": "ui-tests",
+                           "agent_url": seeded.agent_url}, headers=admin_headers())
     assert r.status_code == 200 and r.json()["drift"] == "in_sync", r.text
     drifted = {**berlin_raw, "annual_kwh": 3900}
     r = requests.put(f"{tempest.url}/api/v1/meters/berlin-01/desired-config", timeout=30,
@@ -113,7 +114,7 @@ def seeded(tmp_path_factory) -> Seeded:
 
 @pytest.fixture(scope="session")
 def agent(seeded):
-    """A real meter agent for kili (`meter agent`) at the address its heartbeats report."""
+    """A real meter agent for kili (`meter agent`) at the address the inventory registered."""
     path = uiseed.write_meter_folder(seeded.agent_root, seeded.kili_raw)
     host, port = seeded.agent_url.split("//")[1].rstrip("/").split(":")
     log = open(seeded.agent_root / "agent.log", "ab")  # noqa: SIM115 (the child keeps it)
