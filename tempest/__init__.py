@@ -2,7 +2,8 @@
 
 `create_app()` is the Flask application factory (flaskr style). Settings come from
 `tempest.settings.DEFAULTS`, then `<data-dir>/tempest.toml` (or the file TEMPEST_CONFIG
-names), then `TEMPEST_*` environment variables, then `overrides` (the command line's flags).
+names), then the secrets in the env file TEMPEST_ENV_FILE names, then `TEMPEST_*` environment
+variables, then `overrides` (the command line's flags).
 A test passes `test_config` instead of reading the file and the environment. A setting Tempest
 cannot run with raises `settings.SettingsError` naming it.
 """
@@ -26,6 +27,7 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
         path = settings.config_file(str(data_dir))
         if path.is_file():
             app.config.from_mapping(settings.load_toml(path))
+        settings.env_file_to_config(app.config)
         app.config.from_prefixed_env("TEMPEST")
         settings.text_from_env(app.config)
     else:

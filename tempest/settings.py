@@ -1,4 +1,5 @@
-"""Tempest's settings: defaults, then a TOML config file, then `TEMPEST_*` environment variables.
+"""Tempest's settings: defaults, then a TOML config file, then the env file TEMPEST_ENV_FILE
+names (secrets), then `TEMPEST_*` environment variables.
 
 Every setting is documented in docs/operations.md (a test checks that). Paths default to folders
 under the data dir, so `--data-dir` alone is enough on a laptop.
@@ -6,8 +7,10 @@ under the data dir, so `--data-dir` alone is enough on a laptop.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +167,55 @@ def load_toml(path: Path) -> dict:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError("CONFIG", f"{path} is not valid TOML: {exc}") from exc
+
+
+# Where things are is said by the environment or the command line, never by the env file.
+_NOT_IN_ENV_FILE = ("TEMPEST_DATA_DIR", "TEMPEST_CONFIG", "TEMPEST_ENV_FILE")
+
+
+def env_file(environ=os.environ) -> dict[str, str]:
+    """The `TEMPEST_NAME=value` lines of the file TEMPEST_ENV_FILE names ({} when unset).
+
+    Secrets live there, outside the data dir, in a file only Tempest's account may read: one
+    setting a line, the value taken as written (no quotes, no `$` expansion); blank lines and
+    `#` comments are skipped. A file others may read is refused, as ssh refuses a key.
+    """
+    named = environ.get("TEMPEST_ENV_FILE")
+    if not named:
+        return {}
+    path = Path(named).expanduser()
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError("ENV_FILE", f"cannot read {path}: {exc}") from exc
+    if mode & 0o077:
+        raise SettingsError("ENV_FILE", f"{path} may be read by others (mode "
+                            f"{stat.S_IMODE(mode):04o}): chmod 600 it")
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.partition("=")
+        name = name.strip()
+        if not equals or not name.startswith("TEMPEST_") or name in _NOT_IN_ENV_FILE:
+            raise SettingsError("ENV_FILE", f"{path} line {number}: expected TEMPEST_NAME=value "
+                                "(not TEMPEST_DATA_DIR, TEMPEST_CONFIG or TEMPEST_ENV_FILE)")
+        values[name] = value.strip()
+    return values
+
+
+def env_file_to_config(config, environ=os.environ) -> None:
+    """Apply the env file's settings, read as the environment's are (JSON where it parses,
+    text settings as written); the environment itself is applied after, and wins."""
+    values = env_file(environ)
+    for name, value in values.items():
+        key = name[len("TEMPEST_"):]
+        try:
+            config[key] = value if key in TEXT else json.loads(value)
+        except ValueError:
+            config[key] = value
 
 
 def secret_key(data_dir: Path) -> str:
