@@ -136,7 +136,7 @@ def ingest(data_dir: Path, watch: bool, paths: tuple[Path, ...]):
         service.stop()
         sinks.stop()
         return
-    from tempest.ingest.dropbox import pending
+    from tempest.ingest.scope import pending
 
     total = pending(layout(app.config).drop)
     try:

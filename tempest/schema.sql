@@ -135,6 +135,23 @@ CREATE TABLE IF NOT EXISTS quarantine (
     resolution  TEXT                  -- reingested as <id> | discarded
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS quarantine_open ON quarantine (received_at) WHERE resolved_at IS NULL;
+-- A meter's quarantined bytes, summed against TEMPEST_METER_QUARANTINE_BYTES (tempest/quotas).
+CREATE INDEX IF NOT EXISTS quarantine_serial ON quarantine (serial) WHERE resolved_at IS NULL;
+
+-- Per-meter allowances (tempest/quotas, docs/operations.md#quotas): the upload token buckets,
+-- and the bad files dropped once the meter's quarantine was full. A meter with no row has full
+-- buckets and nothing dropped.
+CREATE TABLE IF NOT EXISTS meter_quota (
+    serial         TEXT PRIMARY KEY,  -- '' for dropped files that name no meter
+    uploads        REAL,              -- upload tokens left at refilled_at (NULL: full)
+    upload_bytes   REAL,              -- byte tokens left at refilled_at
+    refilled_at    REAL,
+    dropped_files  INTEGER NOT NULL DEFAULT 0,
+    dropped_bytes  INTEGER NOT NULL DEFAULT 0,
+    dropped_at     REAL,
+    dropped_reason TEXT,
+    logged_at      REAL               -- the last ingest-log line about dropped files
+) WITHOUT ROWID;
 
 -- Small facts the ingest worker publishes (e.g. its last scan) for `status` and the API.
 CREATE TABLE IF NOT EXISTS state (

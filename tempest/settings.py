@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tempest.exports import settings as _exports
 from tempest.fleetconfig import settings as _agents
+from tempest.quotas import settings as _quotas
 from tempest.sinks import settings as _sinks
 
 DEFAULT_DATA_DIR = "./var/tempest"
@@ -67,9 +68,9 @@ NUMBERS = {
 }
 MIN_ADMIN_TOKEN = 16
 
-# The sinks', exports' and agent calls' settings live beside their code (docs/sinks.md,
-# docs/exports.md, docs/operations.md).
-_PARTS = (_sinks, _exports, _agents)
+# The sinks', exports', agent calls' and quotas' settings live beside their code
+# (docs/sinks.md, docs/exports.md, docs/operations.md).
+_PARTS = (_sinks, _exports, _agents, _quotas)
 for _part in _PARTS:
     DEFAULTS.update(_part.DEFAULTS)
     TEXT += _part.TEXT

@@ -47,7 +47,8 @@ def record_day(conn: sqlite3.Connection, day: Day, delivery: Delivery, path: str
                now: float) -> Result:
     serial, reading_day = day.serial, day.reading_day
     accounted = day.accounted()
-    conn.execute("INSERT OR IGNORE INTO meters (serial, created_at) VALUES (?, ?)", (serial, now))
+    # No meter is registered here: ingest takes days only of meters Tempest knows
+    # (tempest/ingest/scope.py), and a file of any other is quarantined.
     current = conn.execute(
         "SELECT file_id, hash, status, accounted, expected, delivered_at, versions FROM days "
         "WHERE serial = ? AND reading_day = ?", (serial, reading_day)).fetchone()

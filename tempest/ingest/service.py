@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tempest import db
-from tempest.ingest import dropbox
+from tempest.ingest import dropbox, scope
 from tempest.ingest.process import Item, Processor
 from tempest.ingest.watcher import Watch
 from tempest.settings import layout as layout_of
@@ -102,7 +102,7 @@ class IngestService:
         return [item for item in items if item[0] is not None]
 
     def _scan(self, settle: float) -> float | None:
-        found = dropbox.scan(self.layout.drop, settle)
+        found = scope.scan(self.layout.drop, settle)
         for path in found.ready:
             if path not in self._pending:
                 self._offer(path, None)
@@ -220,7 +220,7 @@ class IngestService:
             conn = db.connect(self.layout.database, synchronous="FULL")
             processor = self._processor(conn)
             try:
-                paths = list(dict.fromkeys([*extra, *dropbox.scan(
+                paths = list(dict.fromkeys([*extra, *scope.scan(
                     self.layout.drop, self.settle_seconds).ready]))
                 done: list[Item] = []
                 for i in range(0, len(paths), self.batch):

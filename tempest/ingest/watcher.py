@@ -3,6 +3,8 @@
 A file is complete when the writer closes it (inotify's close-after-write) or when it is
 renamed into the folder (rsync, our own uploads, `mv`); "created" is never enough. The handler
 does no I/O and catches everything: an exception there would kill the observer thread silently.
+The watch covers the meters' own folders (`<drop>/<serial>/`, see scope.py); anything deeper is
+never taken.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ class DropHandler(FileSystemEventHandler):
     def _take(self, path, hint: str | None) -> None:
         try:
             path = os.fsdecode(path)
-            if not path or os.path.dirname(path) != self.drop:
+            parent = os.path.dirname(path)
+            if not path or (parent != self.drop and not (
+                    os.path.dirname(parent) == self.drop
+                    and not names.ignored(os.path.basename(parent)))):
                 return
             if names.ignored(os.path.basename(path)):
                 return
@@ -72,7 +77,8 @@ class Watch:
     def start(self) -> None:
         self.drop.mkdir(parents=True, exist_ok=True)
         observer = make_observer()
-        observer.schedule(DropHandler(self.drop, self.offer), str(self.drop), recursive=False)
+        # Recursive, for the meters' folders: one inotify watch per folder, in one instance.
+        observer.schedule(DropHandler(self.drop, self.offer), str(self.drop), recursive=True)
         observer.daemon = True
         observer.start()
         self.observer = observer

@@ -9,6 +9,7 @@ from tempest.web import (
     api_exports,
     api_ingest,
     api_meters,
+    api_quota,
     api_sinks,
     errors,
     heartbeats,
@@ -40,6 +41,6 @@ def _cors(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.after_request(_cors)
-    for bp in (seed.bp, uploads.bp, heartbeats.bp, api_meters.bp, api_admin.bp, api_ingest.bp,
-               api_sinks.bp, api_exports.bp, openapi):
+    for bp in (seed.bp, uploads.bp, heartbeats.bp, api_meters.bp, api_quota.bp, api_admin.bp,
+               api_ingest.bp, api_sinks.bp, api_exports.bp, openapi):
         app.register_blueprint(bp)

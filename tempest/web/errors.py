@@ -17,11 +17,13 @@ log = logging.getLogger("tempest.web")
 
 
 class APIError(Exception):
-    def __init__(self, status: int, error: str, reason: str, **extra):
+    def __init__(self, status: int, error: str, reason: str, *, headers: dict | None = None,
+                 **extra):
         super().__init__(reason)
         self.status = status
         self.error = error
         self.reason = reason
+        self.headers = headers or {}  # e.g. Retry-After on a 429 or 507
         self.extra = extra
 
 
@@ -36,7 +38,7 @@ def not_found(reason: str) -> APIError:
 
 def _api_error(exc: APIError):
     body = {"error": exc.error, "reason": exc.reason, **exc.extra}
-    return jsonify(body), exc.status
+    return jsonify(body), exc.status, exc.headers
 
 
 def _too_large(exc: RequestEntityTooLarge):

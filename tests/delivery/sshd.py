@@ -1,9 +1,10 @@
 """A minimal, hand-started sshd on a loopback address, for the rsync route.
 
-It is a stand-in for the Tempest host's SSH: one key, pinned (as in production, see
-docs/delivery.md) to `rrsync -wo -no-del` into Tempest's drop folder, so the meter can only
-write files there. It runs as the user running the tests (root in CI) with its own host key,
-config and authorized keys in a temporary folder, and is stopped by its PID.
+It is a stand-in for the Tempest host's SSH: one key per meter, each pinned (as the tempest
+and meter roles pin them, see docs/delivery.md) to `rrsync -wo -no-del` into that meter's own
+drop subfolder, `<drop>/<serial>/`, so a meter can only write files there. It runs as the user
+running the tests (root in CI) with its own host key, config and authorized keys in a temporary
+folder, and is stopped by its PID.
 """
 
 from __future__ import annotations
@@ -49,13 +50,11 @@ class Sshd:
         self.host, self.port = free_address()
         self.host_key = self.dir / "host_key"
         host_pub = keygen(self.host_key)
-        self.client_key = self.dir / "meter_key"
-        client_pub = keygen(self.client_key)
         self.known_hosts = self.dir / "known_hosts"
         self.known_hosts.write_text(f"[{self.host}]:{self.port} {host_pub}\n")
         self.authorized = self.dir / "authorized_keys"
-        self.authorized.write_text(
-            f'command="{RRSYNC} -wo -no-del -no-lock {drop}",restrict {client_pub}\n')
+        self.authorized.write_text("")  # a line per meter, added by key_for()
+        self.keys: dict[str, Path] = {}
         self.config = self.dir / "sshd_config"
         self.log = self.dir / "sshd.log"
         self.proc: subprocess.Popen | None = None
@@ -105,8 +104,33 @@ class Sshd:
     def user(self) -> str:
         return pwd.getpwuid(os.geteuid()).pw_name
 
-    def delivery(self) -> dict:
+    def key_for(self, serial: str) -> Path:
+        """The meter's private key, made and authorised on first use the way the roles do it:
+        its own folder `<drop>/<serial>/` (group-writable, setgid), and a line whose forced
+        command is rrsync into that folder only (sshd reads the file at every login)."""
+        if serial not in self.keys:
+            key = self.dir / f"meter_key_{serial}"
+            public = keygen(key)
+            folder = self.drop / serial
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o2770)
+            with open(self.authorized, "a") as f:
+                f.write(f'restrict,command="{RRSYNC} -wo -no-del -no-lock {folder}" '
+                        f"{public} meters-drop:{serial}\n")
+            self.keys[serial] = key
+        return self.keys[serial]
+
+    def target(self) -> str:
+        return f"{self.user}@{self.host}:"
+
+    def ssh_command(self, serial: str) -> str:
+        """An `rsync -e` value logging in with the meter's key (for rsync runs by hand)."""
+        return (f"ssh -p {self.port} -i {self.key_for(serial)} -o IdentitiesOnly=yes "
+                f"-o BatchMode=yes -o UserKnownHostsFile={self.known_hosts} "
+                "-o StrictHostKeyChecking=yes")
+
+    def delivery(self, serial: str) -> dict:
         """The meter's `delivery` config section for this sshd."""
-        return {"mode": "rsync", "rsync_target": f"{self.user}@{self.host}:",
-                "ssh_key": str(self.client_key), "ssh_port": self.port,
+        return {"mode": "rsync", "rsync_target": self.target(),
+                "ssh_key": str(self.key_for(serial)), "ssh_port": self.port,
                 "ssh_known_hosts": str(self.known_hosts), "timeout_s": 5}
