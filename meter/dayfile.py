@@ -17,6 +17,10 @@ from meter.model import civil, tz
 
 _TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z|[+-]\d{2}:\d{2})?$")
 _MILLI = Decimal("0.001")
+# A day file nests four levels at most (metadata.config a few more). JSON nested a little under
+# Python's recursion limit still parses, then overflows the stack in the checks after it, at a
+# depth that depends on the caller's own stack: anything deeper than this is refused at once.
+MAX_NESTING = 32
 # Quality codes on the grid: actual, estimated, missing; None means "not reached yet".
 ACTUAL, ESTIMATED, MISSING = "A", "E", "M"
 _QUALITY_CODES = {"estimated": ESTIMATED, "missing": MISSING}
@@ -198,12 +202,30 @@ def parse(data: bytes | str, legacy_timezone: str = "UTC") -> Day:
         raise DayFileError(f"not JSON Tempest can read: {exc}"[:300]) from exc
     if not isinstance(doc, dict):
         raise DayFileError("a day file is a JSON object")
+    if _nesting_exceeds(doc, MAX_NESTING):
+        raise DayFileError(f"JSON nested too deeply (more than {MAX_NESTING} levels)")
     shape = _shape_of(doc)
     by_hand = _schema_check(doc, shape, text)
     if shape == "current":
         raw = data if isinstance(data, bytes) else text.encode()
         return _parse_current(doc, text, by_hand and not dayschema.fine_numbers(raw))
     return _parse_legacy(doc, text, shape, legacy_timezone)
+
+
+def _nesting_exceeds(doc: dict, limit: int) -> bool:
+    """Whether objects and arrays nest deeper than `limit` (a loop, not recursion: it must
+    not overflow the stack on the very input it guards against)."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = list(value.values()) if type(value) is dict else value
+        kinds = set(map(type, children))  # at C speed: most containers hold only numbers
+        if dict not in kinds and list not in kinds:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if type(c) in (dict, list))
+    return False
 
 
 def _grid(zone: tz.Zone, day: int, interval: int) -> list[int]:

@@ -6,14 +6,20 @@ rename), so a reader never sees half a file, and a crash leaves at worst a stale
 
 from __future__ import annotations
 
-import errno
+import hashlib
+import logging
 import os
 import secrets
+import shutil
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from tempest import names
+
+log = logging.getLogger("tempest.ingest")
 
 _TEMP_PREFIX = ".tempest-"
 
@@ -26,16 +32,31 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(directory: Path, name: str, data: bytes, *, durable: bool = True) -> Path:
-    """Write `data` as directory/name: temporary name, fsync, rename, fsync the folder."""
+def _ensure_dir(directory: Path, durable: bool) -> None:
+    """Make the folder if needed; a new folder's own name is durable only once its parent is
+    synced too (archive/<serial>/ for a meter's first file)."""
+    if directory.is_dir():
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    if durable:
+        _fsync_dir(directory.parent)
+
+
+def write_atomic(directory: Path, name: str, data: bytes | BinaryIO, *,
+                 durable: bool = True) -> Path:
+    """Write `data` (bytes, or a file to copy from) as directory/name: temporary name, fsync,
+    rename, fsync the folder."""
     if "/" in name or name.startswith("."):
         raise ValueError(f"not a plain file name: {name!r}")
-    directory.mkdir(parents=True, exist_ok=True)
+    _ensure_dir(directory, durable)
     tmp = directory / f"{_TEMP_PREFIX}{secrets.token_hex(6)}.tmp"
     final = directory / name
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            if isinstance(data, bytes | bytearray):
+                f.write(data)
+            else:
+                shutil.copyfileobj(data, f)
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
@@ -48,40 +69,91 @@ def write_atomic(directory: Path, name: str, data: bytes, *, durable: bool = Tru
     return final
 
 
-def move(src: Path, dest: Path) -> bool:
-    """Move src to dest, never leaving a partial dest. False if src is gone (already moved).
+class NotRegular(OSError):
+    """A FIFO, a device or a folder where a file was expected."""
 
-    A hard link then an unlink, rather than a rename: a rename out of a watched folder gives
-    inotify an unpaired IN_MOVED_FROM, which watchdog holds for half a second to pair it, and
-    every event behind it waits (half a second of latency per ingested file). An unlink is
-    reported at once. A crash between the two leaves the file in both places; the next pass
-    finishes the move. Across file systems, or where the kernel will not let Tempest link a
-    file another account owns (Debian's fs.protected_hardlinks=1 and the rsync drop account),
-    the bytes are copied (temporary name, rename) and the original unlinked.
+
+def open_regular(path: Path):
+    """`(file, stat)` for reading path, never through a symbolic link (`O_NOFOLLOW`: ELOOP)
+    and never blocking on a FIFO someone placed there (`O_NONBLOCK`); NotRegular for anything
+    but a regular file. Used for the drop folder, whose writer could point a link anywhere, and
+    for serving the archive and quarantine, which must never follow one either."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    f = os.fdopen(fd, "rb")
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        f.close()
+        raise NotRegular(f"not a regular file: {path}")
+    return f, st
+
+
+def keep(dest: Path, data: bytes, digest: str) -> None:
+    """Make dest hold exactly `data` (whose sha256 is `digest`), durably.
+
+    The bytes come from memory, the very bytes ingest read and validated: the drop file is
+    never opened again by path, so whatever its writer renames over it after the read (a link
+    to Tempest's own config, other bytes) cannot reach the archive. A dest an earlier pass left
+    (a crash between the commit and the drop file's removal) is trusted only if it is a regular
+    file with these bytes; after a power loss it may be short or empty, and is then rewritten.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.link(src, dest)
-    except FileExistsError:
-        # Archive names carry the content hash, quarantine names the file's id: what is there
-        # already is this file (from an earlier pass cut short).
+        f, _ = open_regular(dest)
+    except (FileNotFoundError, NotRegular):
         pass
+    except OSError as exc:  # ELOOP: a link where the file belongs; replaced below
+        log.warning("replacing %s: %s", dest, exc)
+    else:
+        with f:
+            same = hashlib.sha256(f.read()).hexdigest() == digest
+            if same:
+                # The pass that wrote it may have died before its fsyncs.
+                os.fsync(f.fileno())
+        if same:
+            _fsync_dir(dest.parent)
+            return
+        log.warning("replacing %s: its bytes are not the recorded ones", dest)
+    write_atomic(dest.parent, dest.name, data)
+
+
+def copy_same(src: Path, ident: tuple[int, int], dest: Path) -> bool:
+    """Copy the drop file ingest read (too big to have been read whole) to dest, durably:
+    opened without following a link, and only if it is still that very file (same device and
+    inode). False, and nothing written, otherwise."""
+    try:
+        f, st = open_regular(src)
+    except OSError as exc:  # gone, a link (ELOOP) or not a file any more
+        log.warning("not copying %s: %s", src, exc)
+        return False
+    with f:
+        if (st.st_dev, st.st_ino) != ident:
+            log.warning("not copying %s: it was replaced after it was read", src)
+            return False
+        write_atomic(dest.parent, dest.name, f)
+    return True
+
+
+def release(src: Path, ident: tuple[int, int]) -> bool:
+    """Remove a drop file whose bytes are kept elsewhere now, durably (the folder is synced).
+
+    Only if the name still points at the file ingest read (same device and inode): a writer
+    may have renamed something else over it since, a new delivery (judged on its own pass) or a
+    link (never read), and that is not ours to delete. False if it was left or is gone. (A swap
+    between this check and the unlink removes the writer's new entry: only its own loss.)
+    An unlink, never a rename out of the folder: watchdog holds an unpaired move-out for half
+    a second to pair it, and every event behind it would wait.
+    """
+    try:
+        st = os.lstat(src)
     except FileNotFoundError:
-        if not src.exists():
-            return False
-        raise
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EACCES):
-            raise
-        try:
-            data = src.read_bytes()
-        except FileNotFoundError:
-            return False
-        write_atomic(dest.parent, dest.name, data)
+        return False
+    if (st.st_dev, st.st_ino) != ident:
+        log.warning("leaving %s: it was replaced after it was read", src)
+        return False
     try:
         os.unlink(src)
     except FileNotFoundError:
         return False
+    _fsync_dir(src.parent)
     return True
 
 

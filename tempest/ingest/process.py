@@ -6,11 +6,13 @@ Order of work, chosen so that `kill -9` at any instant converges on restart:
    hold the store's write lock while heartbeats wait; with INGEST_PROCESSES > 1 a batch is
    parsed by a pool of processes, since parsing is pure CPU);
 2. one transaction records every file (its outcome under its ingest id) and stores the days;
-3. only after the commit are files moved to archive/ or quarantine/.
+3. only after the commit are the bytes read in 1 written to archive/ or quarantine/ (fsync,
+   rename, fsync the folder) and the drop file removed (then the drop folder synced).
 
 A crash before 3 leaves files in the drop folder whose ids are already recorded: the next pass
-finds the id and just finishes the move. A crash before the commit leaves nothing recorded, so
-the files are processed afresh. Either way each file is stored once.
+finds the id and just finishes the move (an archive copy it finds is kept only if its hash is
+the recorded one). A crash before the commit leaves nothing recorded, so the files are
+processed afresh. Either way each file is stored once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import json
 import logging
 import os
 import sqlite3
-import stat
 import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -51,26 +52,23 @@ class Item:
     known: object = None  # the days row, when these bytes are already the stored version
     outcome: str | None = None
     dest: str | None = None  # relative path the file goes to
+    ident: tuple[int, int] | None = None  # (device, inode) of the drop file that was read
 
 
 def _read(path: Path, limit: int, hint: str | None) -> Item | None:
     """The file and its identity, or None when it is gone (already handled) or not a file."""
     try:
-        # Never through a symbolic link: a link in the drop folder could point anywhere.
-        # O_NONBLOCK: opening a FIFO someone placed there must not block the worker forever
-        # waiting for a writer (it is then refused below as not a regular file).
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        # Never through a symbolic link: a link in the drop folder could point anywhere; and
+        # never waiting on a FIFO someone placed there (dropbox.open_regular refuses both).
+        f, st = dropbox.open_regular(path)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, dropbox.NotRegular):
         return None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             log.warning("ignoring %s: a symbolic link", path)
             return None
         raise
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            return None
+    with f:
         data = f.read(limit + 1)
     digest = hashlib.sha256(data).hexdigest()
     # A name that is not UTF-8 (any bytes but / and NUL may name a file) comes out of the folder
@@ -83,7 +81,10 @@ def _read(path: Path, limit: int, hint: str | None) -> Item | None:
     else:
         source, ingest_id = hint or "drop", names.derived_id(name, digest)
     delivery = store.Delivery(ingest_id, digest, name, st.st_size, source, st.st_mtime)
-    item = Item(path, delivery, data=data)
+    # The bytes read here are the ones validated, stored and archived (or quarantined): the
+    # drop file is never opened again by path, whatever its writer puts there meanwhile (a
+    # file past the limit is the one exception, see quarantine.place).
+    item = Item(path, delivery, data=data, ident=(st.st_dev, st.st_ino))
     if len(data) > limit:
         item.data = None
         item.error = {"reason": f"file is larger than the {limit}-byte limit", "field": "",
@@ -91,11 +92,27 @@ def _read(path: Path, limit: int, hint: str | None) -> Item | None:
     return item
 
 
+def parse_checked(data: bytes, zone: str) -> Day:
+    """meter.dayfile.parse, where any failure is a DayFileError with a reason.
+
+    A file the checks choke on (a bug, a stack overflow) is a bad file, quarantined with a
+    reason, never an exception that fails its whole batch on every rescan or a 500 upload.
+    """
+    try:
+        return parse(data, legacy_timezone=zone)
+    except DayFileError:
+        raise
+    except Exception as exc:
+        log.exception("checking a day file failed; it is refused as unreadable")
+        raise DayFileError(f"Tempest could not check this file "
+                           f"({type(exc).__name__})") from exc
+
+
 def parse_job(job: tuple[bytes, str]) -> tuple[Day | None, dict | None]:
     """Parse one file (a top-level function so a process pool can run it)."""
     data, zone = job
     try:
-        return parse(data, legacy_timezone=zone), None
+        return parse_checked(data, zone), None
     except DayFileError as exc:  # returned, not raised: its fields would not survive pickling
         return None, exc.as_dict()
 
@@ -200,15 +217,19 @@ class Processor:
             item.outcome, item.dest = "quarantined", f"quarantine/{qname}"
 
     def _finish(self, item: Item) -> None:
-        """Move the file where its recorded outcome says it belongs."""
+        """Put the bytes read where the recorded outcome says, durably, then remove the drop
+        file (only if its name still points at the file that was read)."""
         if item.outcome == "quarantined":
             qrow = quarantine.row(self.conn, item.delivery.id)
             if qrow is None:  # recorded as quarantined by the upload route: same rule
                 return
             quarantine.place(self.layout.quarantine, qrow["name"], quarantine.reason_doc(qrow),
-                             src=item.path)
+                             data=item.data, src=item.path, ident=item.ident)
         elif item.dest:
-            dropbox.move(item.path, self.layout.data_dir / item.dest)
+            dropbox.keep(self.layout.data_dir / item.dest, item.data, item.delivery.hash)
+        else:
+            return
+        dropbox.release(item.path, item.ident)
 
     def process(self, paths: list[tuple[Path, str | None]]) -> list[Item]:
         """Ingest these files; returns what happened to each (files already gone are skipped)."""

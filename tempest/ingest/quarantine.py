@@ -65,15 +65,21 @@ def reason_doc(row) -> dict:
             "received_at": iso(row["received_at"])}
 
 
-def place(qdir: Path, qname: str, doc: dict, *, src: Path | None = None,
-          data: bytes | None = None) -> None:
-    """Put the reason file, then the bytes, into the quarantine folder."""
+def place(qdir: Path, qname: str, doc: dict, *, data: bytes | None,
+          src: Path | None = None, ident: tuple[int, int] | None = None) -> None:
+    """Put the reason file, then the bytes, into the quarantine folder, durably (temporary
+    name, fsync, rename, fsync the folder): the caller removes the original right after.
+
+    `data` is what was received and read, never the drop file opened again: its writer may
+    have renamed a link over it since. A file past the size limit was not read whole (data
+    None); it is copied from `src` only if that is still the very file read (`ident`), never
+    through a link, so an operator can raise the limit and re-ingest it."""
     body = (json.dumps(doc, indent=1) + "\n").encode()
-    dropbox.write_atomic(qdir, qname + REASON_SUFFIX, body, durable=False)
+    dropbox.write_atomic(qdir, qname + REASON_SUFFIX, body)
     if data is not None:
-        dropbox.write_atomic(qdir, qname, data, durable=False)
-    elif src is not None:
-        dropbox.move(src, qdir / qname)
+        dropbox.keep(qdir / qname, data, doc["sha256"])
+    elif src is not None and ident is not None:
+        dropbox.copy_same(src, ident, qdir / qname)
 
 
 def row(conn: sqlite3.Connection, qid: str):

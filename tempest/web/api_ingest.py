@@ -147,9 +147,14 @@ def quarantine_file(qid: str):
     auth.require_admin()
     row = _q_row(qid)
     try:
-        data = (layout(current_app.config).quarantine / row["name"]).read_bytes()
+        # Never through a link (one swapped into the drop folder could point anywhere).
+        f, _ = dropbox.open_regular(layout(current_app.config).quarantine / row["name"])
     except FileNotFoundError as exc:
         raise not_found("the quarantined file is no longer there") from exc
+    except OSError as exc:
+        raise not_found("the quarantined file is not a regular file; it is not served") from exc
+    with f:
+        data = f.read()
     return Response(data, mimetype="application/octet-stream")
 
 

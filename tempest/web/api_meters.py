@@ -11,9 +11,9 @@ from meter.model import civil
 from tempest import names, registry
 from tempest.db import get_db
 from tempest.ingest.quarantine import iso
+from tempest.read import archive, resample
 from tempest.read import days as read_days
 from tempest.read import meters as read_meters
-from tempest.read import resample
 from tempest.settings import layout
 from tempest.web.errors import bad_request, not_found
 from tempest.web.params import channel_path, day_arg, day_path, page_args, serial_path
@@ -79,14 +79,10 @@ def day_readings(serial: str, day: str):
 def day_file(serial: str, day: str):
     """The stored version's file, byte for byte as it was delivered."""
     row = _day_or_404(serial, day)
-    found = get_db().execute("SELECT path FROM files WHERE id = ?", (row["file_id"],)).fetchone()
-    if found is None or not found["path"]:
-        raise not_found("the stored file is not archived yet")
-    path = layout(current_app.config).data_dir / found["path"]
     try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise not_found("the stored file is not in the archive (yet, or any more)") from exc
+        data = archive.stored_file(get_db(), layout(current_app.config).data_dir, row)
+    except archive.NotArchived as exc:
+        raise not_found(str(exc)) from exc
     return Response(data, mimetype="application/json")
 
 

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from tempest import codec, registry
 from tempest.db import get_db
+from tempest.read import archive
 from tempest.read import days as read_days
 from tempest.settings import layout
 from tempest.web.errors import bad_request, not_found
@@ -169,11 +170,10 @@ def payload():
     if not serial or not day:
         raise bad_request("serial and day are required", "serial" if not serial else "day")
     row = _day(serial, day)
-    found = get_db().execute("SELECT path FROM files WHERE id = ?", (row["file_id"],)).fetchone()
     try:
-        data = (layout(current_app.config).data_dir / found["path"]).read_bytes()
-    except (TypeError, FileNotFoundError) as exc:
-        raise not_found("the payload's file is not in the archive") from exc
+        data = archive.stored_file(get_db(), layout(current_app.config).data_dir, row)
+    except archive.NotArchived as exc:
+        raise not_found(f"the payload's file cannot be served: {exc}") from exc
     return Response(data, mimetype="application/json")
 
 

@@ -14,10 +14,11 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from meter.dayfile import DayFileError, parse
+from meter.dayfile import DayFileError
 from tempest import names
 from tempest.db import get_db, transaction
 from tempest.ingest import dropbox, quarantine
+from tempest.ingest.process import parse_checked
 from tempest.settings import layout
 from tempest.store import Delivery
 from tempest.web import auth
@@ -61,7 +62,7 @@ def accept_day_file():
         raise APIError(403, "forbidden", "this key does not belong to the file's serial",
                        field="serial")
     try:
-        day = parse(data, legacy_timezone=_zone_for(serial))
+        day = parse_checked(data, _zone_for(serial))
     except DayFileError as exc:
         raise _quarantine_upload(serial, data, exc) from exc
     ingest_id = names.new_id()
