@@ -183,16 +183,17 @@ def fleet_config_paths() -> dict:
                       params=[SERIAL]),
             "put": op("Set the inventory's config (the whole config as deployed)", cfg,
                       params=[SERIAL], security=ADMIN,
-                      body="{config, source?, config_hash?}", errors=admin_errors),
+                      body="{config, source?, config_hash?, agent_url?}", errors=admin_errors),
             "delete": op("Forget the inventory's config", cfg, params=[SERIAL],
                          security=ADMIN, errors=admin_errors)},
         "/api/v1/meters/{serial}/agent-key": {
-            "put": op("Keep the meter agent's key (never shown again)", cfg, params=[SERIAL],
-                      security=ADMIN, body="{key}", errors=admin_errors),
+            "put": op("Keep the meter agent's key (never shown again) and address", cfg,
+                      params=[SERIAL], security=ADMIN, body="{key, url?}", errors=admin_errors),
             "delete": op("Forget the meter agent's key", cfg, params=[SERIAL], security=ADMIN,
                          errors=admin_errors)},
         "/api/v1/meters/{serial}/config/push": {
-            "post": op("Push a config (default: the inventory's) to the meter's agent", cfg,
+            "post": op("Push a config (default: the inventory's) to the meter's agent at its "
+                       "registered address", cfg,
                        params=[SERIAL], security=ADMIN, body="optional {config}",
                        ok_desc="the agent applied it (502: it refused or did not answer)",
                        errors=("400", "401", "403", "404", "409", "502"))},

@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from tempest.cli import main as tempest_cli
 from tests.hardening.agents import Agent
 from tests.hardening.procs import ADMIN_TOKEN, REPO, Tempest
+from tests.nginx import TlsProxy
 
 KILI_AGENT_KEY = "kili-agent-key-0123456789abcdef"
 MERU_AGENT_KEY = "meru-agent-key-fedcba9876543210"
@@ -180,3 +181,56 @@ def test_the_production_inventory_gives_each_meter_its_own_agent_key(tmp_path):
     assert set(keys) == {"kili", "meru", "elgon"}, done.stdout
     assert all(k and "VARIABLE IS NOT DEFINED" not in k for k in keys.values()), keys
     assert len(set(keys.values())) == len(keys), f"meters share an agent key: {keys}"
+
+
+def test_pushes_to_agents_behind_tls_are_verified_and_plain_http_refused(tmp_path):
+    """docs/operations.md, "Meter agents over TLS": nginx terminates TLS in front of each
+    agent; Tempest verifies it against TEMPEST_AGENT_CA_BUNDLE and, with
+    TEMPEST_AGENT_HTTPS_ONLY, sends no agent key over plain http."""
+    data = tmp_path / "data"
+    keys = json.loads(CliRunner().invoke(tempest_cli, ["meters", "add", "kili", "meru", "--json",
+                                                       "--data-dir", str(data)]).stdout)
+    started: list = []
+    try:
+        kili = Agent(tmp_path / "kili", "kili", "http://127.0.0.1:8002/", keys["kili"],
+                     KILI_AGENT_KEY)
+        meru = Agent(tmp_path / "meru", "meru", "http://127.0.0.1:8002/", keys["meru"],
+                     MERU_AGENT_KEY, verbose=True)
+        started += [kili.start(), meru.start()]
+        trusted = TlsProxy(tmp_path / "tls-kili", kili.url)  # its certificate is the bundle
+        stranger = TlsProxy(tmp_path / "tls-meru", meru.url)  # a certificate nobody vouches for
+        started += [trusted.start(), stranger.start()]
+        tempest = Tempest(data, tmp_path / "tempest.log",
+                          TEMPEST_AGENT_CA_BUNDLE=str(trusted.cert),
+                          TEMPEST_AGENT_HTTPS_ONLY="true")
+        started.append(tempest.start())
+        for serial, agent, url in (("kili", kili, trusted.url), ("meru", meru, stranger.url)):
+            r = tempest.admin("PUT", f"api/v1/meters/{serial}/desired-config",
+                              json={"config": agent.raw, "agent_url": url})
+            assert r.status_code == 200 and r.json()["agent_url"] == url, r.text
+
+        def push(serial: str, raw: dict) -> requests.Response:
+            return tempest.admin("POST", f"api/v1/meters/{serial}/config/push",
+                                 json={"config": raw})
+
+        r = push("kili", {**kili.raw, "annual_kwh": 6100})
+        assert r.status_code == 200 and r.json()["agent_url"] == trusted.url, r.text
+        assert kili.config()["annual_kwh"] == 6100
+        assert "POST /config" in trusted.requests_seen()
+
+        before = meru.config_bytes()
+        r = push("meru", {**meru.raw, "annual_kwh": 4000})  # its certificate fails
+        assert r.status_code == 502 and r.json()["answer"]["error"] == "unreachable", r.text
+        assert "SSLError" in r.json()["answer"]["reason"]
+        assert "/config" not in stranger.requests_seen()
+        # Plain http, with TEMPEST_AGENT_HTTPS_ONLY: refused before anything is sent.
+        r = tempest.admin("PUT", "api/v1/meters/meru/agent-key",
+                          json={"key": MERU_AGENT_KEY, "url": meru.url})
+        assert r.status_code == 200, r.text
+        r = push("meru", {**meru.raw, "annual_kwh": 4000})
+        assert r.status_code == 409 and "TEMPEST_AGENT_HTTPS_ONLY" in r.json()["reason"], r.text
+        assert meru.config_bytes() == before
+        assert "/config" not in meru.log()
+    finally:
+        for proc in reversed(started):
+            proc.stop()
