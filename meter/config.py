@@ -20,6 +20,7 @@ from pathlib import Path
 import jsonschema
 
 from meter import DATA_MODEL_VERSION, MODEL_VERSION, __version__, masking, tzdb
+from meter.jsonschemas import Validator as SchemaValidator
 from meter.model import archetypes, civil, holidays
 
 DEFAULT_COMMISSIONED = "2024-01-01"
@@ -139,7 +140,7 @@ def parse(text: str) -> Config:
 def from_dict(raw) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError("", "a config is a JSON object")
-    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(raw),
+    errors = sorted(SchemaValidator(schema()).iter_errors(raw),
                     key=lambda e: (len(e.absolute_path), str(e.path)))
     if errors:
         err = errors[0]

@@ -15,7 +15,8 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from meter import dayschema, tzdb
 from meter.model import civil, tz
 
-_TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z|[+-]\d{2}:\d{2})?$")
+# \Z, not $: `$` also matches before a final "\n".
+_TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z|[+-]\d{2}:\d{2})?\Z")
 _MILLI = Decimal("0.001")
 # A day file nests four levels at most (metadata.config a few more). JSON nested a little under
 # Python's recursion limit still parses, then overflows the stack in the checks after it, at a

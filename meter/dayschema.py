@@ -23,7 +23,10 @@ from importlib import resources
 
 import jsonschema
 
-_TS_OFFSET = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$")
+from meter.jsonschemas import Validator
+
+# Matched whole (fullmatch): `$` would let a label ending in "\n" through.
+_TS_OFFSET = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}")
 _KWH_MAX = Decimal(100000)
 _NUMBER_TYPES = {int, Decimal}
 _VERDICTS_MAX = 4096
@@ -39,7 +42,7 @@ def schema() -> dict:
 def _validator(definition: str) -> jsonschema.protocols.Validator:
     root = schema()
     sub = {"$ref": f"#/$defs/{definition}", "$defs": root["$defs"]}
-    return jsonschema.Draft202012Validator(sub)
+    return Validator(sub)  # JSON Schema's own `$`: the very end of the string
 
 
 @cache
@@ -87,7 +90,7 @@ def readings_ok(doc: dict, shape: str) -> bool:
                 return False
             keys = stream.keys()
             if checked is None or keys != checked:
-                if not all(map(_TS_OFFSET.match, keys)):
+                if not all(map(_TS_OFFSET.fullmatch, keys)):
                     return False
                 checked = keys
             if not check(list(stream.values())):

@@ -22,7 +22,7 @@ from meter.model import tz
 NO_READING = -1
 NOT_REACHED = "-"
 _QUALITY_BYTES = {ACTUAL: "A", ESTIMATED: "E", MISSING: "M", None: NOT_REACHED}
-_FIXED = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
+_FIXED = re.compile(r"UTC([+-])(\d{2}):(\d{2})")  # fullmatch: `$` lets "\n" in
 _WIRE = np.dtype("<i4")
 
 
@@ -55,7 +55,7 @@ def quality_names(blob: bytes) -> list[str | None]:
 @lru_cache(maxsize=256)
 def zone_for(name: str) -> tz.Zone:
     """The zone a stored day was placed in: an IANA zone, or a seed file's fixed UTC+hh:mm."""
-    m = _FIXED.match(name)
+    m = _FIXED.fullmatch(name)
     if m:
         off = (int(m.group(2)) * 60 + int(m.group(3))) * (-1 if m.group(1) == "-" else 1)
         return tz.Zone(name, [[-(1 << 40), off]])

@@ -13,29 +13,31 @@ import secrets
 from meter.model import civil
 
 # The day file's own rules (docs/day-file.md): letters, digits, _ . -; never "..".
-_SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ID = re.compile(r"^[0-9a-f]{20}$")
+# Each is matched whole (re.fullmatch): with `^...$`, Python's `$` also matches before a final
+# "\n", and "A\n" was issued a key, archived under archive/A\n/ and split log lines.
+_SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ID = re.compile(r"[0-9a-f]{20}")
 # Upload and re-ingest files carry their ingest id in the name: <stem>.<marker>-<id>.json
-_MARKED = re.compile(r"\.(up|re)-([0-9a-f]{20})\.json$")
+_MARKED = re.compile(r"\.(up|re)-([0-9a-f]{20})\.json\Z")
 _MARKER_SOURCE = {"up": "upload", "re": "reingest"}
 # rsync writes `.<name>.XXXXXX` and renames it into place.
-_RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")
+_RSYNC_TEMP = re.compile(r"\..+\.[A-Za-z0-9]{6}")
 _TEMP_SUFFIXES = (".tmp", ".part", "~", ".swp")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def valid_serial(serial: object) -> bool:
-    return isinstance(serial, str) and bool(_SERIAL.match(serial)) and ".." not in serial
+    return isinstance(serial, str) and bool(_SERIAL.fullmatch(serial)) and ".." not in serial
 
 
 def valid_channel(name: object) -> bool:
-    return isinstance(name, str) and bool(_CHANNEL.match(name)) and ".." not in name
+    return isinstance(name, str) and bool(_CHANNEL.fullmatch(name)) and ".." not in name
 
 
 def valid_day(day: object) -> bool:
-    if not isinstance(day, str) or not _DAY.match(day):
+    if not isinstance(day, str) or not _DAY.fullmatch(day):
         return False
     try:
         civil.parse_day(day)
@@ -45,7 +47,7 @@ def valid_day(day: object) -> bool:
 
 
 def valid_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_ID.match(value))
+    return isinstance(value, str) and bool(_ID.fullmatch(value))
 
 
 def new_id() -> str:
@@ -64,7 +66,7 @@ def ignored(name: str) -> bool:
 
 
 def is_rsync_temp(name: str) -> bool:
-    return bool(_RSYNC_TEMP.match(name))
+    return bool(_RSYNC_TEMP.fullmatch(name))
 
 
 def marked(name: str) -> tuple[str, str] | None:

@@ -20,7 +20,8 @@ from meter.delivery.files import write_atomic
 from meter.storage import fsync_dir
 
 # <serial>_<YYYY-MM-DD>.json: the only names the tick puts in the outbox.
-_NAME = re.compile(r"^(?P<serial>[A-Za-z0-9][A-Za-z0-9_.-]{0,63})_(?P<day>\d{4}-\d{2}-\d{2})\.json$")
+# Matched whole (fullmatch): `$` would let a name ending in "\n" through.
+_NAME = re.compile(r"(?P<serial>[A-Za-z0-9][A-Za-z0-9_.-]{0,63})_(?P<day>\d{4}-\d{2}-\d{2})\.json")
 REASON_SUFFIX = ".reason.json"
 LOCK_NAME = ".delivery.lock"
 
@@ -37,7 +38,7 @@ class Entry:
 
 
 def parse_name(name: str) -> Entry:
-    m = _NAME.match(name)
+    m = _NAME.fullmatch(name)
     if m is None:
         return Entry(name, None, None)
     return Entry(name, m.group("day"), m.group("serial"))

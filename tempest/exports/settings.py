@@ -23,16 +23,18 @@ TEXT = ("NEM12_UTC_OFFSET", "NEM12_FROM_PARTICIPANT", "NEM12_TO_PARTICIPANT",
 
 NUMBERS = {"EXPORT_MAX_DAYS": (int, 1, 36600)}
 
-OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
-NMI = re.compile(r"^[A-Z0-9]{10,11}$")
-SUFFIX = re.compile(r"^[A-Z][A-Z0-9]$")
-PARTICIPANT = re.compile(r"^[A-Za-z0-9_-]{1,10}$")
-ESTIMATED = re.compile(r"^[EFS]\d{2}$")
+# Each matched whole (re.fullmatch): Python's `$` also matches before a final "\n", and a
+# value ending in one would end a record early in the files these fields are written into.
+OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+NMI = re.compile(r"[A-Z0-9]{10}")  # NEM12's NMI field: 10 characters, no checksum
+SUFFIX = re.compile(r"[A-Z][A-Z0-9]")
+PARTICIPANT = re.compile(r"[A-Za-z0-9_-]{1,10}")
+ESTIMATED = re.compile(r"[EFS]\d{2}")
 
 
 def offset_minutes(text: str) -> int:
     """'+10:00' -> 600 (ValueError on anything else)."""
-    m = OFFSET.match(text or "")
+    m = OFFSET.fullmatch(text or "")
     if not m or int(m.group(2)) > 14 or int(m.group(3)) > 59:
         raise ValueError(f"{text!r} is not a UTC offset such as +10:00")
     minutes = int(m.group(2)) * 60 + int(m.group(3))
@@ -49,11 +51,12 @@ def meters_problem(value) -> str | None:
         if not isinstance(entry, dict) or set(entry) - {"nmi", "suffixes"}:
             return f"{serial}: only nmi and suffixes may be set"
         nmi = entry.get("nmi")
-        if nmi is not None and not (isinstance(nmi, str) and NMI.match(nmi)):
-            return f"{serial}: nmi must be 10 or 11 of A-Z 0-9"
+        if nmi is not None and not (isinstance(nmi, str) and NMI.fullmatch(nmi)):
+            return f"{serial}: nmi must be 10 of A-Z 0-9"
         suffixes = entry.get("suffixes", {})
         if not isinstance(suffixes, dict) or not all(
-                isinstance(s, str) and SUFFIX.match(s) for s in suffixes.values()):
+                names.valid_channel(c) and isinstance(s, str) and SUFFIX.fullmatch(s)
+                for c, s in suffixes.items()):
             return f"{serial}: suffixes map channel names to suffixes such as E1 or B1"
         if len(set(suffixes.values())) != len(suffixes):
             return f"{serial}: two channels share a suffix"
@@ -66,9 +69,9 @@ def check(config, error) -> None:
     except ValueError:
         raise error("NEM12_UTC_OFFSET", "must be a UTC offset such as +10:00") from None
     for name in ("NEM12_FROM_PARTICIPANT", "NEM12_TO_PARTICIPANT"):
-        if not PARTICIPANT.match(str(config.get(name) or "")):
+        if not PARTICIPANT.fullmatch(str(config.get(name) or "")):
             raise error(name, "must be 1 to 10 of A-Z a-z 0-9 _ -")
-    if not ESTIMATED.match(str(config.get("NEM12_ESTIMATED_QUALITY") or "")):
+    if not ESTIMATED.fullmatch(str(config.get("NEM12_ESTIMATED_QUALITY") or "")):
         raise error("NEM12_ESTIMATED_QUALITY", "must be a quality flag E, F or S and a "
                     "two-digit method, such as S17")
     problem = meters_problem(config.get("NEM12_METERS"))

@@ -19,7 +19,7 @@ from meter import config as meter_config
 from tempest.db import transaction
 
 DRIFT_STATES = ("in_sync", "drifted", "unknown")
-_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+_HASH = re.compile(r"sha256:[0-9a-f]{64}")  # fullmatch: `$` lets "\n" in
 
 # The drift of a `meters m LEFT JOIN desired_config d` row, in SQL (for fleet filters and sorts).
 DRIFT_SQL = ("CASE WHEN d.config_hash IS NULL OR m.config_hash IS NULL THEN 'unknown' "
@@ -59,7 +59,7 @@ def check(serial: str, raw, given_hash=None) -> tuple[dict, str]:
         raise BadDesiredConfig(f"config.{exc.field}" if exc.field else "config",
                                exc.reason) from exc
     if given_hash is not None:
-        if not isinstance(given_hash, str) or not _HASH.match(given_hash):
+        if not isinstance(given_hash, str) or not _HASH.fullmatch(given_hash):
             raise BadDesiredConfig("config_hash", "must be sha256: and 64 hex digits")
         return raw, given_hash
     return raw, meter_config.config_hash(raw)
