@@ -50,7 +50,7 @@ def main() -> None:
     started = time.perf_counter()
     size = 0
     with open(out, "w", encoding="ascii", newline="") as f:
-        for chunk in nem12.export(conn, layout(config).data_dir, config, first, last):
+        for chunk in nem12.export(conn, config, first, last):
             f.write(chunk)
             size += len(chunk)
     seconds = time.perf_counter() - started

@@ -49,7 +49,7 @@ def _run(data_dir: Path, make, output: str) -> None:
     lay = layout(app.config)
     conn = db.connect(lay.database)
     try:
-        size, seconds = _write(make(conn, app.config, lay.data_dir), output)
+        size, seconds = _write(make(conn, app.config), output)
     except ExportError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -83,8 +83,8 @@ def nem12_command(data_dir: Path, from_day: str, to_day: str, serials: tuple[str
     """NEM12: 100, 200 per meter channel, 300 per market day, 400 where quality varies,
     900. Days are NEM time (TEMPEST_NEM12_UTC_OFFSET, +10:00 by default)."""
     _range(from_day, to_day)
-    _run(data_dir, lambda conn, config, data: nem12.export(
-        conn, data, config, from_day, to_day, serials or None), output)
+    _run(data_dir, lambda conn, config: nem12.export(
+        conn, config, from_day, to_day, serials or None), output)
 
 
 @export.command("csv")
@@ -97,5 +97,5 @@ def csv_command(data_dir: Path, from_day: str, to_day: str, serials: tuple[str],
     """CSV: one row per interval and channel (serial, channel, role, start, end, kWh,
     quality)."""
     _range(from_day, to_day)
-    _run(data_dir, lambda conn, config, data: csv_rows.export(
+    _run(data_dir, lambda conn, config: csv_rows.export(
         conn, from_day, to_day, serials or None), output)

@@ -1,24 +1,25 @@
 """Who a meter is in a NEM12 file: its NMI, and each channel's NMI suffix and register.
 
-Three sources, the first that says something wins (docs/exports.md):
+From the operator only, never from the meter (docs/exports.md):
 
-1. Tempest's `NEM12_METERS` setting (`{"kili": {"nmi": ..., "suffixes": {"Total": "E1"}}}`):
-   the operator's word, for meters whose config cannot be changed;
-2. the meter's own config as its newest stored day file carries it (`metadata.config`):
-   `nmi`, and `nem12_suffix` on a channel in the list form of `channels`;
-3. defaults: the NMI field carries the serial, and suffixes follow the channel roles: import
+1. Tempest's `NEM12_METERS` setting (`{"kili": {"nmi": ..., "suffixes": {"Total": "E1"}}}`),
+   checked when Tempest starts (exports/settings.py);
+2. defaults: the NMI field carries the serial, and suffixes follow the channel roles: import
    E1, sub-circuits and independent channels E2, E3, ..., export B1, B2, ..., generation G1.
+
+A meter's own config, as its day files carry it (`metadata.config.nmi`, `nem12_suffix`), is not
+read: it is the meter's word, and one upload once put a forged 300 record (an NMI with a line
+break in it) and another meter's NMI into the export. Whatever resolve() returns is checked
+again against the record's own patterns, so no field can end a NEM12 record early.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 
-log = logging.getLogger("tempest.exports")
+from tempest import names
+from tempest.exports.market import ExportError
+from tempest.exports.settings import NMI, SUFFIX
 
 _DIGITS = "123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _FAMILY = {"import": "E", "sub": "E", "independent": "E", "export": "B", "generation": "G"}
@@ -66,35 +67,24 @@ def suffixes_for(channels: dict[str, dict], chosen: dict[str, str]) -> dict[str,
     return {name: out[name] for name in channels}
 
 
-def file_config(conn: sqlite3.Connection, data_dir: Path, file_id: str) -> dict:
-    """The meter config a stored day's file carries (`metadata.config`), or {}."""
-    row = conn.execute("SELECT path FROM files WHERE id = ?", (file_id,)).fetchone()
-    if row is None or not row[0]:
-        return {}
-    try:
-        doc = json.loads((data_dir / row[0]).read_bytes())
-    except (OSError, ValueError) as exc:
-        log.warning("cannot read %s for its NEM12 identity: %s", row[0], exc)
-        return {}
-    meta = doc.get("metadata") if isinstance(doc, dict) else None
-    config = meta.get("config") if isinstance(meta, dict) else None
-    return config if isinstance(config, dict) else {}
-
-
-def resolve(serial: str, channels: dict[str, dict], setting: dict | None,
-            config: dict) -> Identity:
-    """The identity of one meter from the three sources (see the module's docstring)."""
+def resolve(serial: str, channels: dict[str, dict], setting: dict | None) -> Identity:
+    """The identity of one meter: the operator's setting, else the defaults (see above)."""
     setting = setting or {}
-    chosen: dict[str, str] = {}
-    listed = config.get("channels")
-    if isinstance(listed, list):
-        for ch in listed:
-            if isinstance(ch, dict) and ch.get("name") in channels and ch.get("nem12_suffix"):
-                chosen[ch["name"]] = ch["nem12_suffix"]
-    for name, suffix in (setting.get("suffixes") or {}).items():
-        if name in channels:
-            # The setting wins: drop a file-given suffix another channel would then share.
-            chosen = {k: v for k, v in chosen.items() if v != suffix}
-            chosen[name] = suffix
-    nmi = setting.get("nmi") or config.get("nmi") or serial
-    return Identity(serial, str(nmi), suffixes_for(channels, chosen))
+    chosen = {name: suffix for name, suffix in (setting.get("suffixes") or {}).items()
+              if name in channels}
+    ident = Identity(serial, setting.get("nmi") or serial, suffixes_for(channels, chosen))
+    _check(ident)
+    return ident
+
+
+def _check(ident: Identity) -> None:
+    """Every field resolve() writes matches its pattern whole (re.fullmatch): an NMI of 10 or 11
+    of A-Z 0-9 (or the serial, which names.valid_serial allows no comma or line break), and
+    suffixes such as E1 or B1. The setting was checked at start; this holds the writer to it."""
+    if not (NMI.fullmatch(ident.nmi) or (ident.nmi == ident.serial
+                                         and names.valid_serial(ident.serial))):
+        raise ExportError(f"{ident.serial}: {ident.nmi!r} is not an NMI")
+    for name, suffix in ident.suffixes.items():
+        if not SUFFIX.fullmatch(suffix) or not names.valid_channel(name):
+            raise ExportError(f"{ident.serial}: channel {name!r}, suffix {suffix!r}: not "
+                              "writable in NEM12")

@@ -11,6 +11,10 @@ stored days reach into. Quality is true to the store: A where every interval was
 configured flag (S17 by default: substituted, linear) where the meter estimated; N, with the
 value 0, where there is no reading (missing, not reached yet, or not in the store). A day with
 more than one of these is flagged V, with 400 records for each run.
+
+Every field comes from Tempest (its settings, its store, names it checked whole), never from a
+meter's words: NMIs and suffixes from `identity`, serials and channel names as names.py took
+them, values and flags formatted here. None can hold a comma or a line break.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
@@ -71,9 +74,8 @@ def _runs(codes: np.ndarray) -> list[tuple[int, int, int]]:
 
 
 class Writer:
-    def __init__(self, conn: sqlite3.Connection, data_dir: Path, options: Options):
+    def __init__(self, conn: sqlite3.Connection, options: Options):
         self.conn = conn
-        self.data_dir = data_dir
         self.o = options
         self.quality_text = {0: ("N", "", ""), 1: ("A", "", ""),
                              2: (options.estimated, *self._reason(options.estimated))}
@@ -112,9 +114,7 @@ class Writer:
         if not len(rows):
             return
         newest = days[-1]
-        ident = identity.resolve(
-            newest.serial, grid.channels, self.o.meters.get(newest.serial),
-            identity.file_config(self.conn, self.data_dir, newest.file_id))
+        ident = identity.resolve(newest.serial, grid.channels, self.o.meters.get(newest.serial))
         qualities = {int(r): grid.quality(r) for r in rows}
         tails = {r: self._tail(q, grid.updated[r]) for r, q in qualities.items()}
         for register, (name, suffix) in enumerate(ident.suffixes.items(), start=1):
@@ -140,10 +140,10 @@ class Writer:
         return "".join(lines)
 
 
-def export(conn: sqlite3.Connection, data_dir: Path, config, first: str, last: str,
+def export(conn: sqlite3.Connection, config, first: str, last: str,
            serials: Iterable[str] | None = None, now: float | None = None) -> Iterator[str]:
     """The whole file, in chunks of records (stream them: a fleet-month is tens of MB)."""
-    writer = Writer(conn, data_dir, Options.from_config(config))
+    writer = Writer(conn, Options.from_config(config))
     yield writer.header(time.time() if now is None else now)
     f, la = civil.parse_day(first), civil.parse_day(last)
     for serial in stored.serials(conn, civil.format_day(f - 1), civil.format_day(la + 1),

@@ -49,8 +49,8 @@ def _download(make, filename: str) -> Response:
 @bp.get("/nem12")
 def nem12_download():
     first, last, serials = _args()
-    config, data_dir = current_app.config, layout(current_app.config).data_dir
-    return _download(lambda conn: nem12.export(conn, data_dir, config, first, last, serials),
+    config = current_app.config
+    return _download(lambda conn: nem12.export(conn, config, first, last, serials),
                      f"tempest_{first}_{last}.nem12.csv")
 
 

@@ -16,6 +16,7 @@ from nemreader import NEMFile
 from tempest import create_app
 from tempest.cli import main as tempest_cli
 from tempest.exports import identity
+from tempest.exports.market import ExportError
 from tests.sinks.sinkhelpers import AUCKLAND, BERLIN, SYDNEY, Store, day_files, meter_raw
 
 MARKET = timedelta(hours=10)  # NEM time, +10:00 all year
@@ -25,11 +26,12 @@ METERS = [
     (meter_raw("syd-1", "Australia/Sydney", SYDNEY, pv={"kwp": 5},
                faults={"missing_intervals": 0.03, "estimated": 0.03}), "2024-10-04",
      "2024-10-08"),
-    # 15-minute intervals, an NMI and a suffix in the meter's own config.
-    (meter_raw("akl-1", "Pacific/Auckland", AUCKLAND, interval_min=15, nmi="NCDE001111",
-               channels=[{"name": "Total", "nem12_suffix": "E1"},
-                         {"name": "Kitchen", "role": "sub", "share": 0.3},
-                         {"name": "Rest", "role": "sub", "share": 0.7, "nem12_suffix": "E7"}]),
+    # 15-minute intervals. Its own config names an NMI and suffixes: the meter's word, which
+    # Tempest does not take; its NMI and one suffix come from Tempest's settings.
+    (meter_raw("akl-1", "Pacific/Auckland", AUCKLAND, interval_min=15, nmi="SPOOF00001",
+               channels=[{"name": "Total", "nem12_suffix": "B1"},
+                         {"name": "Kitchen", "role": "sub", "share": 0.3, "nem12_suffix": "E5"},
+                         {"name": "Rest", "role": "sub", "share": 0.7}]),
      "2024-10-05", "2024-10-07"),
     # 10-minute intervals (summed to NEM12's 30), clocks go back on 2024-10-27 (25 hours),
     # whole missing blocks; its NMI and one suffix come from Tempest's settings.
@@ -42,7 +44,10 @@ SUFFIXES = {"syd-1": {"Total": "E1", "Export": "B1"},
             "akl-1": {"Total": "E1", "Kitchen": "E2", "Rest": "E7"},
             "ber-1": {"Total": "E1", "Main": "E2", "Sub1": "E9"}}
 NMIS = {"syd-1": "syd-1", "akl-1": "NCDE001111", "ber-1": "BERLIN0001"}
-TOML = '[NEM12_METERS.ber-1]\nnmi = "BERLIN0001"\nsuffixes = { Sub1 = "E9" }\n'
+TOML = ('[NEM12_METERS.ber-1]\nnmi = "BERLIN0001"\nsuffixes = { Sub1 = "E9" }\n'
+        '[NEM12_METERS.akl-1]\nnmi = "NCDE001111"\nsuffixes = { Rest = "E7" }\n')
+IDENTITIES = {"ber-1": {"nmi": "BERLIN0001", "suffixes": {"Sub1": "E9"}},
+              "akl-1": {"nmi": "NCDE001111", "suffixes": {"Rest": "E7"}}}
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +194,7 @@ def slot_flags(lines: list[str], i: int) -> list[str]:
 
 def test_the_api_download_is_the_same_file(fleet):
     _, out, data_dir = fleet
-    app = create_app({"DATA_DIR": str(data_dir), "NEM12_METERS": {
-        "ber-1": {"nmi": "BERLIN0001", "suffixes": {"Sub1": "E9"}}}})
+    app = create_app({"DATA_DIR": str(data_dir), "NEM12_METERS": IDENTITIES})
     r = app.test_client().get(f"/api/v1/exports/nem12?from={FIRST}&to={LAST}")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert "attachment" in r.headers["Content-Disposition"]
@@ -208,18 +212,19 @@ def test_identity_sources_and_default_suffixes():
     channels = {"Solar": {"role": "generation"}, "Kitchen": {"role": "sub"},
                 "Total": {"role": "import"}, "Export": {"role": "export"},
                 "Wind": {"role": "independent"}}
-    ident = identity.resolve("kili", channels, None, {})
+    ident = identity.resolve("kili", channels, None)
     assert ident.nmi == "kili"
     assert ident.suffixes == {"Solar": "G1", "Kitchen": "E2", "Total": "E1", "Export": "B1",
                               "Wind": "E3"}
     assert ident.configuration == "G1E2E1B1E3"
-    config = {"nmi": "NCDE001111", "channels": [{"name": "Kitchen", "nem12_suffix": "E1"}]}
-    ident = identity.resolve("kili", channels, None, config)
-    assert ident.nmi == "NCDE001111"
-    assert (ident.suffixes["Kitchen"], ident.suffixes["Total"]) == ("E1", "E2")
-    setting = {"nmi": "QQQQ000001", "suffixes": {"Total": "E1"}}
-    ident = identity.resolve("kili", channels, setting, config)
+    setting = {"nmi": "QQQQ000001", "suffixes": {"Kitchen": "E1"}}
+    ident = identity.resolve("kili", channels, setting)
     assert ident.nmi == "QQQQ000001"
-    assert (ident.suffixes["Total"], ident.suffixes["Kitchen"]) == ("E1", "E2")
-    seed = identity.resolve("mac", {"Total": {}, "Main": {}}, None, {})
+    assert (ident.suffixes["Kitchen"], ident.suffixes["Total"]) == ("E1", "E2")
+    seed = identity.resolve("mac", {"Total": {}, "Main": {}}, None)
     assert seed.suffixes == {"Total": "E1", "Main": "E2"}
+    # Whatever reaches the writer is checked whole, setting or not.
+    for bad in ({"nmi": "QQQQ000001\n300"}, {"nmi": "QQQQ00000,"},
+                {"suffixes": {"Total": "E1\n"}}):
+        with pytest.raises(ExportError):
+            identity.resolve("kili", channels, bad)
