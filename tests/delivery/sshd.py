@@ -1,10 +1,10 @@
 """A minimal, hand-started sshd on a loopback address, for the rsync route.
 
 It is a stand-in for the Tempest host's SSH: one key per meter, each pinned (as the tempest
-and meter roles pin them, see docs/delivery.md) to `rrsync -wo -no-del` into that meter's own
-drop subfolder, `<drop>/<serial>/`, so a meter can only write files there. It runs as the user
-running the tests (root in CI) with its own host key, config and authorized keys in a temporary
-folder, and is stopped by its PID.
+and meter roles pin them, see docs/delivery.md) to `rrsync -wo -munge -no-del` into that
+meter's own drop subfolder, `<drop>/<serial>/`, so a meter can only write files there (and a
+link it sends leads nowhere). It runs as the user running the tests (root in CI) with its own
+host key, config and authorized keys in a temporary folder, and is stopped by its PID.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class Sshd:
             folder.mkdir(parents=True, exist_ok=True)
             folder.chmod(0o2770)
             with open(self.authorized, "a") as f:
-                f.write(f'restrict,command="{RRSYNC} -wo -no-del -no-lock {folder}" '
+                f.write(f'restrict,command="{RRSYNC} -wo -munge -no-del -no-lock {folder}" '
                         f"{public} meters-drop:{serial}\n")
             self.keys[serial] = key
         return self.keys[serial]

@@ -41,8 +41,9 @@ class LabConfig:
     home_root: Path = Path("/home")
     python: str = "/usr/bin/python3"
     # Extra `rrsync` options for the drop account. -no-lock matters: without it rrsync lets
-    # only one upload at a time into the folder and every other meter's sync fails.
-    rrsync_options: tuple[str, ...] = field(default=("-wo", "-no-del", "-no-lock"))
+    # only one upload at a time into the folder and every other meter's sync fails. -munge:
+    # a symbolic link a meter sends lands pointing under /rsyncd-munged/ (leads nowhere).
+    rrsync_options: tuple[str, ...] = field(default=("-wo", "-munge", "-no-del", "-no-lock"))
 
     @classmethod
     def from_env(cls, meters: int | None = None, **overrides) -> LabConfig:

@@ -56,7 +56,7 @@ def test_sshd_config_pins_every_account_and_restricts_the_drop():
     assert "Match User lab-tempest LocalAddress *,!127.0.0.10" in text
     allow = next(line for line in text.splitlines() if line.startswith("AllowUsers"))
     assert allow.split()[1:] == [h.user for h in cfg.accounts]
-    assert ("ForceCommand /usr/bin/rrsync -wo -no-del -no-lock /home/lab-tempest/drop"
+    assert ("ForceCommand /usr/bin/rrsync -wo -munge -no-del -no-lock /home/lab-tempest/drop"
             in text)
 
 
