@@ -32,6 +32,8 @@ from meter.dayfile import Day, DayFileError, parse
 from tempest import names, store
 from tempest.db import transaction
 from tempest.ingest import dropbox, quarantine
+from tempest.ingest.scope import Scope
+from tempest.quotas import limits
 from tempest.settings import Layout
 
 log = logging.getLogger("tempest.ingest")
@@ -53,6 +55,8 @@ class Item:
     outcome: str | None = None
     dest: str | None = None  # relative path the file goes to
     ident: tuple[int, int] | None = None  # (device, inode) of the drop file that was read
+    scope: str | None = None  # the meter that delivered it, where known (ingest/scope.py)
+    in_folder: bool = False  # found in that meter's own drop folder
 
 
 def _read(path: Path, limit: int, hint: str | None) -> Item | None:
@@ -138,6 +142,8 @@ class Processor:
         self.layout = layout
         self.limit = int(config["MAX_CONTENT_LENGTH"])
         self.legacy_timezone = config["LEGACY_TIMEZONE"]
+        self.config = config
+        self.scope = Scope(conn, layout.drop, config)
 
     def _zone_of(self, serial: str | None) -> str:
         if serial:
@@ -199,6 +205,11 @@ class Processor:
         if item.done is not None:
             item.outcome, item.dest = item.done["outcome"], item.done["path"]
             return
+        if item.known is not None or item.day is not None:
+            serial = item.known["serial"] if item.known is not None else item.day.serial
+            refused = self.scope.refusal(item, serial)
+            if refused is not None:  # another meter's day, or an unknown meter's: quarantined
+                item.error, item.serial, item.day, item.known = refused, serial, None, None
         if item.known is not None:
             known = item.known
             item.dest = self.layout.relative(self.layout.archive / known["serial"] / (
@@ -213,7 +224,14 @@ class Processor:
             result = store.record_day(self.conn, day, item.delivery, item.dest, now)
             item.outcome = result.outcome
         else:
-            qname = quarantine.record(self.conn, item.delivery, item.error, item.serial, now)
+            charge = self.scope.charge(item)
+            full = limits.quarantine_refusal(self.conn, charge, item.delivery.size, self.config)
+            if full is not None:  # the meter's quarantine allowance is used up: never kept
+                limits.record_drop(self.conn, charge, item.delivery.size, item.delivery.name,
+                                   item.error["reason"], full, item.delivery.id, now)
+                item.outcome = "dropped"
+                return
+            qname = quarantine.record(self.conn, item.delivery, item.error, charge, now)
             item.outcome, item.dest = "quarantined", f"quarantine/{qname}"
 
     def _finish(self, item: Item) -> None:
@@ -227,7 +245,7 @@ class Processor:
                              data=item.data, src=item.path, ident=item.ident)
         elif item.dest:
             dropbox.keep(self.layout.data_dir / item.dest, item.data, item.delivery.hash)
-        else:
+        elif item.outcome != "dropped":  # dropped: counted and logged, the file removed
             return
         dropbox.release(item.path, item.ident)
 
@@ -235,6 +253,7 @@ class Processor:
         """Ingest these files; returns what happened to each (files already gone are skipped)."""
         items: list[Item] = []
         hints: dict[Path, str | None] = {}
+        self.scope.begin()
         for path, hint in paths:  # a path met twice (a scan and an event) keeps its hint
             hints[path] = hints.get(path) or hint
         for path, hint in hints.items():
@@ -242,6 +261,7 @@ class Processor:
                 continue
             item = _read(path, self.limit, hint)
             if item is not None:
+                self.scope.assign(item)
                 self._prepare(item)
                 items.append(item)
         if not items:

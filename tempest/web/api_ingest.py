@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from tempest import names, registry
 from tempest.db import get_db
-from tempest.ingest import dropbox, quarantine
+from tempest.ingest import dropbox, quarantine, scope
 from tempest.ingest.quarantine import iso
 from tempest.settings import layout
 from tempest.web import auth
@@ -60,7 +60,7 @@ def summary(conn, config, now: float) -> dict:
         "days_stored": counts["days_stored"],
         "files_archived": counts["files_archived"],
         "quarantined": open_q[0],
-        "drop_pending": dropbox.pending(layout(config).drop),
+        "drop_pending": scope.pending(layout(config).drop),
         "ingest": ingest_state(conn, now),
         "thresholds": {"online_seconds": online, "stale_seconds": stale},
     }

@@ -40,7 +40,9 @@ def op(summary: str, tag: str, *, params=(), security=None, body: str | None = N
     return doc
 
 
-UPLOAD_ERRORS = ("400", "401", "403", "413", "422", "503")
+# 429: the meter's hourly allowance is used up; 507: the disk is below its reserve (both
+# with Retry-After; docs/api.md).
+UPLOAD_ERRORS = ("400", "401", "403", "413", "422", "429", "503", "507")
 
 
 def paths() -> dict:
@@ -103,6 +105,9 @@ def paths() -> dict:
         "/api/v1/meters/{serial}/days/{day}/channels/{channel}": {
             "get": op("One channel of one day", api,
                       params=[SERIAL, DAY, _p("channel", desc="channel name")])},
+        "/api/v1/meters/{serial}/quota": {
+            "get": op("A meter's allowances: uploads and bytes left this hour, its quarantine, "
+                      "what was dropped", api, params=[SERIAL])},
         "/api/v1/meters/{serial}/files": {
             "get": op("Files delivered for a meter (every version)", api,
                       params=[SERIAL, _p("day", "query"), *PAGE])},

@@ -2,7 +2,11 @@
 
 An upload is checked (key, serial, size, validity) and written atomically into the drop folder,
 where the ingest worker stores it like any other delivery: this route never writes readings.
-A file that fails validation goes straight to quarantine and the meter gets 422 with the reason.
+Its name carries the key's serial, and ingest takes from it only that meter's day
+(tempest/ingest/scope.py). A file that fails validation goes straight to quarantine and the meter
+gets 422 with the reason. Each meter has an hourly allowance of uploads and bytes (429 past it),
+a capped quarantine, and no upload is taken while the disk is below its reserve (507)
+(tempest/quotas).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from tempest import names
 from tempest.db import get_db, transaction
 from tempest.ingest import dropbox, quarantine
 from tempest.ingest.process import parse_checked
+from tempest.quotas import limits
 from tempest.settings import layout
 from tempest.store import Delivery
 from tempest.web import auth
@@ -37,6 +42,20 @@ def _status_url(ingest_id: str) -> str:
     return url_for("uploads.ingest_status", ingest_id=ingest_id)
 
 
+def _refused(refusal: limits.Refusal | None) -> None:
+    if refusal is not None:
+        headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after else None
+        raise APIError(refusal.status, refusal.error, refusal.reason, headers=headers)
+
+
+def _spend(serial: str, size: int) -> None:
+    """Take the upload out of the meter's hourly allowance (429 / 413 past it)."""
+    conn = get_db()
+    with transaction(conn):
+        refusal = limits.take_upload(conn, serial, size, current_app.config, time.time())
+    _refused(refusal)
+
+
 def _quarantine_upload(serial: str, data: bytes, error: DayFileError):
     ingest_id = names.new_id()
     now = time.time()
@@ -44,7 +63,15 @@ def _quarantine_upload(serial: str, data: bytes, error: DayFileError):
                         f"{names.safe(serial)}.up-{ingest_id}.json", len(data), "upload", now)
     conn = get_db()
     with transaction(conn):
-        qname = quarantine.record(conn, delivery, error.as_dict(), serial, now)
+        full = limits.quarantine_refusal(conn, serial, len(data), current_app.config)
+        if full is not None:
+            limits.record_drop(conn, serial, len(data), delivery.name, error.reason, full, None,
+                               now)
+        else:
+            qname = quarantine.record(conn, delivery, error.as_dict(), serial, now)
+    if full is not None:  # still told why the file is bad, so it stops sending it
+        return APIError(422, "invalid_day_file", error.reason, field=error.field,
+                        line=error.line, quarantined=False, note=full)
     row = quarantine.row(conn, ingest_id)
     quarantine.place(layout(current_app.config).quarantine, qname, quarantine.reason_doc(row),
                      data=data)
@@ -55,7 +82,10 @@ def _quarantine_upload(serial: str, data: bytes, error: DayFileError):
 def accept_day_file():
     """Shared by both upload routes."""
     serial = auth.meter_serial()
+    drop = layout(current_app.config).drop
+    _refused(limits.disk_refusal(drop, current_app.config))
     data = request.get_data(cache=True)
+    _spend(serial, len(data))
     doc = auth.json_object(data)
     claimed = doc.get("serial")
     if claimed is not None and claimed != serial:
@@ -66,7 +96,6 @@ def accept_day_file():
     except DayFileError as exc:
         raise _quarantine_upload(serial, data, exc) from exc
     ingest_id = names.new_id()
-    drop = layout(current_app.config).drop
     try:
         dropbox.write_atomic(drop, names.upload_name(serial, day.reading_day, ingest_id), data)
     except OSError as exc:

@@ -342,6 +342,7 @@ def test_admin_manages_meters_idempotently(client):
 
 def test_quarantine_reingest_and_discard(app, client, conn, ingest):
     lay = layout(app.config)
+    issue_key(conn, "kili")  # ingest stores days only of meters Tempest knows
     app.config["MAX_CONTENT_LENGTH"] = 5000
     dropbox.write_atomic(lay.drop, "big.json", make_day("kili", "2023-05-26"))
     dropbox.write_atomic(lay.drop, "junk.json", b"junk")

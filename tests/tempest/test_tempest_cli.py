@@ -114,6 +114,7 @@ def test_ingest_paths_and_status(runner, data, tmp_path):
     (src / "kili_2023-05-26.json").write_bytes(make_day("kili", "2023-05-26"))
     (src / "kili_2023-05-27.json").write_bytes(make_day("kili", "2023-05-27"))
     (src / "bad.json").write_bytes(b"{}")
+    assert run(runner, "meters", "add", "kili", "--data-dir", data).exit_code == 0
     r = run(runner, "ingest", src, "--data-dir", data)
     assert r.exit_code == 0
     assert json.loads(r.stdout.strip().splitlines()[-1]) == {"files": 3, "stored": 2,

@@ -9,13 +9,20 @@ import time
 
 import pytest
 
-from tempest import codec, keys
+from tempest import codec, keys, names
 from tempest.ingest import dropbox
 from tempest.ingest.process import Processor
 from tempest.ingest.service import IngestBusy, IngestService
 from tempest.settings import layout
 from tests.tempest.tempest_helpers import wait_for
 from tests.tempest.tempest_testdata import expected_values, flat_payload, make_day, seed_payload
+
+
+@pytest.fixture(autouse=True)
+def registered(conn):
+    """The meters these files are for: ingest stores days only of meters Tempest knows."""
+    for serial in ("kili", "mac"):
+        keys.add(conn, serial)
 
 
 @pytest.fixture
@@ -192,6 +199,27 @@ def test_crash_after_quarantine_row_finishes_the_move(processor, conn, lay):
     assert sorted(f.name for f in lay.quarantine.iterdir()) == sorted(
         [item.dest.split("/")[1], item.dest.split("/")[1] + ".reason.json"])
     assert conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1
+
+
+def test_an_upload_carries_only_the_days_of_the_key_that_sent_it(processor, conn, lay):
+    """The upload routes name the file for the serial whose key sent it; ingest holds the
+    content to that serial, as it holds a meter's folder to its own (security review,
+    finding 2). A day of a meter Tempest does not know is refused there too."""
+    stored_before = make_day("mac", "2023-05-26", status="open", upto=10)
+    [first] = processor.process([(drop(lay, "mac_2023-05-26.json", stored_before), None)])
+    assert first.outcome == "stored"
+    forged = names.upload_name("kili", "2023-05-26", names.new_id())
+    ghost = names.upload_name("ghost", "2023-05-26", names.new_id())
+    [item, unknown] = processor.process([(drop(lay, forged, make_day("mac", "2023-05-26")), None),
+                                         (drop(lay, ghost, make_day("ghost", "2023-05-26")),
+                                          None)])
+    assert (item.outcome, unknown.outcome) == ("quarantined", "quarantined")
+    rows = {r["original_name"]: r for r in conn.execute("SELECT * FROM quarantine")}
+    assert rows[forged]["serial"] == "kili" and rows[forged]["field"] == "serial"
+    assert "an upload with meter kili's key" in rows[forged]["reason"]
+    assert "not registered" in rows[ghost]["reason"]
+    assert stored(conn, "mac", "2023-05-26")["status"] == "open"  # unchanged
+    assert conn.execute("SELECT 1 FROM meters WHERE serial = 'ghost'").fetchone() is None
 
 
 def test_two_names_claiming_one_upload_id_do_not_clash(processor, conn, lay):
