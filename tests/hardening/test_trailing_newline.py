@@ -269,8 +269,16 @@ def test_every_json_schema_pattern_refuses_a_trailing_newline():
 
 # `re.compile("...$")`, `re.match(r"...$", ...)` and the like: in Python, `$` lets "\n" through.
 _PY_DOLLAR = re.compile(r"""re\.(?:compile|match|search|fullmatch)\(\s*r?(["'])(?:(?!\1).)*\$\1""")
-# Ansible's `is match('...$')`, `is search(...)`, `is regex(...)` tests.
-_YAML_DOLLAR = re.compile(r"""is\s+(?:match|search|regex)\(\s*(["'])(?:(?!\1).)*\$\1""")
+# A quoted pattern ending in `$` in the roles and playbooks (Ansible's match/search/regex tests
+# and regex_* filters run Python's re).
+_YAML_DOLLAR = re.compile(r"""(["'])[^"'\n]*\$\1""")
+# Matchers, not checks: a single authorized_keys line (already split, so no "\n" in it), and a
+# day taken out of a found file's name to compare with.
+NOT_ANSIBLE_CHECKS = {
+    ("roles/tempest/vars/main.yml",
+     "' meters-drop:(?!\\S*\\.\\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'"),
+    ("roles/meter/tasks/collect.yml", "'^.*_([0-9-]{10})[.]json$'"),
+}
 
 
 def _sources() -> list[Path]:
@@ -296,29 +304,57 @@ def test_no_python_pattern_ends_in_a_dollar():
 
 
 def test_no_ansible_check_ends_in_a_dollar():
-    offenders = [f"{p.relative_to(REPO)}: {m.group(0)}" for p in sorted(REPO.glob("roles/**/*.yml"))
-                 for m in _YAML_DOLLAR.finditer(p.read_text())]
+    files = [*REPO.glob("roles/**/*.yml"), *REPO.glob("roles/**/*.j2"),
+             *REPO.glob("playbooks/**/*.yml")]
+    offenders = [f"{p.relative_to(REPO)}: {m.group(0)}" for p in sorted(files)
+                 for line in p.read_text().splitlines() if not line.lstrip().startswith("#")
+                 for m in _YAML_DOLLAR.finditer(line)
+                 if (str(p.relative_to(REPO)), m.group(0)) not in NOT_ANSIBLE_CHECKS]
     assert offenders == [], "\n".join(offenders)
 
 
-def _preflight_serial_check():
-    """The meter role's check of meter_serial, evaluated with Ansible's own test plugins."""
+def _asserts(node):
+    """Every expression of every ansible.builtin.assert in a tasks file or playbook."""
+    if isinstance(node, dict):
+        if "ansible.builtin.assert" in node:
+            yield from node["ansible.builtin.assert"]["that"]
+        for value in node.values():
+            yield from _asserts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _asserts(value)
+
+
+def _ansible_check(path: str, start: str):
+    """One assert expression, evaluated with Ansible's own test and filter plugins."""
+    from ansible.plugins.filter.core import FilterModule
     from ansible.plugins.test.core import TestModule
 
-    tasks = yaml.safe_load((REPO / "roles/meter/tasks/preflight.yml").read_text())
-    that = next(t["ansible.builtin.assert"]["that"] for t in tasks
-                if "ansible.builtin.assert" in t)
-    expr = next(e for e in that if e.startswith("meter_serial is"))
+    doc = yaml.safe_load((REPO / path).read_text())
+    expr = next((e for e in _asserts(doc) if e.startswith(start)), None)
+    assert expr is not None, f"{path}: no assert starting {start!r} (moved? update this sweep)"
     env = jinja2.Environment()
     env.tests.update(TestModule().tests())
+    env.filters.update(FilterModule().filters())
     return env.compile_expression(expr)
 
 
-def test_the_meter_roles_serial_check_refuses_a_trailing_newline():
-    check = _preflight_serial_check()
-    assert check(meter_serial="kili")
+ANSIBLE_CHECKS = [
+    ("roles/meter/tasks/preflight.yml", "meter_serial is", "meter_serial", "kili", str),
+    ("roles/tempest/tasks/drop.yml", "tempest_drop_authorized_keys | map(attribute='name')",
+     "tempest_drop_authorized_keys", "kili", lambda v: [{"name": v, "key": "ssh-ed25519 AAAA"}]),
+    ("playbooks/collect.yml", "meter_collect_from is", "meter_collect_from", "2024-05-01", str),
+    ("playbooks/collect.yml", "meter_collect_to is", "meter_collect_to", "2024-05-01", str),
+]
+
+
+@pytest.mark.parametrize("path, start, var, good, wrap", ANSIBLE_CHECKS,
+                         ids=[f"{c[0]}:{c[2]}" for c in ANSIBLE_CHECKS])
+def test_the_ansible_checks_refuse_a_trailing_newline(path, start, var, good, wrap):
+    check = _ansible_check(path, start)
+    assert check(**{var: wrap(good)})
     for ending in ENDINGS:
-        assert not check(meter_serial="kili" + ending)
+        assert not check(**{var: wrap(good + ending)})
 
 
 def test_the_pico_outbox_refuses_a_trailing_newline_under_micropython(tmp_path):
