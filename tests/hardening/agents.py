@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,12 @@ class Agent:
     def post_config(self, raw: dict, key: str | None = None) -> requests.Response:
         headers = {"x-api-key": key} if key is not None else {}
         return requests.post(self.url + "config", json=raw, headers=headers, timeout=30)
+
+
+def ansible_env(tmp_path: Path) -> dict:
+    """Environment for a local ansible run of the repository's roles: Ansible's own files under
+    `tmp_path`, the venv's tools first on PATH, a UTF-8 locale (ansible-core needs one)."""
+    return {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_HOME": str(tmp_path / "ah"),
+            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ah" / "tmp"), "ANSIBLE_NOCOLOR": "1",
+            "LC_ALL": "C.UTF-8", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}

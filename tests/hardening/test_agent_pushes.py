@@ -9,7 +9,6 @@ config and `agent_url`), and an impostor: a third real agent at an address a hea
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import requests
 from click.testing import CliRunner
 
 from tempest.cli import main as tempest_cli
-from tests.hardening.agents import Agent
+from tests.hardening.agents import Agent, ansible_env
 from tests.hardening.procs import ADMIN_TOKEN, REPO, Tempest
 from tests.nginx import TlsProxy
 
@@ -164,9 +163,7 @@ def test_the_production_inventory_gives_each_meter_its_own_agent_key(tmp_path):
     every meter's `meter_agent_key` is its own. A debug task on a local connection only."""
     prod = REPO / "inventory" / "production"
     vaults = sorted(prod.glob("group_vars/*/vault.yml.example"))
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-           "ANSIBLE_HOME": str(tmp_path), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
-           "ANSIBLE_NOCOLOR": "1", "LC_ALL": "C.UTF-8"}
+    env = ansible_env(tmp_path)
     argv = [str(Path(sys.executable).parent / "ansible"), "-i", str(prod / "hosts.yml"), "meters",
             "-o", "-m", "ansible.builtin.debug", "-a", "var=meter_agent_key",
             "-e", "ansible_connection=local",
@@ -181,6 +178,36 @@ def test_the_production_inventory_gives_each_meter_its_own_agent_key(tmp_path):
     assert set(keys) == {"kili", "meru", "elgon"}, done.stdout
     assert all(k and "VARIABLE IS NOT DEFINED" not in k for k in keys.values()), keys
     assert len(set(keys.values())) == len(keys), f"meters share an agent key: {keys}"
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_the_meter_role_refuses_meters_sharing_an_agent_key(tmp_path, shared):
+    """The meter role's preflight on a local connection, three meters: with a key each it
+    passes; with two sharing one it stops every meter of the run, printing no key."""
+    keys = {"a": KILI_AGENT_KEY, "b": KILI_AGENT_KEY if shared else MERU_AGENT_KEY,
+            "c": IMPOSTOR_AGENT_KEY}
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(json.dumps({"meters": {
+        "hosts": {h: {"meter_agent_key": k} for h, k in keys.items()},
+        "vars": {"meter_tempest_api_key": "k" * 32, "meter_tempest_register": False,
+                 "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}))
+    play = tmp_path / "play.yml"
+    play.write_text(json.dumps([{
+        "name": "The meter role's checks.", "hosts": "meters", "gather_facts": False,
+        "tasks": [{"name": "Run the meter role's preflight.",
+                   "ansible.builtin.include_role": {"name": "meter",
+                                                    "tasks_from": "preflight.yml"}},
+                  {"name": "Go on.", "ansible.builtin.debug": {"msg": "went on"}}]}]))
+    done = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i",
+                           str(inventory), str(play)], cwd=REPO, env=ansible_env(tmp_path),
+                          capture_output=True, text=True, timeout=300)
+    out = done.stdout + done.stderr
+    if not shared:
+        assert done.returncode == 0 and out.count('"msg": "went on"') == 3, out
+        return
+    assert done.returncode != 0 and "went on" not in out, out
+    assert "the same agent key" in out, out
+    assert all(k not in out for k in keys.values()), out
 
 
 def test_pushes_to_agents_behind_tls_are_verified_and_plain_http_refused(tmp_path):

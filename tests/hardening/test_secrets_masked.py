@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import yaml
 from click.testing import CliRunner
 
 from tempest.cli import main as tempest_cli
-from tests.hardening.agents import Agent
+from tests.hardening.agents import Agent, ansible_env
 from tests.hardening.procs import ADMIN_TOKEN, REPO, Tempest
 
 AGENT_KEY = "kili-agent-key-0123456789abcdef"
@@ -132,13 +131,6 @@ def test_meter_check_config_does_not_echo_secrets(tmp_path):
         assert leaks(done.stdout + done.stderr) == [], done.stderr
 
 
-def _ansible_env(tmp_path: Path) -> dict:
-    return {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_HOME": str(tmp_path / "ah"),
-            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ah" / "tmp"), "ANSIBLE_NOCOLOR": "1",
-            "LC_ALL": "C.UTF-8", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-
-
 def test_the_meter_roles_refusal_names_the_field_but_no_secret(tmp_path):
     """The meter role's config tasks (template + `meter check-config` + rescue) on a local
     connection, with a vault value that is too long for the meter: the run fails naming the
@@ -158,7 +150,7 @@ def test_the_meter_roles_refusal_names_the_field_but_no_secret(tmp_path):
     (tmp_path / "vars.json").write_text(json.dumps(extra))
     done = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i",
                            "localhost,", str(play), "-e", f"@{tmp_path / 'vars.json'}"],
-                          cwd=REPO, env=_ansible_env(tmp_path), capture_output=True, text=True,
+                          cwd=REPO, env=ansible_env(tmp_path), capture_output=True, text=True,
                           timeout=300)
     out = done.stdout + done.stderr
     assert done.returncode != 0, out
