@@ -132,6 +132,34 @@ def test_ticks_reach_tempest_over_http_and_over_rsync(deployed):
         assert stored[0]["day_status"] == "sealed"
 
 
+def test_an_rsync_meters_key_writes_only_its_own_drop_folder(deployed):
+    """The roles pin each rsync meter's key to rrsync into its own folder of the drop folder
+    (security review, finding 2): m04's key, used by hand on m04, cannot write m05's folder or
+    the top of the drop folder."""
+    lab = deployed.lab
+    drop = lab.config.drop_dir
+    lines = lab.config.drop_keys_file.read_text().splitlines()
+    for name in ("m04", "m05"):
+        [line] = [ln for ln in lines if ln.endswith(f" meters-drop:{name}")]
+        assert line.startswith('restrict,command="/usr/bin/rrsync -wo -munge -no-del -no-lock '
+                               f'{drop}/{name}" ssh-ed25519 '), line
+        assert (drop / name).is_dir()
+    assert oct(drop.stat().st_mode & 0o7777) == oct(0o2750)  # the drop account cannot write it
+    m04 = deployed.host("m04")
+    keys = m04.home / "meter" / "ssh"
+    ssh = (f"ssh -p {lab.config.port} -i {keys}/id_ed25519 -o IdentitiesOnly=yes "
+           f"-o BatchMode=yes -o UserKnownHostsFile={keys}/known_hosts "
+           "-o StrictHostKeyChecking=yes")
+    target = f"{lab.drop.user}@{lab.drop.address}:"
+    # A hidden name: were it to land anywhere, Tempest's ingest would leave it alone.
+    assert lab.ssh(m04, "printf '{}' > ~/.labprobe.json").returncode == 0
+    for dest in ("../m05/", "../", f"{drop}/m05/"):
+        r = lab.ssh(m04, f"rsync -e '{ssh}' ~/.labprobe.json {target}{dest}")
+        assert r.returncode != 0 or not (drop / "m05" / ".labprobe.json").exists(), (dest, r)
+    assert not (drop / "m05" / ".labprobe.json").exists()
+    assert not (drop / ".labprobe.json").exists()
+
+
 # -- configure -------------------------------------------------------------------------------
 
 def test_a_bad_value_fails_naming_the_field_and_keeps_the_old_config(deployed):

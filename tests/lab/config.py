@@ -110,6 +110,12 @@ class LabConfig:
         return self.tempest.home / "drop"
 
     @property
+    def drop_probe_dir(self) -> Path:
+        """Where the controller's key lands in the drop account: a folder of its own, hidden,
+        so a Tempest deployed into the lab leaves what the lab's probes write there alone."""
+        return self.drop_dir / ".labprobe"
+
+    @property
     def drop_keys_file(self) -> Path:
         """Keys allowed into the drop account, kept by the Tempest account (no become needed)."""
         return self.tempest.home / ".ssh" / "drop_authorized_keys"

@@ -29,7 +29,7 @@ from .cron import CRON, Cron
 from .inventory import known_hosts_line, render, ssh_options
 from .namespace import Namespace
 from .namespace import unavailable as namespace_unavailable
-from .sshd import RRSYNC, SSHD, Sshd, ensure_key, render_config
+from .sshd import RRSYNC, SSHD, Sshd, ensure_key, pinned_key_line, render_config
 from .users import LabError, ensure_account, ensure_home, ensure_owned
 
 __all__ = ["Host", "Lab", "LabConfig", "LabError", "cron_missing", "missing"]
@@ -129,10 +129,17 @@ class Lab:
                                (cfg.tempest.user,) if is_drop else ())
                 if wipe_homes:
                     users.wipe_home(host)
-                ensure_home(host, controller_key)
-            # Group-writable and setgid, so files the drop account writes stay Tempest's to
-            # move or delete; the Tempest account keeps the drop account's keys.
-            ensure_owned(cfg.drop_dir, cfg.tempest.user, 0o2770, is_dir=True)
+                if is_drop:  # the controller's key too writes only a folder of its own
+                    ensure_home(host, pinned_key_line(cfg, controller_key, cfg.drop_probe_dir),
+                                key_blob=controller_key.split()[1])
+                else:
+                    ensure_home(host, controller_key)
+            # As the tempest role leaves them: the top of the drop folder is Tempest's alone
+            # (the drop account only passes through), each folder the drop account writes is
+            # group-writable and setgid, so what it writes stays Tempest's to move or delete;
+            # the Tempest account keeps the drop account's keys.
+            ensure_owned(cfg.drop_dir, cfg.tempest.user, 0o2750, is_dir=True)
+            ensure_owned(cfg.drop_probe_dir, cfg.tempest.user, 0o2770, is_dir=True)
             ensure_owned(cfg.drop_keys_file, cfg.tempest.user, 0o600, is_dir=False)
             self.known_hosts.write_text(known_hosts_line(cfg, host_key))
             self.write_inventory()

@@ -29,6 +29,13 @@ def ensure_key(path: Path, comment: str) -> str:
     return Path(f"{path}.pub").read_text().strip()
 
 
+def pinned_key_line(cfg: LabConfig, public_key: str, folder: Path) -> str:
+    """An authorized_keys line for the drop account, pinned as the roles pin a meter's key:
+    restricted, rrsync write-only into `folder` (one meter's folder of the drop folder)."""
+    rrsync = " ".join([RRSYNC, *cfg.rrsync_options, str(folder)])
+    return f'restrict,command="{rrsync}" {public_key}'
+
+
 def render_config(cfg: LabConfig, host_key: Path) -> str:
     accounts = cfg.accounts
     lines = [
@@ -64,13 +71,13 @@ def render_config(cfg: LabConfig, host_key: Path) -> str:
     for host in accounts:
         lines += [f"Match User {host.user} LocalAddress *,!{host.address}", "    DenyUsers *"]
     drop, tempest = cfg.drop, cfg.tempest
-    rrsync = " ".join([RRSYNC, *cfg.rrsync_options, str(cfg.drop_dir)])
     lines += [
         "",
-        "# The drop account only ever runs rrsync into Tempest's drop folder. Its keys come from",
-        "# its own authorized_keys and from a file the Tempest account keeps (no become needed).",
+        "# The drop account runs only what each key's line forces: rrsync into that meter's own",
+        "# folder of the drop folder (no ForceCommand: it would override those, as in production).",
+        "# Its keys come from its own authorized_keys and from a file the Tempest account keeps",
+        "# (no become needed).",
         f"Match User {drop.user}",
-        f"    ForceCommand {rrsync}",
         f"    AuthorizedKeysCommand /usr/bin/cat {cfg.drop_keys_file}",
         f"    AuthorizedKeysCommandUser {tempest.user}",
         "    AllowTcpForwarding no",

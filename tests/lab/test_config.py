@@ -11,7 +11,7 @@ import yaml
 from . import fleet
 from .config import LabConfig
 from .inventory import known_hosts_line, render
-from .sshd import render_config
+from .sshd import pinned_key_line, render_config
 
 
 def test_hosts_get_consecutive_loopback_addresses_after_tempest():
@@ -56,8 +56,18 @@ def test_sshd_config_pins_every_account_and_restricts_the_drop():
     assert "Match User lab-tempest LocalAddress *,!127.0.0.10" in text
     allow = next(line for line in text.splitlines() if line.startswith("AllowUsers"))
     assert allow.split()[1:] == [h.user for h in cfg.accounts]
-    assert ("ForceCommand /usr/bin/rrsync -wo -munge -no-del -no-lock /home/lab-tempest/drop"
-            in text)
+    # No ForceCommand for the drop account: it would override each key's own forced command
+    # (rrsync into that meter's folder) and put every key back at the top of the drop folder.
+    drop = text[text.index("Match User lab-drop\n"):]
+    assert "ForceCommand" not in drop and "PermitTTY no" in drop
+    assert "AuthorizedKeysCommand /usr/bin/cat /home/lab-tempest/.ssh/drop_authorized_keys" in drop
+
+
+def test_the_drop_accounts_keys_are_pinned_to_one_folder_each():
+    cfg = LabConfig(meters=2)
+    line = pinned_key_line(cfg, "ssh-ed25519 AAAAkey probe", cfg.drop_probe_dir)
+    assert line == ('restrict,command="/usr/bin/rrsync -wo -munge -no-del -no-lock '
+                    '/home/lab-tempest/drop/.labprobe" ssh-ed25519 AAAAkey probe')
 
 
 def test_known_hosts_cover_every_address_with_the_port():

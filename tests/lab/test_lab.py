@@ -23,6 +23,7 @@ from .cron import CRON, Cron
 from .fleet import Lab, LabConfig, cron_missing, rrsync_available
 from .namespace import Namespace
 from .procs import alive, mount_ns, stop, wait_for
+from .sshd import pinned_key_line
 from .users import delete_account, lab_users
 
 
@@ -265,12 +266,13 @@ def test_down_stops_every_lab_process(lab: Lab, tmp_path: Path):
 def drop_file(lab: Lab, tmp_path: Path):
     if not rrsync_available():
         pytest.skip("rsync with rrsync is not installed (apt-get install rsync)")
-    # A hidden name: a Tempest deployed into the lab by the playbook tests may be watching the
-    # drop folder, and its ingest leaves hidden names alone (it would quarantine a probe).
+    # The controller's key lands in a hidden folder of its own: a Tempest deployed into the lab
+    # by the playbook tests may be watching the drop folder, and its ingest leaves hidden names
+    # alone (it would quarantine a probe).
     source = tmp_path / ".labprobe_2026-01-01.json"
     source.write_text("{}\n")
     yield source
-    for path in lab.config.drop_dir.glob(".labprobe*"):
+    for path in lab.config.drop_probe_dir.glob(".labprobe*"):
         path.unlink()
 
 
@@ -280,13 +282,15 @@ def _rsync(lab: Lab, *args: str, key: Path | None = None) -> subprocess.Complete
                           timeout=60)
 
 
-def test_drop_account_accepts_rsync_into_the_drop_folder_only(lab: Lab, drop_file: Path):
+def test_drop_account_accepts_rsync_into_its_keys_folder_only(lab: Lab, drop_file: Path):
     target = f"{lab.drop.user}@{lab.drop.address}:"
     assert _rsync(lab, str(drop_file), target).returncode == 0
-    landed = lab.config.drop_dir / drop_file.name
+    landed = lab.config.drop_probe_dir / drop_file.name
     assert landed.read_text() == "{}\n"
     assert landed.group() == lab.tempest.user  # setgid folder: Tempest may move it
+    assert not (lab.config.drop_dir / drop_file.name).exists()
     assert _rsync(lab, str(drop_file), target + "../").returncode != 0
+    assert not (lab.config.drop_dir / drop_file.name).exists()
     assert _rsync(lab, target + drop_file.name, str(drop_file.parent / "back")).returncode != 0
     shell = lab.ssh(lab.drop, "id")
     assert shell.returncode != 0 and "rrsync" in shell.stderr
@@ -311,9 +315,10 @@ def test_tempest_account_can_authorise_a_meter_key_for_the_drop(lab: Lab, drop_f
     target = f"{lab.drop.user}@{lab.drop.address}:"
     assert _rsync(lab, str(drop_file), target, key=key).returncode != 0
     public = Path(f"{key}.pub").read_text().strip()
+    line = pinned_key_line(lab.config, public, lab.config.drop_probe_dir)
     keys_file = lab.config.drop_keys_file
     # As the Tempest account, over SSH, the way its Ansible role would (no become).
-    result = lab.ssh(lab.tempest, f"echo '{public}' >> {keys_file}")
+    result = lab.ssh(lab.tempest, f"echo '{line}' >> {keys_file}")
     assert result.returncode == 0, result.stderr
     try:
         assert _rsync(lab, str(drop_file), target, key=key).returncode == 0

@@ -61,8 +61,10 @@ def ensure_account(host: Host, shell: str, groups: tuple[str, ...] = ()) -> bool
     return created
 
 
-def ensure_home(host: Host, authorized_key: str, mode: int = 0o750) -> None:
+def ensure_home(host: Host, authorized_key: str, mode: int = 0o750,
+                key_blob: str | None = None) -> None:
     """Home folder and ~/.ssh/authorized_keys with the controller's key, owned by the user.
+    With `key_blob`, any other line for that key goes (an earlier, less restricted one).
 
     sshd's StrictModes rejects keys in a folder that others can write, so modes are exact.
     """
@@ -75,6 +77,8 @@ def ensure_home(host: Host, authorized_key: str, mode: int = 0o750) -> None:
         os.chown(path, uid, gid)
         path.chmod(path_mode)
     lines = keys.read_text().splitlines() if keys.exists() else []
+    if key_blob is not None:
+        lines = [ln for ln in lines if key_blob not in ln.split() or ln == authorized_key]
     if authorized_key not in lines:
         keys.write_text("\n".join([*lines, authorized_key]) + "\n")
     os.chown(keys, uid, gid)

@@ -17,7 +17,7 @@ import requests
 from meter import config as meter_config
 from meter import daybuild, registers
 from meter.model import civil
-from tempest import db, settings
+from tempest import db, keys, names, settings
 from tempest.ingest.service import IngestService
 from tempest.sinks import registry
 from tempest.sinks.service import SinkService
@@ -55,6 +55,15 @@ def day_files(raw: dict, first: str, last: str) -> dict[str, str]:
 
 # -- a Tempest store ----------------------------------------------------------------------------
 
+def _serial_of(text: str | bytes) -> str | None:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    serial = doc.get("serial") if isinstance(doc, dict) else None
+    return serial if names.valid_serial(serial) else None
+
+
 class Store:
     """A data dir with a store, ingest by the real ingest path, sinks registered from settings."""
 
@@ -71,8 +80,16 @@ class Store:
         self.conn = db.connect(self.layout.database)
         registry.sync(self.conn, self.config)
 
+    def register(self, *serials: str) -> None:
+        """Register meters, as `tempest meters add` does: ingest stores days only of meters
+        Tempest knows."""
+        for serial in serials:
+            keys.add(self.conn, serial)
+
     def ingest(self, files: dict[str, str | bytes]) -> list[str]:
-        """Drop files (name -> content) and ingest them; returns the outcomes."""
+        """Drop files (name -> content), register the meters they name, ingest them; returns
+        the outcomes."""
+        self.register(*sorted({s for s in map(_serial_of, files.values()) if s}))
         for name, text in files.items():
             if isinstance(text, bytes):
                 text = text.decode()

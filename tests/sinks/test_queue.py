@@ -108,6 +108,7 @@ def test_kill9_during_ingest_queues_every_stored_day_exactly_once(tmp_path):
     files = {f"m{m:02d}_2024-03-{d:02d}.json": make_day(f"m{m:02d}", f"2024-03-{d:02d}",
                                                       channels=2, interval=15)
              for m in range(8) for d in range(1, 21)}
+    s.register(*(f"m{m:02d}" for m in range(8)))
     for name, data_bytes in files.items():
         (s.layout.drop / name).write_bytes(data_bytes)
     env = {**os.environ, "TEMPEST_SETTLE_SECONDS": "0", "TEMPEST_INGEST_BATCH": "16",
