@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import requests
-from bench_tempest_common import OUT, Server, day_files, percentile
+from bench_tempest_common import OUT, Server, day_files, percentile, register
 
 from tempest import create_app
 from tempest.db import connect
@@ -29,6 +29,7 @@ def direct(paths: list[Path], work: Path) -> list[float]:
     data = work / "direct"
     shutil.rmtree(data, ignore_errors=True)
     app = create_app({"DATA_DIR": str(data)})
+    register(data, paths)
     lay = layout(app.config)
     conn = connect(lay.database, synchronous="FULL")
     proc = Processor(conn, lay, app.config)
@@ -56,6 +57,7 @@ def main() -> None:
     data = work / "tempest"
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
+    register(data, paths)
     staging = work / "staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()

@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_tempest_common import OUT, Server, day_files
+from bench_tempest_common import OUT, Server, day_files, register
 
 from meter.dayfile import parse
 from tempest import create_app
@@ -114,6 +114,7 @@ def main() -> None:
     data = work / "tempest"
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
+    register(data, paths)
     staging = work / "staging"  # on the same file system as the drop: renames are instant
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -50,6 +50,21 @@ def day_files(folder: Path, count: int, meters: int, *, interval: int = 5,
     return paths
 
 
+def register(data: Path, paths: list[Path]) -> None:
+    """Register the meters the day files `<serial>_<day>.json` belong to, as `tempest meters
+    add` does: ingest stores days only of meters Tempest knows."""
+    from tempest import create_app, keys
+    from tempest.db import connect
+
+    create_app({"DATA_DIR": str(data)})  # the store
+    conn = connect(data / "tempest.sqlite3")
+    try:
+        for serial in sorted({p.stem.split("_")[0] for p in paths}):
+            keys.add(conn, serial)
+    finally:
+        conn.close()
+
+
 def free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
