@@ -272,6 +272,27 @@ def test_rsync_style_rename_is_recorded_as_rsync(service, conn, lay):
     assert conn.execute("SELECT source FROM files").fetchone()[0] == "rsync"
 
 
+def test_a_meters_folder_is_watched_and_nothing_deeper_is_read(service, conn, lay):
+    """rsync delivers into <drop>/<serial>/ (finding 2): the watch covers that folder, also
+    one made after the start, so its files come in as events, not at the next scan; a folder
+    inside a meter's folder is never read."""
+    service.settle_seconds = 60.0  # scans leave young files alone: only events bring them in
+    service.start()
+    assert service.ready.wait(20)
+    folder = lay.drop / "kili"
+    folder.mkdir()
+    time.sleep(0.3)  # the new folder's watch is in place
+    tmp = folder / ".kili_2023-05-01.json.Ab12Cd"
+    tmp.write_bytes(make_day("kili", "2023-05-01"))
+    os.rename(tmp, folder / "kili_2023-05-01.json")
+    dropbox.write_atomic(folder / "deeper", "kili_2023-05-02.json",
+                         make_day("kili", "2023-05-02"), durable=False)
+    wait_for(lambda: _day_count(conn) == 1, timeout=20)
+    assert conn.execute("SELECT source FROM files").fetchone()[0] == "rsync"
+    time.sleep(1.0)
+    assert _day_count(conn) == 1 and (folder / "deeper" / "kili_2023-05-02.json").exists()
+
+
 def test_startup_scan_takes_files_that_arrived_while_down(app, conn, lay):
     for i in range(5):
         drop(lay, f"k{i}.json", make_day("kili", f"2023-05-0{i + 1}"))
