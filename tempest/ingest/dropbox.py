@@ -186,7 +186,11 @@ def scan(drop: Path, settle_seconds: float, now: float | None = None) -> Scan:
             mtime = entry.stat(follow_symlinks=False).st_mtime
         except FileNotFoundError:
             continue
-        if now - mtime < settle_seconds:
+        # A time stamp far from our clock says nothing about a writer still appending: rsync
+        # keeps the sender's (a meter whose clock runs ahead would wait hours), and a clock
+        # moved back (NTP, a test's injected now) would hold every file. Only a stamp within
+        # the settle window of now, either side, means "maybe still being written".
+        if abs(now - mtime) < settle_seconds:
             due = mtime + settle_seconds
             settle_at = due if settle_at is None else min(settle_at, due)
             continue
