@@ -125,10 +125,10 @@ def test_kill9_during_ingest_queues_every_stored_day_exactly_once(tmp_path):
             wait_for(lambda c=conn, t=target, p=proc: c.execute("SELECT count(*) FROM days")
                      .fetchone()[0] >= t or p.poll() is not None, 60, 0.01, "days stored")
             time.sleep(random.uniform(0, 0.05))
-        finally:
+        finally:  # also when the wait fails: never leave the worker running
             conn.close()
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=log, stderr=log)
     try:
         wait_for(lambda: not any(p.suffix == ".json" for p in s.layout.drop.iterdir()), 120,
