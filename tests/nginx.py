@@ -37,6 +37,7 @@ http {{
         ssl_certificate_key {dir}/key.pem;
         location / {{
             proxy_pass {upstream};
+{headers}
         }}
     }}
 }}
@@ -47,7 +48,8 @@ class TlsProxy:
     """nginx in the foreground: https://host:port/ -> `upstream` (an http:// URL)."""
 
     def __init__(self, folder: Path, upstream: str, low: int = 60, high: int = 69,
-                 probe: str = "/"):
+                 probe: str = "/", headers: list[str] = ()):
+        """`headers`: `proxy_set_header ...;` lines for the location block."""
         for tool in (NGINX, OPENSSL):
             if not Path(tool).exists():
                 raise RuntimeError(f"{tool} is needed (scripts/setup.sh --test installs it)")
@@ -63,7 +65,8 @@ class TlsProxy:
                        check=True, capture_output=True, timeout=60)
         self.conf = self.dir / "nginx.conf"
         self.conf.write_text(CONF.format(dir=self.dir, host=self.host, port=self.port,
-                                         upstream=upstream))
+                                         upstream=upstream,
+                                         headers="\n".join(" " * 12 + h for h in headers)))
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> TlsProxy:
