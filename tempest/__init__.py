@@ -15,7 +15,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tempest import db, settings
+from tempest import db, secretsdir, settings
 
 
 def create_app(test_config: dict | None = None, overrides: dict | None = None) -> Flask:
@@ -37,8 +37,12 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
     settings.check(app.config)
     layout = settings.layout(app.config)
     layout.ensure()
+    try:  # the secrets folder: made private, an old data dir's secrets moved into it
+        secrets_dir = secretsdir.prepare(layout)
+    except OSError as exc:
+        raise settings.SettingsError("SECRETS_DIR", f"{layout.secrets}: {exc}") from exc
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = settings.secret_key(layout.data_dir)
+        app.config["SECRET_KEY"] = secretsdir.session_key(secrets_dir)
     db.init_db(layout.database)
     db.init_app(app, layout.database)
     proxies = int(app.config["TRUSTED_PROXIES"])

@@ -2,14 +2,14 @@
 names (secrets), then `TEMPEST_*` environment variables.
 
 Every setting is documented in docs/operations.md (a test checks that). Paths default to folders
-under the data dir, so `--data-dir` alone is enough on a laptop.
+under the data dir, so `--data-dir` alone is enough on a laptop; the secrets folder, never
+inside it, defaults to the env file's folder or one beside the data dir (tempest/secretsdir.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import stat
 import tomllib
 from dataclasses import dataclass
@@ -41,7 +41,10 @@ DEFAULTS: dict[str, object] = {
     "HEARTBEAT_RETENTION_DAYS": 7,
     "PAGE_SIZE": 50,
     "MAX_PAGE_SIZE": 1000,
-    "SECRET_KEY": None,  # generated once per data dir and kept in <data-dir>/secret_key
+    "SECRET_KEY": None,  # generated once and kept in <secrets-dir>/secret_key
+    # Secrets Tempest keeps itself (secret_key, agent_keys.json), outside the data dir. None:
+    # the env file's folder when TEMPEST_ENV_FILE is set, else <data-dir>.secrets beside it.
+    "SECRETS_DIR": None,
     # Reverse proxies in front whose X-Forwarded-For/-Proto to believe; 0 believes none.
     "TRUSTED_PROXIES": 0,
 }
@@ -51,7 +54,7 @@ CONFIG_FILE_NAME = "tempest.toml"
 # Settings that are text: taken from the environment as written (from_prefixed_env would read
 # a token such as "123" or "null" as JSON).
 TEXT = ("DATA_DIR", "DATABASE", "DROP_DIR", "ARCHIVE_DIR", "QUARANTINE_DIR", "ADMIN_TOKEN",
-        "LEGACY_TIMEZONE", "SECRET_KEY")
+        "LEGACY_TIMEZONE", "SECRET_KEY", "SECRETS_DIR")
 # Numeric settings: (type, smallest allowed, largest allowed).
 NUMBERS = {
     "MAX_CONTENT_LENGTH": (int, 1024, 1 << 30),
@@ -128,6 +131,7 @@ class Layout:
     drop: Path
     archive: Path
     quarantine: Path
+    secrets: Path  # made and checked by secretsdir.prepare, not by ensure()
 
     def ensure(self) -> None:
         for p in (self.data_dir, self.drop, self.archive, self.quarantine,
@@ -148,8 +152,11 @@ def layout(config) -> Layout:
         value = config.get(key)
         return Path(value).expanduser().absolute() if value else data / default
 
+    secrets = config.get("SECRETS_DIR")
     return Layout(data, pick("DATABASE", "tempest.sqlite3"), pick("DROP_DIR", "drop"),
-                  pick("ARCHIVE_DIR", "archive"), pick("QUARANTINE_DIR", "quarantine"))
+                  pick("ARCHIVE_DIR", "archive"), pick("QUARANTINE_DIR", "quarantine"),
+                  Path(secrets).expanduser().absolute() if secrets
+                  else data.with_name(data.name + ".secrets"))
 
 
 def data_dir_from_env() -> str:
@@ -171,7 +178,8 @@ def load_toml(path: Path) -> dict:
 
 
 # Where things are is said by the environment or the command line, never by the env file.
-_NOT_IN_ENV_FILE = ("TEMPEST_DATA_DIR", "TEMPEST_CONFIG", "TEMPEST_ENV_FILE")
+_NOT_IN_ENV_FILE = ("TEMPEST_DATA_DIR", "TEMPEST_CONFIG", "TEMPEST_ENV_FILE",
+                    "TEMPEST_SECRETS_DIR")
 
 
 def env_file(environ=os.environ) -> dict[str, str]:
@@ -202,15 +210,21 @@ def env_file(environ=os.environ) -> dict[str, str]:
         name = name.strip()
         if not equals or not name.startswith("TEMPEST_") or name in _NOT_IN_ENV_FILE:
             raise SettingsError("ENV_FILE", f"{path} line {number}: expected TEMPEST_NAME=value "
-                                "(not TEMPEST_DATA_DIR, TEMPEST_CONFIG or TEMPEST_ENV_FILE)")
+                                "(not TEMPEST_DATA_DIR, TEMPEST_CONFIG, TEMPEST_ENV_FILE or "
+                                "TEMPEST_SECRETS_DIR)")
         values[name] = value.strip()
     return values
 
 
 def env_file_to_config(config, environ=os.environ) -> None:
     """Apply the env file's settings, read as the environment's are (JSON where it parses,
-    text settings as written); the environment itself is applied after, and wins."""
+    text settings as written); the environment itself is applied after, and wins.
+
+    The env file's folder is also the secrets folder unless one is set (TEMPEST_SECRETS_DIR,
+    or SECRETS_DIR in tempest.toml): every secret in one place."""
     values = env_file(environ)
+    if environ.get("TEMPEST_ENV_FILE") and not config.get("SECRETS_DIR"):
+        config["SECRETS_DIR"] = str(Path(environ["TEMPEST_ENV_FILE"]).expanduser().parent)
     for name, value in values.items():
         key = name[len("TEMPEST_"):]
         try:
@@ -218,28 +232,3 @@ def env_file_to_config(config, environ=os.environ) -> None:
         except ValueError:
             config[key] = value
 
-
-def secret_key(data_dir: Path) -> str:
-    """The data dir's own secret, made on first use (never a shared "dev" fallback)."""
-    path = data_dir / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(32)
-    # Written under a temporary name and linked into place, so a concurrent reader never
-    # sees an empty file, and the first of two racing processes wins.
-    tmp = data_dir / f".secret_key.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(value + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        value = path.read_text().strip()
-    finally:
-        tmp.unlink()
-    return value

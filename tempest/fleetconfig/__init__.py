@@ -5,7 +5,7 @@ agent keys, and pushes to the meter's agent (`POST /config`).
   /api/v1/meters/<serial>/desired-config`; stored without secrets, with the hash of the whole
   config, which a heartbeat's `config_hash` must equal for the meter to be in sync.
 - `agentkeys`: each meter agent's key (the agent's `agent.key`), kept in a 0600 file in the
-  data dir, never in the store and never shown.
+  secrets folder outside the data dir, never in the store and never shown.
 - `push`: send a config to the meter's agent at the `agent_url` of its heartbeats.
 """
 

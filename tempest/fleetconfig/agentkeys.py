@@ -1,10 +1,10 @@
 """Meter agents' keys: what Tempest sends as `x-api-key` to a meter agent's `POST /config`.
 
 Unlike meters' API keys (which Tempest only checks, so it keeps a hash), an agent key must be
-sent, so it is kept as written: in `<data-dir>/agent_keys.json`, mode 0600, replaced
-atomically, and never in the SQLite store (a copy of the store handed out for analysis carries
-no secret). No route returns a key and none is logged: the API and the UI only say whether a
-meter has one.
+sent, so it is kept as written: in `<secrets-dir>/agent_keys.json` (TEMPEST_SECRETS_DIR, outside
+the data dir: tempest/secretsdir.py), mode 0600, replaced atomically, and never in the SQLite
+store (a copy of the store handed out for analysis carries no secret). No route returns a key
+and none is logged: the API and the UI only say whether a meter has one.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ class BadAgentKey(ValueError):
     pass
 
 
-def _path(data_dir: Path) -> Path:
-    return Path(data_dir) / FILE_NAME
+def _path(secrets_dir: Path) -> Path:
+    return Path(secrets_dir) / FILE_NAME
 
 
 def _read(path: Path) -> dict[str, str]:
@@ -40,10 +40,10 @@ def _read(path: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _locked(data_dir: Path):
-    """One writer at a time across processes (gunicorn workers share the data dir)."""
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    fd = os.open(Path(data_dir) / ".agent_keys.lock", os.O_RDWR | os.O_CREAT, 0o600)
+def _locked(secrets_dir: Path):
+    """One writer at a time across processes (gunicorn workers share the secrets folder)."""
+    Path(secrets_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(Path(secrets_dir) / ".agent_keys.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -69,11 +69,11 @@ def check_key(key) -> str:
     return key
 
 
-def set_key(data_dir: Path, serial: str, key: str) -> bool:
+def set_key(secrets_dir: Path, serial: str, key: str) -> bool:
     """Keep `key` for `serial`. True if it changed."""
     check_key(key)
-    path = _path(data_dir)
-    with _locked(data_dir):
+    path = _path(secrets_dir)
+    with _locked(secrets_dir):
         keys = _read(path)
         if keys.get(serial) == key:
             return False
@@ -82,9 +82,9 @@ def set_key(data_dir: Path, serial: str, key: str) -> bool:
     return True
 
 
-def remove(data_dir: Path, serial: str) -> bool:
-    path = _path(data_dir)
-    with _locked(data_dir):
+def remove(secrets_dir: Path, serial: str) -> bool:
+    path = _path(secrets_dir)
+    with _locked(secrets_dir):
         keys = _read(path)
         if serial not in keys:
             return False
@@ -93,10 +93,10 @@ def remove(data_dir: Path, serial: str) -> bool:
     return True
 
 
-def get(data_dir: Path, serial: str) -> str | None:
-    return _read(_path(data_dir)).get(serial)
+def get(secrets_dir: Path, serial: str) -> str | None:
+    return _read(_path(secrets_dir)).get(serial)
 
 
-def serials(data_dir: Path) -> set[str]:
+def serials(secrets_dir: Path) -> set[str]:
     """The meters that have an agent key (the keys themselves stay in the file)."""
-    return set(_read(_path(data_dir)))
+    return set(_read(_path(secrets_dir)))

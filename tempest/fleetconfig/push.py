@@ -50,7 +50,7 @@ def _record(conn: sqlite3.Connection, serial: str, pushed: Pushed, now: float) -
              else None, pushed.status, json.dumps(pushed.answer)[:4000]))
 
 
-def push(conn: sqlite3.Connection, data_dir: Path, serial: str, raw: dict, config=None,
+def push(conn: sqlite3.Connection, secrets_dir: Path, serial: str, raw: dict, config=None,
          timeout: float = TIMEOUT_S) -> Pushed:
     """`config`: Tempest's settings (the agents' TLS settings); None: the defaults."""
     row = conn.execute("SELECT serial FROM meters WHERE serial = ?", (serial,)).fetchone()
@@ -60,7 +60,7 @@ def push(conn: sqlite3.Connection, data_dir: Path, serial: str, raw: dict, confi
         to = agentaddr.target(conn, config or {}, serial)
     except agentaddr.NoTarget as exc:
         raise PushRefused(exc.error, exc.reason) from exc
-    key = agentkeys.get(data_dir, serial)
+    key = agentkeys.get(secrets_dir, serial)
     if key is None:
         raise PushRefused("no_agent_key", f"Tempest has no agent key for meter {serial} "
                           "(PUT /api/v1/meters/<serial>/agent-key)")

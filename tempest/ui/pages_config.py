@@ -35,7 +35,7 @@ def config_list():
     return page("config_list.html", nav="config", title="Config", scope="config", query=query,
                 result=result, drift_counts=desired.counts(conn),
                 drift_states=desired.DRIFT_STATES,
-                agent_keys=agentkeys.serials(layout(current_app.config).data_dir),
+                agent_keys=agentkeys.serials(layout(current_app.config).secrets),
                 agent_addresses=agentaddr.serials(conn))
 
 
@@ -90,7 +90,7 @@ def config_meter(serial: str):
                 desired_cfg=desired_cfg, reported=reported, reported_day=reported_day,
                 drift=desired.drift(row["config_hash"], want["config_hash"] if want else None),
                 rows=diff(desired_cfg, reported), pushes=pushes,
-                agent_key=serial in agentkeys.serials(layout(current_app.config).data_dir),
+                agent_key=serial in agentkeys.serials(layout(current_app.config).secrets),
                 agent_address=agentaddr.get(conn, serial),
                 draft=json.dumps(draft, indent=2, sort_keys=True),
                 zone=timefmt.zone_of(conn, serial))
@@ -112,7 +112,7 @@ def push_config(serial: str):
         flash("A config is a JSON object.", "error")
         return back
     try:
-        pushed = push.push(get_db(), layout(current_app.config).data_dir, serial, raw,
+        pushed = push.push(get_db(), layout(current_app.config).secrets, serial, raw,
                            current_app.config)
     except push.PushRefused as exc:
         where = f" ({exc.field})" if exc.field else ""

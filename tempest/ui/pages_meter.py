@@ -53,7 +53,7 @@ def config_summary(conn, serial: str, reported_hash: str | None) -> dict:
             "desired_set_at": row["set_at"] if row else None,
             "reported_hash": reported_hash,
             "drift": desired.drift(reported_hash, row["config_hash"] if row else None),
-            "agent_key": serial in agentkeys.serials(layout(current_app.config).data_dir),
+            "agent_key": serial in agentkeys.serials(layout(current_app.config).secrets),
             "last_push": pushes[0] if pushes else None}
 
 

@@ -2,7 +2,7 @@
 
 Why a cookie and not the token in sessionStorage: the token never stays where page scripts
 can read it (the cookie is HttpOnly), so a script injected into a page could not carry it off.
-The cookie is Flask's signed session (the data dir's SECRET_KEY), SameSite=Strict, Secure
+The cookie is Flask's signed session (the secrets folder's SECRET_KEY), SameSite=Strict, Secure
 when the request came over HTTPS (behind a TLS proxy, TEMPEST_TRUSTED_PROXIES tells Tempest it
 did), and lasts at most SESSION_HOURS. It holds no token: only a fingerprint of it (HMAC with
 the secret key), checked on every request, so changing TEMPEST_ADMIN_TOKEN signs every admin

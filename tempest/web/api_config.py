@@ -26,8 +26,9 @@ def _tables(state) -> None:
     init_db(state.app.extensions["tempest.pool"].path)
 
 
-def _data_dir():
-    return layout(current_app.config).data_dir
+def _secrets_dir():
+    """Where the agent keys are kept (outside the data dir: tempest/secretsdir.py)."""
+    return layout(current_app.config).secrets
 
 
 def _meter(serial: str):
@@ -38,7 +39,7 @@ def _meter(serial: str):
     return row
 
 
-def describe(conn, data_dir, serial: str, reported_hash: str | None) -> dict:
+def describe(conn, secrets_dir, serial: str, reported_hash: str | None) -> dict:
     row = desired.get(conn, serial)
     return {
         "serial": serial,
@@ -48,7 +49,7 @@ def describe(conn, data_dir, serial: str, reported_hash: str | None) -> dict:
         "set_at": iso(row["set_at"]) if row else None,
         "reported_hash": reported_hash,
         "drift": desired.drift(reported_hash, row["config_hash"] if row else None),
-        "agent_key": serial in agentkeys.serials(data_dir),
+        "agent_key": serial in agentkeys.serials(secrets_dir),
         "agent_url": agentaddr.get(conn, serial),
     }
 
@@ -67,7 +68,7 @@ def _agent_url(body: dict, field: str) -> str | None:
 @bp.get("/desired-config")
 def get_desired(serial: str):
     meter = _meter(serial)
-    return jsonify(describe(get_db(), _data_dir(), serial, meter["config_hash"]))
+    return jsonify(describe(get_db(), _secrets_dir(), serial, meter["config_hash"]))
 
 
 @bp.put("/desired-config")
@@ -88,12 +89,12 @@ def put_desired(serial: str):
         raise bad_request(masking.mask(exc.reason, body), exc.field) from exc
     if accepted.agent_key is not None:
         try:
-            agentkeys.set_key(_data_dir(), serial, accepted.agent_key)
+            agentkeys.set_key(_secrets_dir(), serial, accepted.agent_key)
         except agentkeys.BadAgentKey as exc:
             raise bad_request(str(exc), "config.agent.key") from exc
     moved = agent_url is not None and agentaddr.set_url(get_db(), serial, agent_url, source)
     meter = _meter(serial)
-    answer = describe(get_db(), _data_dir(), serial, meter["config_hash"])
+    answer = describe(get_db(), _secrets_dir(), serial, meter["config_hash"])
     answer.pop("config")
     return jsonify({**answer, "changed": accepted.changed or moved})
 
@@ -114,7 +115,7 @@ def put_agent_key(serial: str):
     body = auth.json_object()
     url = _agent_url(body, "url")
     try:
-        changed = agentkeys.set_key(_data_dir(), serial, agentkeys.check_key(body.get("key")))
+        changed = agentkeys.set_key(_secrets_dir(), serial, agentkeys.check_key(body.get("key")))
     except agentkeys.BadAgentKey as exc:
         raise bad_request(str(exc), "key") from exc
     if url is not None:
@@ -127,7 +128,7 @@ def put_agent_key(serial: str):
 def delete_agent_key(serial: str):
     auth.require_admin()
     _meter(serial)
-    return jsonify({"serial": serial, "deleted": agentkeys.remove(_data_dir(), serial)})
+    return jsonify({"serial": serial, "deleted": agentkeys.remove(_secrets_dir(), serial)})
 
 
 def push_config(serial: str, raw: dict | None) -> tuple[dict, int]:
@@ -140,7 +141,7 @@ def push_config(serial: str, raw: dict | None) -> tuple[dict, int]:
                            "send one in the body")
         raw = json.loads(row["config"])
     try:
-        pushed = push.push(conn, _data_dir(), serial, raw, current_app.config)
+        pushed = push.push(conn, _secrets_dir(), serial, raw, current_app.config)
     except push.PushRefused as exc:
         status = {"not_found": 404, "bad_request": 400}.get(exc.error, 409)
         extra = {"field": exc.field} if exc.field else {}

@@ -23,9 +23,9 @@ from tests.hardening.procs import ADMIN_TOKEN, REPO, Tempest, loopback, stop_pid
 from tests.sinks.sinkhelpers import wait_for
 
 AGENT_KEY = "agent-secret-key-for-the-log-test-0123"
-# Files whose job is to hold a secret (the meter's config, its last good copy, Tempest's
-# agent_keys.json) or that the test wrote itself.
-KEEPERS = {"config.json", "config.json.last-good", "agent_keys.json", "keys.json"}
+# Files whose job is to hold a secret (the meter's config, its last good copy) or that the test
+# wrote itself; Tempest's agent_keys.json only in its secrets folder, outside the data dir.
+KEEPERS = {"config.json", "config.json.last-good", "keys.json"}
 
 
 def _meter_config(tmp_path, url: str, key: str, host: str, port: int) -> Path:
@@ -66,8 +66,10 @@ def test_keys_are_never_logged_nor_written_anywhere_but_their_keepers(tmp_path):
         stop_pid(agent)
         tempest.stop()
     found = []
+    agent_keys = data.with_name("data.secrets") / "agent_keys.json"
+    assert agent_keys.is_file()
     for p in tmp_path.rglob("*"):
-        if not p.is_file() or p.name in KEEPERS:
+        if not p.is_file() or p.name in KEEPERS or p == agent_keys:
             continue
         data_bytes = p.read_bytes()
         for what, secret in secrets.items():

@@ -30,8 +30,12 @@ def test_init_db_is_idempotent(runner, data):
         r = run(runner, "init-db", "--data-dir", data)
         assert r.exit_code == 0 and "tempest.sqlite3" in r.output
     assert {p.name for p in data.iterdir()} >= {"drop", "archive", "quarantine",
-                                                "tempest.sqlite3", "secret_key"}
-    assert (data / "secret_key").stat().st_mode & 0o777 == 0o600
+                                                "tempest.sqlite3"}
+    # The session key is made in the secrets folder (beside the data dir), never in it.
+    assert not (data / "secret_key").exists()
+    secrets_dir = data.with_name("data.secrets")
+    assert secrets_dir.stat().st_mode & 0o777 == 0o700
+    assert (secrets_dir / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
 def test_meters_add_prints_a_key_once(runner, data):
@@ -134,7 +138,8 @@ def test_settings_from_file_then_environment(data, monkeypatch):
     app = create_app()
     assert app.config["ONLINE_SECONDS"] == 60 and app.config["STALE_SECONDS"] == 900
     assert layout(app.config).data_dir == data
-    assert app.config["SECRET_KEY"] == (data / "secret_key").read_text().strip()
+    key_file = layout(app.config).secrets / "secret_key"
+    assert app.config["SECRET_KEY"] == key_file.read_text().strip()
     assert len(app.config["SECRET_KEY"]) == 64
 
 

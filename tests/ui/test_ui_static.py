@@ -55,14 +55,15 @@ def test_package_data_carries_every_ui_file():
 def test_agent_keys_live_in_a_private_file_and_never_in_answers(app, client, conn):
     from tempest.settings import layout
 
-    data_dir = layout(app.config).data_dir
+    data_dir, secrets_dir = layout(app.config).data_dir, layout(app.config).secrets
     issue_key(conn, "kili")
     r = client.put("/api/v1/meters/kili/agent-key", json={"key": "secret-agent-key-1"},
                    headers=admin_headers())
     assert r.status_code == 200 and "secret-agent-key-1" not in r.text
-    path = data_dir / agentkeys.FILE_NAME
+    path = secrets_dir / agentkeys.FILE_NAME  # outside the data dir (tempest/secretsdir.py)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert agentkeys.get(data_dir, "kili") == "secret-agent-key-1"
+    assert not (data_dir / agentkeys.FILE_NAME).exists()
+    assert agentkeys.get(secrets_dir, "kili") == "secret-agent-key-1"
     raw = (data_dir / "tempest.sqlite3").read_bytes()
     assert b"secret-agent-key-1" not in raw
     assert client.put("/api/v1/meters/kili/agent-key", json={"key": "x"},
@@ -71,7 +72,7 @@ def test_agent_keys_live_in_a_private_file_and_never_in_answers(app, client, con
                       json={"key": "secret-agent-key-1"}).status_code == 401
     assert client.delete("/api/v1/meters/kili/agent-key",
                          headers=admin_headers()).get_json()["deleted"] is True
-    assert agentkeys.get(data_dir, "kili") is None
+    assert agentkeys.get(secrets_dir, "kili") is None
 
 
 def test_desired_config_hash_drift_and_secrets(app, client, conn):
