@@ -36,11 +36,12 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
         app.config.from_mapping({k: v for k, v in overrides.items() if v is not None})
     settings.check(app.config)
     layout = settings.layout(app.config)
-    layout.ensure()
-    try:  # the secrets folder: made private, an old data dir's secrets moved into it
+    try:  # the secrets folder (checked before any folder is made): private, an old data
+        # dir's secrets moved into it
         secrets_dir = secretsdir.prepare(layout)
     except OSError as exc:
         raise settings.SettingsError("SECRETS_DIR", f"{layout.secrets}: {exc}") from exc
+    layout.ensure()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secretsdir.session_key(secrets_dir)
     db.init_db(layout.database)

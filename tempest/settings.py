@@ -156,7 +156,7 @@ def layout(config) -> Layout:
     return Layout(data, pick("DATABASE", "tempest.sqlite3"), pick("DROP_DIR", "drop"),
                   pick("ARCHIVE_DIR", "archive"), pick("QUARANTINE_DIR", "quarantine"),
                   Path(secrets).expanduser().absolute() if secrets
-                  else data.with_name(data.name + ".secrets"))
+                  else data.parent / (data.name + ".secrets"))
 
 
 def data_dir_from_env() -> str:

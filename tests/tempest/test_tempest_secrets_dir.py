@@ -209,7 +209,7 @@ def test_a_secrets_folder_inside_the_data_dir_or_holding_it_is_refused(runner, t
                       env={"TEMPEST_SECRETS_DIR": str(secrets_dir)})
     assert r.exit_code == 2, r.output
     assert "TEMPEST_SECRETS_DIR" in r.output and "outside the data dir" in r.output
-    assert not (secrets_dir / "secret_key").exists()
+    assert not data.exists() and not (secrets_dir / "secret_key").exists()  # nothing made
 
 
 def test_where_the_secrets_folder_is(tmp_path, monkeypatch):
