@@ -16,12 +16,12 @@ first use. A folder or file whose group or others have any permission, or a fold
 data dir (or holding it), stops Tempest (SettingsError: exit 2 naming TEMPEST_SECRETS_DIR), as
 ssh refuses a key others may read: it is never chmod-ed behind the operator's back.
 
-Upgrade: a Tempest from before kept both files in the data dir. Each is moved here once, and
-logged: linked into place (copied, fsynced and linked when the two folders are on different
-file systems; a link never replaces a file already there), this folder fsynced, then the old
-name removed and the data dir fsynced. A crash in between leaves two names for the same bytes;
-the next start removes the data dir's. Two files that differ are refused and both kept, for the
-operator to choose.
+Upgrade: a Tempest from before kept both files in the data dir. Each is moved here once (one
+that others may read is refused first, left where it is), and logged: linked into place
+(copied, fsynced and linked when the two folders are on different file systems; a link never
+replaces a file already there), this folder fsynced, then the old name removed and the data dir
+fsynced. A crash in between leaves two names for the same bytes; the next start removes the
+data dir's. Two files that differ are refused and both kept, for the operator to choose.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def _private(path: Path, chmod: str) -> None:
         mode = path.stat().st_mode
     except FileNotFoundError:
         if path.name in FILES:
-            return  # made on first use
+            return  # made on first use (or moved meanwhile by another process starting)
         raise _refuse(f"{path} is missing") from None
     except OSError as exc:
         raise _refuse(f"cannot read {path} ({exc.strerror})") from exc
@@ -129,6 +129,7 @@ def _link_in(old: Path, new: Path) -> None:
 def _move_in(old: Path, new: Path) -> None:
     if not old.exists():
         return
+    _private(old, "600")  # one others may read is the operator's to see, not moved quietly
     try:
         _link_in(old, new)
     except FileExistsError:

@@ -143,6 +143,45 @@ def test_an_upgrade_moves_the_old_secret_files_out_once(tempest_process, tmp_pat
     assert (secrets_dir / "secret_key").read_text().strip() == OLD_SESSION_KEY
 
 
+def test_an_upgrade_moves_them_to_another_file_system(runner, tmp_path, caplog):
+    """A secrets folder on another disk than the data dir (here /dev/shm, a tmpfs): the move
+    is a durable copy linked into place, then the old name removed."""
+    shm = Path("/dev/shm")
+    assert shm.stat().st_dev != tmp_path.stat().st_dev, "/dev/shm is not another file system"
+    data, secrets_dir = tmp_path / "data", shm / f"meters-secrets-{os.getpid()}-{tmp_path.name}"
+    _old_tempest_files(data)
+    try:
+        r = runner.invoke(main, ["status", "--data-dir", str(data)],
+                          env={"TEMPEST_SECRETS_DIR": str(secrets_dir)})
+        assert r.exit_code == 0, r.output
+        assert not (data / "secret_key").exists() and not (data / "agent_keys.json").exists()
+        assert (secrets_dir / "secret_key").read_text().strip() == OLD_SESSION_KEY
+        assert json.loads((secrets_dir / "agent_keys.json").read_text()) == {
+            "kili": OLD_AGENT_KEY}
+        # Made 0600, and no temporary copy is left beside them.
+        assert {_mode(p) for p in secrets_dir.iterdir()} == {0o600}
+        assert sorted(p.name for p in secrets_dir.iterdir()) == ["agent_keys.json", "secret_key"]
+        assert f"moved {data / 'agent_keys.json'} to {secrets_dir / 'agent_keys.json'}" \
+            in caplog.text
+    finally:
+        for p in secrets_dir.glob("*"):
+            p.unlink()
+        secrets_dir.rmdir()
+
+
+def test_an_old_secret_others_may_read_is_refused_not_moved(runner, tmp_path):
+    data, secrets_dir = tmp_path / "data", tmp_path / "secrets"
+    _old_tempest_files(data)
+    os.chmod(data / "agent_keys.json", 0o640)
+    r = runner.invoke(main, ["status", "--data-dir", str(data)],
+                      env={"TEMPEST_SECRETS_DIR": str(secrets_dir)})
+    assert r.exit_code == 2, r.output
+    assert "TEMPEST_SECRETS_DIR" in r.output and "(mode 0640): chmod 600 it" in r.output
+    assert str(data / "agent_keys.json") in r.output
+    assert _mode(data / "agent_keys.json") == 0o640  # as it was, where it was
+    assert not (secrets_dir / "agent_keys.json").exists()
+
+
 def test_an_upgrade_cut_short_leaves_one_copy(runner, tmp_path):
     """A crash between placing the new name and removing the old leaves the same bytes twice:
     the next start removes the data dir's; two that differ are refused and both kept."""
