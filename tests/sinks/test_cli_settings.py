@@ -81,7 +81,7 @@ def test_export_commands_check_their_arguments(tmp_path):
     ("NEM12_UTC_OFFSET", "+10", "must be a UTC offset"),
     ("NEM12_FROM_PARTICIPANT", "A VERY LONG NAME", "1 to 10 of"),
     ("NEM12_ESTIMATED_QUALITY", "X99", "must be a quality flag E, F or S"),
-    ("NEM12_METERS", {"kili": {"nmi": "short"}}, "kili: nmi must be 10 or 11 of A-Z 0-9"),
+    ("NEM12_METERS", {"kili": {"nmi": "short"}}, "kili: nmi must be 10 of A-Z 0-9"),
     ("NEM12_METERS", {"kili": {"suffixes": {"A": "E1", "B": "E1"}}}, "share a suffix"),
     ("NEM12_METERS", {"kili": {"nim": "NCDE001111"}}, "only nmi and suffixes"),
 ])
