@@ -114,14 +114,21 @@ def _link_in(old: Path, new: Path) -> None:
         if exc.errno != errno.EXDEV:
             raise
     # Another file system: a durable copy under a temporary name, then linked into place.
-    tmp = new.with_name(f".{new.name}.{os.getpid()}.tmp")
+    _link_new(new, old.read_bytes())
+
+
+def _link_new(path: Path, data: bytes) -> None:
+    """`data` as a new 0600 file `path`: written and fsynced under a temporary name, then
+    linked into place, so no reader sees it half written and a link never replaces a file
+    already there (FileExistsError: the first of two racing writers wins)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(old.read_bytes())
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.link(tmp, new)
+        os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -167,19 +174,9 @@ def session_key(folder: Path) -> str:
     except FileNotFoundError:
         pass
     value = secrets.token_hex(32)
-    # Written under a temporary name and linked into place, so a concurrent reader never
-    # sees an empty file, and the first of two racing processes wins.
-    tmp = folder / f".{SESSION_KEY}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(value + "\n")
-        f.flush()
-        os.fsync(f.fileno())
     try:
-        os.link(tmp, path)
+        _link_new(path, (value + "\n").encode())
     except FileExistsError:
         value = path.read_text().strip()
-    finally:
-        tmp.unlink()
     fsync_dir(folder)
     return value
