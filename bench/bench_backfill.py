@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from core import civil, tz
 from meter import operations
 from meter.bulk import derive_all
 from meter.clock import now_minute
 from meter.config import from_dict
-from meter.model import civil, tz
 from meter.vector.engine import VectorMeter
 
 BASE = {"serial": "bf", "timezone": "Europe/Berlin", "interval_min": 5,

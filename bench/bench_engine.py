@@ -10,9 +10,9 @@ import argparse
 import os
 import time
 
+from core import civil
 from meter.bulk import derive_all
 from meter.config import from_dict
-from meter.model import civil
 from meter.vector.engine import VectorMeter
 
 

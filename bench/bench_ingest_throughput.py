@@ -8,7 +8,7 @@ Baseline, same run, same readings: plain SQLite `executemany` into a one-row-per
 (serial, channel, interval end, Wh; primary key on the first three) with the same journal
 settings. Ratio = Tempest / baseline (>= 1 wanted).
 
-Tempest's figure includes validating every file (meter.dayfile.parse), which the baseline does
+Tempest's figure includes validating every file (core.dayfile_reader.parse), which the baseline does
 not do, so it also prints the two stages apart: parsing, and storing (the compact rows against
 the baseline on the same files).
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bench_tempest_common import OUT, Server, day_files, register
 
-from meter.dayfile import parse
+from core.dayfile_reader import parse
 from tempest import create_app
 from tempest.db import connect, transaction
 from tempest.store import Delivery, record_day

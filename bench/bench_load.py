@@ -36,7 +36,7 @@ from pathlib import Path
 import requests
 from bench_tempest_common import OUT, REPO, free_port, percentile
 
-from meter.model import civil
+from core import civil
 from tests.tempest.tempest_testdata import make_day
 
 HOST = "127.0.0.31"

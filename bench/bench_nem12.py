@@ -20,7 +20,7 @@ import time
 
 from bench_sinks_common import OUT, config_for, seed
 
-from meter.model import civil
+from core import civil
 from tempest import db
 from tempest.exports import nem12
 from tempest.settings import layout

@@ -1,6 +1,6 @@
 """The Pico W program on real MicroPython: time per tick against CPython, and peak heap.
 
-1. Time: the same load model (meter/model/, compiled to .mpy) computes the same intervals
+1. Time: the same load model (loadmodel/, compiled to .mpy) computes the same intervals
    under MicroPython and under CPython in this run, and the Pico's whole tick (model, journal
    append on its flash, sealing at midnight) is timed against the Pi's (meter.operations
    ticker on disk). The ratio is the interpreter's; an RP2040 at 125 MHz is slower again than
@@ -27,9 +27,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from loadmodel.engine import MeterModel  # noqa: E402
 from meter import operations  # noqa: E402
 from meter.config import from_dict  # noqa: E402
-from meter.model.engine import MeterModel  # noqa: E402
 from tests.pico import picotest  # noqa: E402
 from tests.pico_harness import runner  # noqa: E402
 
@@ -39,8 +39,8 @@ INTERVALS = 288 * 2
 MP_MODEL = """
 import time, json
 from picometer import start
-from meter.model.engine import MeterModel
-from meter.model.tz import Zone
+from loadmodel.engine import MeterModel
+from core.tz import Zone
 cfg, tz, opts = start.load_config()
 m = MeterModel(cfg, Zone.from_columns(cfg["timezone"], tz[0], tz[1]))
 day = %d

@@ -18,8 +18,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from meter.dayfile import Day  # noqa: E402
-from meter.model import civil  # noqa: E402
+from core import civil  # noqa: E402
+from core.dayfile_reader import Day  # noqa: E402
 from tempest import db, settings  # noqa: E402
 from tempest.store import Delivery, record_day  # noqa: E402
 from tests.tempest.tempest_testdata import grid  # noqa: E402

@@ -25,9 +25,8 @@ from pathlib import Path
 
 from bench_tempest_common import OUT, Server, wrk_result
 
-from meter import tzdb
-from meter.dayfile import ACTUAL, Day
-from meter.model import civil, tz
+from core import civil, tz, tzdb
+from core.dayfile_reader import ACTUAL, Day
 from tempest import codec, create_app, keys
 from tempest.db import connect, transaction
 from tempest.store import Delivery, record_day

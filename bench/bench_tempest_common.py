@@ -16,7 +16,7 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from meter.model import civil  # noqa: E402
+from core import civil  # noqa: E402
 from tests.tempest.tempest_testdata import make_day  # noqa: E402
 
 OUT = REPO / "bench" / "out"

@@ -14,10 +14,10 @@ import os
 import tempfile
 import time
 
+from loadmodel.engine import MeterModel
+from loadmodel.ticker import Ticker
 from meter.clock import now_minute
 from meter.config import from_dict
-from meter.model.engine import MeterModel
-from meter.model.ticker import Ticker
 from meter.storage import DiskFS
 
 RAW = {"serial": "tick", "archetype": "family", "timezone": "Europe/Berlin",

@@ -29,7 +29,7 @@ import requests
 from bench_tempest_api import populate, template_day
 from bench_tempest_common import OUT, Server, percentile, wrk_result
 
-from meter.config import config_hash
+from core.configdoc import config_hash
 from tempest.db import connect, transaction
 from tempest.fleetconfig import init_db as init_fleetconfig
 from tempest.store import Delivery, record_day

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from loadmodel import rng
 from meter.config import ConfigError, default_seed
-from meter.model import rng
 
 # Household sizes in Germany (Destatis): about 41% one person, 34% two, 25% more; split the
 # two-person homes between working couples, retirees and home offices.

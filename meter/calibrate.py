@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from meter.model import civil
+from core import civil
 
 REFERENCE_SEED = 20240101
 _WEEKS = [civil.days_from_civil(2023, month, 8) for month in range(1, 13)]

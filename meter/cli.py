@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from meter import __version__, clock, config, dayfile, operations, registers
+from core import __version__, civil, dayfile_reader
+from meter import clock, config, operations, registers
 from meter.bulk import derive_all
 from meter.config import Config, ConfigError
-from meter.model import civil
 
 log = logging.getLogger("meter")
 EXIT_BAD_INPUT = 2
@@ -180,12 +180,12 @@ def validate(files: tuple[Path, ...], legacy_timezone: str) -> None:
     bad = 0
     for path in files:
         try:
-            day = dayfile.parse(path.read_bytes(), legacy_timezone=legacy_timezone)
+            day = dayfile_reader.parse(path.read_bytes(), legacy_timezone=legacy_timezone)
         except OSError as exc:
             click.echo(f"{path}: cannot read: {exc.strerror}")
             bad += 1
             continue
-        except dayfile.DayFileError as exc:
+        except dayfile_reader.DayFileError as exc:
             click.echo(f"{path}: INVALID {exc}")
             bad += 1
             continue
@@ -209,8 +209,8 @@ def run(meters: Meters, heartbeat_every: float, no_deliver: bool, pidfile: Path 
     """Run the meters' schedule in one long-running process instead of cron: tick on every
     interval boundary (of the scaled clock, if time_scale is set), deliver, heartbeat.
     Stops cleanly on SIGTERM."""
+    from core.durable import write_atomic
     from meter.runloop import Loop
-    from meter.storage import write_atomic
 
     if pidfile:
         if pidfile.exists():

@@ -8,7 +8,6 @@ numbers.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from dataclasses import dataclass
@@ -19,22 +18,19 @@ from pathlib import Path
 
 import jsonschema
 
-from meter import DATA_MODEL_VERSION, MODEL_VERSION, __version__, masking, tzdb
-from meter.jsonschemas import Validator as SchemaValidator
-from meter.model import archetypes, civil, holidays
+from core import DATA_MODEL_VERSION, __version__, civil, masking, tzdb
+from core.configdoc import (
+    canonical_json,
+    config_hash,
+    metadata_config,
+)
+from core.jsonschemas import Validator as SchemaValidator
+from loadmodel import MODEL_VERSION, archetypes, holidays
 
 DEFAULT_COMMISSIONED = "2024-01-01"
 DEFAULT_TIMEZONE = "UTC"
 # Where a config gives no place: Kassel, near the middle of Germany (the BDEW profiles' home).
 DEFAULT_LOCATION = {"latitude": 51.3, "longitude": 9.5, "country": "DE"}
-SECRET_FIELDS = ("tempest_api_key",)
-SECRET_NESTED = {"agent": ("key",), "delivery": ("ssh_key",)}
-# Fields that never go into a day file's metadata.config: the seed's 24-value profile, and how
-# and where the meter delivers (changing a URL must not change the bytes of a regenerated day).
-_NOT_IN_METADATA = ("profile", "tempest_url", "tempest_api_keys_file", "delivery", "heartbeat",
-                    "agent", "time_scale",
-                    "time_origin", "ip", "demo", "display")
-
 _HEATING_DEFAULTS = {
     "heat_pump": {"kw": 2.5, "kwh_per_degree_day": 1.6},
     "resistive": {"kw": 4.0, "kwh_per_degree_day": 4.5},
@@ -77,43 +73,6 @@ class Config:
 @lru_cache(maxsize=1)
 def schema() -> dict:
     return json.loads(resources.files("meter.schema").joinpath("config.schema.json").read_text())
-
-
-def public_config(raw: dict) -> dict:
-    """The config without its secrets (what the agent's GET /config shows)."""
-    out = {}
-    for key, value in raw.items():
-        if key in SECRET_FIELDS:
-            continue
-        if key in SECRET_NESTED and isinstance(value, dict):
-            value = {k: v for k, v in value.items() if k not in SECRET_NESTED[key]}
-        out[key] = value
-    return out
-
-
-def metadata_config(raw: dict) -> dict:
-    return {k: v for k, v in public_config(raw).items() if k not in _NOT_IN_METADATA}
-
-
-def canonical_json(obj) -> str:
-    """Sorted keys and fixed separators: the same text on every host (and in every day file)."""
-    return json.dumps(obj, sort_keys=True, separators=(", ", ": "), ensure_ascii=True)
-
-
-def _plain_numbers(obj):
-    """1.0 and 1 are the same setting: hash them the same (a browser or YAML may rewrite one
-    as the other)."""
-    if isinstance(obj, float) and obj.is_integer():
-        return int(obj)
-    if isinstance(obj, dict):
-        return {k: _plain_numbers(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_plain_numbers(v) for v in obj]
-    return obj
-
-
-def config_hash(raw: dict) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(_plain_numbers(raw)).encode()).hexdigest()
 
 
 def read(path: Path) -> Config:
@@ -203,7 +162,7 @@ def default_seed(serial: str) -> int:
 
 
 def normalise(raw: dict) -> dict:
-    """The integer-only config the load model reads (see meter/model/engine.py)."""
+    """The integer-only config the load model reads (see loadmodel/engine.py)."""
     serial = raw["serial"]
     interval = raw.get("interval_min", 5)
     zone_name = raw.get("timezone", DEFAULT_TIMEZONE)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core import civil, dayfile_writer, tz
 from meter.config import Config
-from meter.model import civil, dayfile, tz
 from meter.vector.engine import Q_MISSING, QUALITY_TEXT, Run, VectorMeter, labels_of
 
 _CHUNK = 31
@@ -62,7 +62,7 @@ def sealed_text(cfg: Config, run: Run, k: int, opening: list[int]) -> str:
             "sealed")
     channels = [(c[0], c[1], c[3]) for c in m["channels"]]
     out = io.StringIO()
-    dayfile.write(out, head, channels, opening, closing, lambda: iter(buffered),
+    dayfile_writer.write(out, head, channels, opening, closing, lambda: iter(buffered),
                   m["generator_json"], m["metadata_json"])
     return out.getvalue()
 
@@ -114,10 +114,10 @@ def truth(cfg: Config, day: int, vm: VectorMeter | None = None) -> dict:
         if outage:
             q, faults = "missing", ["outage"]
         recorded = None if q == "missing" else {
-            n: dayfile.kwh(int(run.recorded[i, c])) for c, n in enumerate(names)}
+            n: dayfile_writer.kwh(int(run.recorded[i, c])) for c, n in enumerate(names)}
         intervals.append({
             "end": tz.label(zone, int(run.ends[i])),
-            "true": {n: dayfile.kwh(int(run.true[i, c])) for c, n in enumerate(names)},
+            "true": {n: dayfile_writer.kwh(int(run.true[i, c])) for c, n in enumerate(names)},
             "recorded": recorded,
             "quality": q or "actual",
             "faults": faults,
@@ -135,8 +135,8 @@ def truth(cfg: Config, day: int, vm: VectorMeter | None = None) -> dict:
             "clock_drift_minutes": model.drift(day),
         },
         "totals": {
-            "true": {n: dayfile.kwh(int(run.true[:, c].sum())) for c, n in enumerate(names)},
-            "recorded": {n: dayfile.kwh(0 if outage else int(
+            "true": {n: dayfile_writer.kwh(int(run.true[:, c].sum())) for c, n in enumerate(names)},
+            "recorded": {n: dayfile_writer.kwh(0 if outage else int(
                 np.where(run.quality == Q_MISSING, 0, run.recorded[:, c]).sum()))
                 for c, n in enumerate(names)},
         },

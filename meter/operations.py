@@ -8,12 +8,13 @@ import logging
 import os
 from pathlib import Path
 
+from core import civil
+from core.durable import write_atomic
+from loadmodel.engine import MeterModel
+from loadmodel.ticker import Ticker
 from meter import daybuild, registers
 from meter.config import Config
-from meter.model import civil
-from meter.model.engine import MeterModel
-from meter.model.ticker import Ticker
-from meter.storage import DiskFS, write_atomic
+from meter.storage import DiskFS
 from meter.vector.engine import VectorMeter
 
 log = logging.getLogger("meter")
@@ -45,9 +46,10 @@ def exclusive(root: Path):
 
 
 def _writer_alive(name: str) -> bool:
-    """Temporary files are named .<target>.<pid>.tmp (meter.storage): is that pid running?"""
+    """Temporary files are named .<target>.<pid>.<thread>.tmp (core.durable): is that pid
+    running?"""
     try:
-        pid = int(name.rsplit(".", 2)[-2])
+        pid = int(name.rsplit(".", 3)[-3])
         os.kill(pid, 0)
     except (ValueError, IndexError, ProcessLookupError):
         return False
@@ -129,7 +131,7 @@ def _backfill(cfg: Config, root: Path, first: int, last: int, now: int,
             # Not fsynced one by one: a single sync below makes the whole batch durable before
             # the state moves on (a crash before it just means this backfill runs again).
             placed = t.place_sealed(built.day, day_start + count * t.n,
-                                    lambda target, data=data: write_atomic(target, data, False),
+                                    lambda target, data=data: write_atomic(target, data, durable=False),
                                     force)
             (written if placed else skipped).append(civil.format_day(built.day))
         if progress:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core import civil
+from core.durable import write_atomic
 from meter.config import Config
-from meter.model import civil
-from meter.storage import write_atomic
 from meter.vector.engine import VectorMeter
 
 _CHUNK_DAYS = 366

@@ -1,41 +1,15 @@
 """The meter's files on a real disk: every write is atomic and durable.
 
-`DiskFS` is the `fs` object meter.model.ticker expects. Atomic means: written under a temporary
-name in the same folder, flushed and fsynced, then renamed over the target, and the folder
-fsynced, so a `kill -9` or a power cut leaves either the old file or the new one, never half.
+`DiskFS` is the `fs` object loadmodel.ticker expects; its writes are core.durable's (a
+`kill -9` or a power cut leaves either the old file or the new one, never half).
 """
 
 from __future__ import annotations
 
 import io
 import os
-from pathlib import Path
 
-
-def fsync_dir(path: str | Path) -> None:
-    fd = os.open(str(path), os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: str | Path, data: bytes, durable: bool = True) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # A full disk (or an interrupt) must not leave half a file behind under any name.
-        tmp.unlink(missing_ok=True)
-        raise
-    if durable:
-        fsync_dir(path.parent)
+from core.durable import fsync_dir, write_atomic
 
 
 class DiskFS:
@@ -63,7 +37,7 @@ class DiskFS:
     def write_atomic(self, p: str, writer, durable: bool = True) -> None:
         buf = io.StringIO()
         writer(buf)
-        write_atomic(p, buf.getvalue().encode("utf-8"), durable)
+        write_atomic(p, buf.getvalue().encode("utf-8"), durable=durable)
 
     def remove(self, p: str) -> None:
         os.remove(p)

@@ -1,5 +1,5 @@
 # The Pico W meter (docs/pico.md). Kept tiny, because a .py is compiled on the board at every
-# boot: the program is picometer/ and the load model meter/model/ (the code the Pi meter runs
+# boot: the program is picometer/ and the load model loadmodel/ (the code the Pi meter runs
 # too), both compiled to .mpy by the deploy.
 try:
     from picometer import start

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from meter import tzdb
+from core import tzdb
 from tempest import db, keys, names, registry
 from tempest.cli import app_for, data_dir_option
 from tempest.read import meters as read_meters

@@ -15,9 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from meter import tzdb
-from meter.dayfile import ACTUAL, ESTIMATED, MISSING
-from meter.model import tz
+from core import tz, tzdb
+from core.dayfile_reader import ACTUAL, ESTIMATED, MISSING
 
 NO_READING = -1
 NOT_REACHED = "-"

@@ -10,7 +10,7 @@ import hashlib
 import re
 import secrets
 
-from meter.model import civil
+from core import civil
 
 # The day file's own rules (docs/day-file.md): letters, digits, _ . -; never "..".
 # Each is matched whole (re.fullmatch): with `^...$`, Python's `$` also matches before a final

@@ -33,7 +33,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from meter.storage import fsync_dir
+from core.durable import fsync_dir
 from tempest.fleetconfig.agentkeys import FILE_NAME as AGENT_KEYS
 from tempest.settings import Layout, SettingsError
 

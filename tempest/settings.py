@@ -98,7 +98,7 @@ def text_from_env(config, environ=os.environ) -> None:
 
 def check(config) -> None:
     """Refuse to start on a setting that would fail later (SettingsError names it)."""
-    from meter import tzdb
+    from core import tzdb
 
     for name, (kind, low, high) in NUMBERS.items():
         value = config.get(name)

@@ -13,7 +13,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from meter.dayfile import ESTIMATED, Day
+from core.dayfile_reader import ESTIMATED, Day
 from tempest import codec, hooks
 
 

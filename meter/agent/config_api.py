@@ -1,7 +1,7 @@
 """`POST /config`: replace the meter's config (key required).
 
 The new config is checked with the same code the meter loads it with (meter.config.from_dict);
-a bad one gets 400 naming the field (never quoting a secret value: meter.masking) and nothing
+a bad one gets 400 naming the field (never quoting a secret value: core.masking) and nothing
 changes. One that changes where the meter delivers (tempest_url, the rsync target) gets 403
 unless the config in force, the inventory's, sets agent.allow_redirect. A good one is written
 atomically and the previous one kept as config.json.last-good (configstore.py). Cron's next
@@ -16,7 +16,7 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from meter import masking
+from core import masking
 from meter.agent import configstore, context
 from meter.agent.auth import key_required
 from meter.agent.errors import AgentError

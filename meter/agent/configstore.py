@@ -16,9 +16,10 @@ import json
 import os
 from pathlib import Path
 
+from core.configdoc import SECRET_FIELDS, SECRET_NESTED
 from meter import config
 from meter.agent.context import LAST_GOOD_SUFFIX
-from meter.config import SECRET_FIELDS, SECRET_NESTED, Config, ConfigError
+from meter.config import Config, ConfigError
 from meter.delivery.files import write_atomic
 
 MODE = 0o600  # configs hold Tempest's API key and the agent key

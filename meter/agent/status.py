@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from meter import __version__
+from core import __version__, civil
+from core.configdoc import public_config
 from meter.agent import context
 from meter.agent.errors import AgentError, bad_request
-from meter.config import public_config
 from meter.delivery import events, redial, state, status
 from meter.delivery.folders import Folders
-from meter.model import civil
 
 bp = Blueprint("status", __name__)
 

@@ -7,7 +7,7 @@ file never blocks the outbox, and never costs a request.
 
 from __future__ import annotations
 
-from meter import dayfile
+from core import dayfile_reader
 from meter.delivery.folders import Entry
 
 
@@ -23,13 +23,13 @@ class Problem(ValueError):
                 "field": self.field, "line": self.line, "checked_by": "meter"}
 
 
-def check(data: bytes, serial: str, entry: Entry | None = None) -> dayfile.Day:
+def check(data: bytes, serial: str, entry: Entry | None = None) -> dayfile_reader.Day:
     """The parsed day, or Problem. `entry` (an outbox name) must agree with the content."""
     if entry is not None and entry.day is None:
         raise Problem(f"{entry.name!r} is not a day file name (<serial>_<YYYY-MM-DD>.json)")
     try:
-        day = dayfile.parse(data)
-    except dayfile.DayFileError as exc:
+        day = dayfile_reader.parse(data)
+    except dayfile_reader.DayFileError as exc:
         raise Problem(exc.reason, exc.field, exc.line) from exc
     if day.serial != serial:
         raise Problem(f"the file is meter {day.serial!r}'s; this meter is {serial!r} and its "

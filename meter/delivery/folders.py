@@ -1,6 +1,6 @@
 """The meter's delivery folders: what waits in outbox/, in which order, and where it goes.
 
-The tick writes sealed files into outbox/ (meter/model/ticker.py). Delivery only ever
+The tick writes sealed files into outbox/ (loadmodel/ticker.py). Delivery only ever
 *renames* them, to sent/ after Tempest took them or to rejected/ when they can never succeed,
 so a `kill -9` leaves each file whole in exactly one folder, and a full disk cannot stop a
 move (a rename needs no free blocks).
@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.durable import fsync_dir
 from meter.delivery.files import write_atomic
-from meter.storage import fsync_dir
 
 # <serial>_<YYYY-MM-DD>.json: the only names the tick puts in the outbox.
 # Matched whole (fullmatch): `$` would let a name ending in "\n" through.

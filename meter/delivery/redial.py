@@ -20,6 +20,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import civil, tz
 from meter import daybuild, registers
 from meter.config import Config
 from meter.delivery import settings
@@ -27,7 +28,6 @@ from meter.delivery.events import Events
 from meter.delivery.folders import Busy, Folders, day_file_name
 from meter.delivery.rsync import run_rsync
 from meter.delivery.transport import REJECTED, SENT, Tempest
-from meter.model import civil, tz
 
 
 class RedialError(ValueError):

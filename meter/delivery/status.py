@@ -15,12 +15,13 @@ import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from meter import __version__, clock
+from core import __version__, tz
+from loadmodel import journal
+from loadmodel.engine import MeterModel
+from meter import clock
 from meter.config import Config
 from meter.delivery import settings, state
 from meter.delivery.folders import Folders
-from meter.model import journal, tz
-from meter.model.engine import MeterModel
 
 
 def _zone(cfg: Config) -> tz.Zone:

@@ -1,4 +1,4 @@
-"""meter.model.engine for a run of days at once: intervals, faults and channels.
+"""loadmodel.engine for a run of days at once: intervals, faults and channels.
 
 `VectorMeter(cfg).run(first_day, last_day)` returns every interval of those local days with
 what the meter records (faults applied), what the household really used, the quality codes and
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meter.model import rng
-from meter.model.engine import (
-    _EST_MAX,
+from loadmodel import rng
+from loadmodel.engine import (
+    EST_MAX_INTERVALS,
     ROLE_EXPORT,
     ROLE_GENERATION,
     ROLE_IMPORT,
@@ -210,18 +210,18 @@ class VectorMeter:
         if m.estimated_p == 0:
             return first, length
         found = np.zeros(len(i), dtype=bool)
-        for r in range(_EST_MAX):
+        for r in range(EST_MAX_INTERVALS):
             j = i - r
             valid = (j >= 0) & ~found
             jj = np.maximum(j, 0)
             is_start = self._est_start(days, jj) & valid
             if not is_start.any():
                 continue
-            ln = 2 + ints.below(m.seed, rng.S_FAULT_INTERVAL, days, jj * 8 + 3, _EST_MAX - 1)
+            ln = 2 + ints.below(m.seed, rng.S_FAULT_INTERVAL, days, jj * 8 + 3, EST_MAX_INTERVALS - 1)
             ln = np.minimum(ln, count - jj)
             cut = ln.copy()
             done = np.zeros(len(i), dtype=bool)
-            for k in range(1, _EST_MAX):
+            for k in range(1, EST_MAX_INTERVALS):
                 nxt = self._est_start(days, jj + k) & (k < ln) & ~done
                 cut = np.where(nxt, k, cut)
                 done |= nxt

@@ -1,4 +1,4 @@
-"""meter.model.household for a run of days at once: power on the local-minute grid.
+"""loadmodel.household for a run of days at once: power on the local-minute grid.
 
 `grid(days)` returns consumption and PV watts as [len(days), 1440] int64 arrays, laid out so
 that day k's minute m is row k, column m. Every line mirrors the per-tick model; the comments
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from meter.model import civil, climate, holidays, rng
-from meter.model.fixed import ONE, TURN
-from meter.model.household import (
-    _COOL_BASE_C10,
-    _HEAT_BASE_C10,
-    _SETBACK_WEIGHT,
+from core import civil
+from loadmodel import climate, holidays, rng
+from loadmodel.fixed import ONE, TURN
+from loadmodel.household import (
+    COOL_BASE_C10,
+    HEAT_BASE_C10,
+    SETBACK_WEIGHT,
     WEEKDAY,
     WEEKEND,
     Household,
@@ -89,7 +90,7 @@ class VectorHousehold:
         first = civil.civil_from_days(int(days[0]))[0]
         last = civil.civil_from_days(int(days[-1]))[0]
         for year in range(first - 1, last + 1):
-            for a, b in h._trips(year):
+            for a, b in h.trips(year):
                 away |= (days >= a) & (days < b)
         return away
 
@@ -339,20 +340,20 @@ class VectorHousehold:
         need_wh = np.zeros(len(days), dtype=np.int64)
         watts = np.zeros(len(days), dtype=np.int64)
         if h.heating is not None:
-            sel = temp < _HEAT_BASE_C10
-            need_wh = np.where(sel, ((_HEAT_BASE_C10 - temp) * h.heating["wh_per_degree_day"]) // 10,
+            sel = temp < HEAT_BASE_C10
+            need_wh = np.where(sel, ((HEAT_BASE_C10 - temp) * h.heating["wh_per_degree_day"]) // 10,
                                need_wh)
             watts = np.where(sel, h.heating["watts"], watts)
         if h.cooling is not None:
-            sel = (watts == 0) & (temp > _COOL_BASE_C10)
-            need_wh = np.where(sel, ((temp - _COOL_BASE_C10) * h.cooling["wh_per_degree_day"]) // 10,
+            sel = (watts == 0) & (temp > COOL_BASE_C10)
+            need_wh = np.where(sel, ((temp - COOL_BASE_C10) * h.cooling["wh_per_degree_day"]) // 10,
                                need_wh)
             watts = np.where(sel, h.cooling["watts"], watts)
         active = (watts > 0) & (need_wh > 0)
         if not active.any():
             return None
         weights = self.heat_w[s["dtype"]]  # [D, 48]
-        weights = np.where(s["away"][:, None], _SETBACK_WEIGHT, weights)
+        weights = np.where(s["away"][:, None], SETBACK_WEIGHT, weights)
         total = weights.sum(axis=1)
         need_min = (need_wh * 60) // np.where(watts > 0, watts, 1)
         on = np.minimum((need_min[:, None] * weights) // total[:, None], 30)

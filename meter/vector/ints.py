@@ -1,10 +1,10 @@
-"""Integer primitives of meter.model.fixed and meter.model.rng, on numpy arrays."""
+"""Integer primitives of loadmodel.fixed and loadmodel.rng, on numpy arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from meter.model import fixed, rng
+from loadmodel import fixed, rng
 
 _SIN = np.array(fixed.SIN_TABLE + (fixed.SIN_TABLE[256],), dtype=np.int64)
 _M32 = np.uint32(0xFFFFFFFF)

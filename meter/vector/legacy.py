@@ -1,11 +1,11 @@
-"""meter.model.legacy.LegacyProfile on the local-minute grid, for a run of days."""
+"""loadmodel.legacy.LegacyProfile on the local-minute grid, for a run of days."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from meter.model import rng
-from meter.model.legacy import _KNOT, LegacyProfile
+from loadmodel import rng
+from loadmodel.legacy import KNOT_MINUTES, LegacyProfile
 from meter.vector import ints
 
 _MINUTES = np.arange(1440, dtype=np.int64)
@@ -20,10 +20,10 @@ class VectorLegacy:
         p = self.p
         d = days[:, None]
         m = _MINUTES[None, :]
-        k = (d * 1440 + m) // _KNOT
+        k = (d * 1440 + m) // KNOT_MINUTES
         n0 = ints.bell(p.seed, rng.S_LEGACY, k, 0)
         n1 = ints.bell(p.seed, rng.S_LEGACY, k + 1, 0)
-        noise = n0 + ((n1 - n0) * (m % _KNOT)) // _KNOT
+        noise = n0 + ((n1 - n0) * (m % KNOT_MINUTES)) // KNOT_MINUTES
         day_level = ints.bell(p.seed, rng.S_LEGACY, days, 1)[:, None]
         v = p.variability
         factor = np.maximum(1000 + (v * noise) // 8192 + (v * day_level) // 32768, 0)

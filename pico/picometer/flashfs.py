@@ -1,4 +1,4 @@
-# The meter's files on the Pico's flash: the `fs` object meter/model/ticker.py expects.
+# The meter's files on the Pico's flash: the `fs` object loadmodel/ticker.py expects.
 #
 # MicroPython has no os.path, no makedirs, no os.replace and no truncate, so each is built
 # here from os.stat / os.mkdir / os.rename. LittleFS (the Pico's file system) commits a file

@@ -1,5 +1,5 @@
-# The meter itself: the shared load model and Ticker (meter/model/, the very code the Pi runs,
-# copied to /meter/model/ on the flash) writing to the flash through FlashFS.
+# The meter itself: the shared load model and Ticker (loadmodel/, the very code the Pi runs,
+# copied to /loadmodel/ and /core/ on the flash) writing to the flash through FlashFS.
 #
 # Memory (docs/pico.md has the figures): the model is built once, its zone table from two flat
 # lists; the Ticker streams each day file from the journal on flash, so no day is ever held in
@@ -20,16 +20,16 @@ _ENOSPC = const(28)
 class Recorder:
     def __init__(self, cfg, tz_columns, fs, root="", max_intervals=12, write_open=False,
                  feed=None):
-        from meter.model.tz import Zone
+        from core.tz import Zone
 
         zone = Zone.from_columns(cfg["timezone"], tz_columns[0], tz_columns[1])
-        from meter.model.engine import MeterModel
+        from loadmodel.engine import MeterModel
 
         self.model = MeterModel(cfg, zone)
         gc.collect()
         if feed:
             feed()
-        from meter.model.ticker import Ticker
+        from loadmodel.ticker import Ticker
 
         self.cfg = cfg
         self.fs = fs
@@ -92,7 +92,7 @@ class Recorder:
         """The end of the last interval accounted for, ISO 8601 with its offset."""
         if self.done is None:
             return None
-        from meter.model import tz
+        from core import tz
 
         return tz.label(self.model.zone, self.done)
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from meter.model import civil
+from core import civil
 from tempest.exports import identity
 from tempest.exports.market import MeterGrid
 from tempest.exports.settings import offset_minutes

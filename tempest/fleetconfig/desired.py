@@ -1,7 +1,7 @@
 """The inventory's config for each meter, and drift: does the meter run it?
 
 The inventory (Ansible) sends the whole config it deploys to a meter. Tempest checks it the way
-the meter loads configs (`meter.config.from_dict`), keeps its hash (`meter.config.config_hash`
+the meter loads configs (`meter.config.from_dict`), keeps its hash (`core.configdoc.config_hash`
 of the whole config, secrets included, exactly what the meter's heartbeats report as
 `config_hash`) and stores it without secrets. A meter is `in_sync` when its last heartbeat's
 hash equals the desired one, `drifted` when they differ, `unknown` when either is missing.
@@ -15,6 +15,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from core import configdoc
 from meter import config as meter_config
 from tempest.db import transaction
 
@@ -62,14 +63,14 @@ def check(serial: str, raw, given_hash=None) -> tuple[dict, str]:
         if not isinstance(given_hash, str) or not _HASH.fullmatch(given_hash):
             raise BadDesiredConfig("config_hash", "must be sha256: and 64 hex digits")
         return raw, given_hash
-    return raw, meter_config.config_hash(raw)
+    return raw, configdoc.config_hash(raw)
 
 
 def put(conn: sqlite3.Connection, serial: str, raw: dict, *, source: str | None = None,
         given_hash: str | None = None, now: float | None = None) -> Accepted:
     """Store the desired config for `serial` (the caller checked the serial's form)."""
     raw, digest = check(serial, raw, given_hash)
-    public = meter_config.public_config(raw)
+    public = configdoc.public_config(raw)
     agent = raw.get("agent") if isinstance(raw.get("agent"), dict) else {}
     now = time.time() if now is None else now
     text = json.dumps(public, sort_keys=True)

@@ -3,7 +3,7 @@
 The address is the one the inventory registered (agentaddr.py), never a heartbeat's; https://
 agents are verified (TEMPEST_AGENT_CA_BUNDLE) and redirects are not followed, so the key goes to
 that address only. Every push is recorded in `config_pushes` with the agent's answer, masked
-(meter.masking) with the pushed config's secrets, as is every refusal's reason.
+(core.masking) with the pushed config's secrets, as is every refusal's reason.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from meter import masking
+from core import masking
 from tempest.db import transaction
 from tempest.fleetconfig import agentaddr, agentkeys, desired
 

@@ -10,26 +10,19 @@ import hashlib
 import logging
 import os
 import secrets
-import shutil
 import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from core.durable import fsync_dir
+from core.durable import write_atomic as durable_write
 from tempest import names
 
 log = logging.getLogger("tempest.ingest")
 
 _TEMP_PREFIX = ".tempest-"
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _ensure_dir(directory: Path, durable: bool) -> None:
@@ -39,7 +32,7 @@ def _ensure_dir(directory: Path, durable: bool) -> None:
         return
     directory.mkdir(parents=True, exist_ok=True)
     if durable:
-        _fsync_dir(directory.parent)
+        fsync_dir(directory.parent)
 
 
 def write_atomic(directory: Path, name: str, data: bytes | BinaryIO, *,
@@ -49,24 +42,9 @@ def write_atomic(directory: Path, name: str, data: bytes | BinaryIO, *,
     if "/" in name or name.startswith("."):
         raise ValueError(f"not a plain file name: {name!r}")
     _ensure_dir(directory, durable)
+    # Hidden, with our prefix: ingest never reads it, and a sweep knows it for ours.
     tmp = directory / f"{_TEMP_PREFIX}{secrets.token_hex(6)}.tmp"
-    final = directory / name
-    try:
-        with open(tmp, "wb") as f:
-            if isinstance(data, bytes | bytearray):
-                f.write(data)
-            else:
-                shutil.copyfileobj(data, f)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if durable:
-        _fsync_dir(directory)
-    return final
+    return durable_write(directory / name, data, durable=durable, temp=tmp)
 
 
 class NotRegular(OSError):
@@ -109,7 +87,7 @@ def keep(dest: Path, data: bytes, digest: str) -> None:
                 # The pass that wrote it may have died before its fsyncs.
                 os.fsync(f.fileno())
         if same:
-            _fsync_dir(dest.parent)
+            fsync_dir(dest.parent)
             return
         log.warning("replacing %s: its bytes are not the recorded ones", dest)
     write_atomic(dest.parent, dest.name, data)
@@ -153,7 +131,7 @@ def release(src: Path, ident: tuple[int, int]) -> bool:
         os.unlink(src)
     except FileNotFoundError:
         return False
-    _fsync_dir(src.parent)
+    fsync_dir(src.parent)
     return True
 
 

@@ -28,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from meter.dayfile import Day, DayFileError, parse
+from core.dayfile_reader import Day, DayFileError, parse
 from tempest import names, store
 from tempest.db import transaction
 from tempest.ingest import dropbox, quarantine
@@ -97,7 +97,7 @@ def _read(path: Path, limit: int, hint: str | None) -> Item | None:
 
 
 def parse_checked(data: bytes, zone: str) -> Day:
-    """meter.dayfile.parse, where any failure is a DayFileError with a reason.
+    """core.dayfile_reader.parse, where any failure is a DayFileError with a reason.
 
     A file the checks choke on (a bug, a stack overflow) is a bad file, quarantined with a
     reason, never an exception that fails its whole batch on every rescan or a 500 upload.

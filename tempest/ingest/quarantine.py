@@ -1,7 +1,7 @@
 """Quarantine: files that failed validation, each with a reason file beside it.
 
 `quarantine/<name>` holds the bytes as received and `quarantine/<name>.reason.json` says why
-(`reason`, `field`, `line` from meter.dayfile.DayFileError, plus where it came from). The row
+(`reason`, `field`, `line` from core.dayfile_reader.DayFileError, plus where it came from). The row
 is written first and the files after, so a crash in between is finished by the next pass over
 the drop folder (the file's id is already known as quarantined).
 """

@@ -12,7 +12,7 @@ import hashlib
 
 import requests
 
-from meter import __version__
+from core import __version__
 from tempest.read.stored import StoredDay
 from tempest.sinks import formats
 from tempest.sinks.backoff import PAUSE, RETRY, Failure, for_status, retry_after_seconds, short

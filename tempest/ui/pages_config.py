@@ -9,7 +9,7 @@ import time
 import requests
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, url_for
 
-from meter import config as meter_config
+from core import configdoc
 from tempest import names, registry
 from tempest.db import get_db
 from tempest.fleetconfig import agentaddr, agentkeys, desired, push
@@ -60,7 +60,7 @@ def diff(desired_cfg: dict | None, reported: dict | None) -> list[dict]:
     metadata.config leaves delivery settings out)."""
     if desired_cfg is None or reported is None:
         return []
-    wanted = meter_config.metadata_config(desired_cfg)
+    wanted = configdoc.metadata_config(desired_cfg)
     out = []
     for key in sorted(set(wanted) | set(reported)):
         a, b = wanted.get(key), reported.get(key)
@@ -147,7 +147,7 @@ def agent_config(serial: str):
         abort(502, f"the agent did not answer: {type(exc).__name__}")
     if r.status_code != 200 or not isinstance(cfg, dict):
         abort(502, f"the agent answered HTTP {r.status_code}")
-    public = meter_config.public_config(cfg)
+    public = configdoc.public_config(cfg)
     # Also as text written here: a browser's JSON.stringify would turn 1.0 into 1, and the
     # config's hash (what drift compares) would change with it.
     return jsonify({"serial": serial, "config": public,

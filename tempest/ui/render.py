@@ -7,7 +7,7 @@ import time
 from flask import Blueprint, Response, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from meter import __version__
+from core import __version__
 from tempest.db import get_db
 from tempest.ingest.quarantine import iso
 from tempest.ui import live, session, timefmt

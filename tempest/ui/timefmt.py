@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
 
-from meter.model import tz
+from core import tz
 from tempest import codec
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from meter import tzdb
+from core import tzdb
 from tempest import keys, names
 from tempest.db import get_db
 from tempest.web import auth

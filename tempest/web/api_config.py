@@ -9,7 +9,7 @@ import json
 
 from flask import Blueprint, current_app, jsonify, request
 
-from meter import masking
+from core import masking
 from tempest.db import get_db
 from tempest.fleetconfig import agentaddr, agentkeys, desired, init_db, push
 from tempest.ingest.quarantine import iso

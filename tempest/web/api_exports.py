@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from meter.model import civil
+from core import civil
 from tempest import db, names
 from tempest.exports import csv_rows, nem12
 from tempest.settings import layout

@@ -7,7 +7,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from meter.model import civil
+from core import civil
 from tempest import names, registry
 from tempest.db import get_db
 from tempest.ingest.quarantine import iso

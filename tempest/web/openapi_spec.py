@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meter import __version__
+from core import __version__
 
 _ERR = {"$ref": "#/components/responses/Error"}
 METER = [{"meterKey": []}]

@@ -18,7 +18,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from meter.dayfile import DayFileError
+from core.dayfile_reader import DayFileError
 from tempest import names
 from tempest.db import get_db, transaction
 from tempest.ingest import dropbox, quarantine

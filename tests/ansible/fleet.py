@@ -22,7 +22,7 @@ import yaml
 from tests.lab.config import REPO, Host
 from tests.lab.fleet import Lab
 
-SOURCE_PARTS = ("pyproject.toml", "README.md", "meter", "tempest")
+SOURCE_PARTS = ("pyproject.toml", "README.md", "core", "loadmodel", "meter", "tempest")
 TEMPEST_PORT = 8002
 AGENT_PORT = 8003
 VAULT_PASSWORD = "meters-lab-vault"  # guards nothing real: the lab's keys are made up

@@ -14,8 +14,8 @@ from pathlib import Path
 import requests
 from click.testing import CliRunner
 
+from core import civil
 from meter import config, operations
-from meter.model import civil
 from tests.procs import loopback, stop_pid, wait_for  # noqa: F401  (the suite imports them from here)
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from meter import daybuild, dayfile, registers
+from core import dayfile_reader
+from meter import daybuild, registers
 from meter.delivery.upload import upload_pass
 
 from .helpers import REPO, day, seconds
@@ -89,6 +90,6 @@ def test_full_disk_fails_the_tick_cleanly_and_loses_nothing(tempest, meter_for, 
     built = daybuild.build_days(m.cfg, first, first + 2, registers.opening(m.cfg, first))
     for b, d in zip(built, days, strict=True):
         assert tempest.day_file(m.serial, d) == b.text.encode()
-        dayfile.parse(tempest.day_file(m.serial, d))
+        dayfile_reader.parse(tempest.day_file(m.serial, d))
     # No half-written leftovers (the failed tick's temporary file is cleared by the next).
     assert [p.name for p in m.root.rglob(".*.tmp")] == []

@@ -14,10 +14,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core import civil
 from meter import config as meter_config
 from meter import daybuild, registers
 from meter.bulk import derive_all
-from meter.model import civil
 from tests.hardening.procs import REPO
 
 LOCATIONS = {

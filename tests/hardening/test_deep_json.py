@@ -1,7 +1,7 @@
 """JSON nested just under (and over) the parser's recursion limit (security review, finding 3).
 
 Nesting a little under Python's recursion limit parses as JSON, then overflowed the stack in
-the checks after it: a `RecursionError` escaped `meter.dayfile.parse`, which failed the whole
+the checks after it: a `RecursionError` escaped `core.dayfile_reader.parse`, which failed the whole
 ingest batch on every rescan (the good files behind it stayed in the drop folder) and made the
 upload routes answer 500. Where exactly the overflow happens depends on how deep the caller's
 stack already is (a test, a Flask thread, the ingest worker), so every depth of a band around
@@ -17,7 +17,7 @@ import sys
 import pytest
 import requests
 
-from meter import dayfile
+from core import dayfile_reader
 from tests.hardening import corpus
 from tests.hardening.procs import Tempest
 from tests.hardening.state import Stored
@@ -37,8 +37,8 @@ def deep(depth: int) -> bytes:
 
 @pytest.mark.parametrize("depth", DEPTHS)
 def test_parse_refuses_deep_nesting_with_a_reason(depth):
-    with pytest.raises(dayfile.DayFileError) as err:
-        dayfile.parse(deep(depth))
+    with pytest.raises(dayfile_reader.DayFileError) as err:
+        dayfile_reader.parse(deep(depth))
     assert "nested" in err.value.reason
 
 

@@ -1,4 +1,4 @@
-"""meter.dayfile.parse against thousands of malformed files: every one is either a valid Day
+"""core.dayfile_reader.parse against thousands of malformed files: every one is either a valid Day
 or a DayFileError with a reason; nothing else ever escapes (an escaping exception fails an
 ingest batch, see test_regressions.py)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from meter import dayfile
+from core import dayfile_reader
 from tests.hardening import corpus, malformed
 from tests.hardening.conftest import FUZZ
 
@@ -20,8 +20,8 @@ DEEP = settings(max_examples=2000, deadline=None, database=None,
 def _judge(data: bytes, name: str) -> None:
     FUZZ[name] += 1
     try:
-        day = dayfile.parse(data, legacy_timezone=corpus_zone())
-    except dayfile.DayFileError as exc:
+        day = dayfile_reader.parse(data, legacy_timezone=corpus_zone())
+    except dayfile_reader.DayFileError as exc:
         assert exc.reason and isinstance(exc.reason, str)
         assert exc.line is None or (isinstance(exc.line, int) and exc.line >= 1)
         return
@@ -40,33 +40,33 @@ def corpus_zone() -> str:
 @FAST
 @given(malformed.garbage())
 def test_garbage_is_rejected_with_a_reason(data):
-    _judge(data, "dayfile.parse: garbage")
+    _judge(data, "dayfile_reader.parse: garbage")
 
 
 @DEEP
 @given(malformed.as_bytes(list(corpus.day_docs())))
 def test_mutated_day_files_are_parsed_or_rejected_with_a_reason(data):
-    _judge(data, "dayfile.parse: mutated day files")
+    _judge(data, "dayfile_reader.parse: mutated day files")
 
 
 @settings(max_examples=200, deadline=None, database=None)
 @given(st.sampled_from(corpus.day_texts()))
 def test_the_corpus_itself_is_valid(text):
-    dayfile.parse(text, legacy_timezone="Pacific/Auckland")
+    dayfile_reader.parse(text, legacy_timezone="Pacific/Auckland")
 
 
 @settings(max_examples=1000, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 @given(malformed.as_bytes(list(corpus.day_docs())))
 def test_the_schema_shortcuts_give_jsonschemas_own_verdict(data):
-    """meter/dayschema.py judges readings by hand and remembers each property's verdict; on
+    """core/dayschema.py judges readings by hand and remembers each property's verdict; on
     mutated files that must agree with jsonschema over the whole file, every time."""
     import json
     from decimal import Decimal
 
     from hypothesis import assume
 
-    from meter import dayschema
+    from core import dayschema
 
     try:
         doc = json.loads(data, parse_float=Decimal)
@@ -74,7 +74,7 @@ def test_the_schema_shortcuts_give_jsonschemas_own_verdict(data):
         assume(False)
     assume(isinstance(doc, dict))
     FUZZ["dayschema: shortcut against full verdict"] += 1
-    shape = dayfile._shape_of(doc)
+    shape = dayfile_reader._shape_of(doc)
     quick = dayschema.first_error(doc, shape, dayschema.readings_ok(doc, shape))
     full = sorted(dayschema._validator(shape).iter_errors(doc),
                   key=lambda e: (len(e.absolute_path), str(e.path)))

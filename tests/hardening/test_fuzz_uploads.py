@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from meter import dayfile
+from core import dayfile_reader
 from tests.hardening import corpus, malformed
 from tests.hardening.conftest import FUZZ
 from tests.hardening.state import Stored
@@ -33,8 +33,8 @@ def would_accept(body: bytes, own_key: bool) -> bool:
     if not own_key:
         return False
     try:
-        day = dayfile.parse(body, legacy_timezone="Pacific/Auckland")
-    except dayfile.DayFileError:
+        day = dayfile_reader.parse(body, legacy_timezone="Pacific/Auckland")
+    except dayfile_reader.DayFileError:
         return False
     return day.serial == corpus.SERIAL
 

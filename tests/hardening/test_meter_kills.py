@@ -10,11 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from meter import config, daybuild, dayfile, operations, registers
+from core import civil, dayfile_reader
+from loadmodel.engine import MeterModel
+from meter import config, daybuild, operations, registers
 from meter.bulk import derive_all
 from meter.clock import now_minute
-from meter.model import civil
-from meter.model.engine import MeterModel
 from tests.hardening.mounts import tmpfs
 from tests.hardening.procs import REPO
 
@@ -65,9 +65,9 @@ def _check(meters, final: int) -> int:
             assert sealed[name] == built.text, f"{name} differs from its regeneration"
             checked += 1
         for name, text in sealed.items():  # duplicates held back too: whole and valid
-            dayfile.parse(text)
+            dayfile_reader.parse(text)
             assert text == sealed.get(name.replace(".dup", ""), text)
         for p in (root / "data").glob("*.json"):
-            assert dayfile.parse(p.read_bytes()).status == "open"
+            assert dayfile_reader.parse(p.read_bytes()).status == "open"
         assert not list(root.glob("**/.*.tmp")), "a temporary file left behind"
     return checked

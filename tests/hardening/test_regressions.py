@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from meter import dayfile
+from core import dayfile_reader
 
 
 @pytest.mark.parametrize("data", [
@@ -13,8 +13,8 @@ from meter import dayfile
     b'{"reading_day": "2024-05-01", "2024-05-01T00:05:00": 1' + b"0" * 4400 + b"}",
 ])
 def test_parse_rejects_undecodable_bytes_and_huge_integers_with_a_reason(data):
-    with pytest.raises(dayfile.DayFileError) as err:
-        dayfile.parse(data)
+    with pytest.raises(dayfile_reader.DayFileError) as err:
+        dayfile_reader.parse(data)
     assert err.value.reason
 
 
@@ -30,8 +30,8 @@ def test_a_seed_file_with_an_unreadable_timestamp_is_refused_naming_it(label, re
 
     doc = {"serial": "kili", "reading_day": "2023-05-25",
            "datastreams": {"Total": {"2023-05-25T00:10:00+12:00": 0.1, label: 0.2}}}
-    with pytest.raises(dayfile.DayFileError) as err:
-        dayfile.parse(json.dumps(doc))
+    with pytest.raises(dayfile_reader.DayFileError) as err:
+        dayfile_reader.parse(json.dumps(doc))
     assert reason in err.value.reason
     assert err.value.field == f"datastreams.Total.{label}"
 

@@ -22,8 +22,8 @@ import pytest
 import requests
 import yaml
 
+from core import dayfile_reader, tzdb
 from meter import config as meter_config
-from meter import dayfile, tzdb
 from meter.delivery import folders
 from tempest import codec, keys, names, registry, settings
 from tempest.exports import settings as export_settings
@@ -114,7 +114,7 @@ def _day(mutate, base: bytes | None = None):
         doc = json.loads(base or make_day(corpus.SERIAL, "2024-05-26", interval=60, channels=2,
                                           zone="Europe/Berlin"))
         mutate(doc, value)
-        return _ok(dayfile.parse, json.dumps(doc).encode(), "Pacific/Auckland")
+        return _ok(dayfile_reader.parse, json.dumps(doc).encode(), "Pacific/Auckland")
     return check
 
 
@@ -171,7 +171,7 @@ VALIDATORS = [
     ("NEM12_METERS channel", "Total", _nem12_meter({"suffixes": {"VALUE": "E1"}})),
     ("export_settings.offset_minutes", "+10:00",
      lambda v: _ok(export_settings.offset_minutes, v)),
-    # meter/tzdb.py: every IANA zone Tempest or a meter is told
+    # core/tzdb.py: every IANA zone Tempest or a meter is told
     ("tzdb.valid_zone", "Pacific/Auckland", tzdb.valid_zone),
     # meter/config.py (the config schema): what a meter, Ansible and a desired config give
     ("config serial", "kili", _config(_set("serial"))),
@@ -184,7 +184,7 @@ VALIDATORS = [
     ("config holidays_extra", "2024-12-27",
      _config(lambda raw, v: raw.__setitem__("holidays_extra", [v]))),
     ("config timezone", "Pacific/Auckland", _config(_set("timezone"))),
-    # meter/dayfile.py and meter/dayschema.py (the day-file schema): every delivered file
+    # core/dayfile_reader.py and core/dayschema.py (the day-file schema): every delivered file
     ("day serial", corpus.SERIAL, _day(_set("serial"))),
     ("day reading_day", "2024-05-26", _day(_set("reading_day"))),
     ("day timezone", "Europe/Berlin", _day(_set("timezone"))),
@@ -246,7 +246,7 @@ def _schema_patterns() -> set[str]:
 
 
 def test_every_json_schema_pattern_refuses_a_trailing_newline():
-    from meter.jsonschemas import Validator
+    from core.jsonschemas import Validator
 
     patterns = _schema_patterns()
     assert patterns - set(UNANCHORED) == set(PATTERN_SAMPLES), "a pattern without a sample"
@@ -284,7 +284,7 @@ def _sources() -> list[Path]:
 # Matchers, not input checks, where a `$` before a final "\n" can only err on the safe side.
 NOT_CHECKS = {
     # a config field named like a secret is masked: "api_key\n" is masked too
-    ("meter/masking.py", 're.compile(r"(key|token|password|passphrase|secret)$"'),
+    ("core/masking.py", 're.compile(r"(key|token|password|passphrase|secret)$"'),
 }
 
 

@@ -8,12 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from meter import dayfile, registers
+from core import civil, dayfile_reader
+from meter import registers
 from meter.bulk import derive_all
 from meter.clock import now_minute
 from meter.config import from_dict
 from meter.daybuild import build_days
-from meter.model import civil
 from tests.meter.conftest import family
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +60,7 @@ def test_kill_9_mid_write_never_corrupts_or_loses_a_sealed_day(tmp_path):
             name = f"{cfg.serial}_{civil.format_day(built.day)}.json"
             assert name in delivered, f"sealed day {name} lost"
             assert delivered[name] == built.text, f"{name} differs from its regeneration"
-            dayfile.parse(delivered[name])
+            dayfile_reader.parse(delivered[name])
         for p in (root / "data").glob("*.json"):
-            assert dayfile.parse(p.read_bytes()).status == "open"
+            assert dayfile_reader.parse(p.read_bytes()).status == "open"
         assert not list(root.glob("**/.*.tmp"))

@@ -5,9 +5,8 @@ import re
 
 import pytest
 
-from meter import dayfile
+from core import civil, dayfile_reader
 from meter.daybuild import build_days
-from meter.model import civil
 from tests.meter.conftest import cfg_of, family
 
 DAY = civil.parse_day("2024-10-27")  # 25 hours in Berlin
@@ -30,7 +29,7 @@ def test_values_have_exactly_three_decimals(fall_back_file):
 
 
 def test_a_fall_back_day_has_300_intervals_and_adds_up(fall_back_file):
-    day = dayfile.parse(fall_back_file)
+    day = dayfile_reader.parse(fall_back_file)
     assert day.expected == 300 and day.status == "sealed"
     assert day.accounted() == 300
     for name in day.channels:
@@ -54,12 +53,12 @@ def test_missing_intervals_are_marked_and_absent(fall_back_file):
 def test_file_validates_against_the_json_schema(fall_back_file):
     import jsonschema
 
-    jsonschema.Draft202012Validator(dayfile.schema()).validate(json.loads(fall_back_file))
+    jsonschema.Draft202012Validator(dayfile_reader.schema()).validate(json.loads(fall_back_file))
 
 
-def _error(text: str) -> dayfile.DayFileError:
-    with pytest.raises(dayfile.DayFileError) as info:
-        dayfile.parse(text)
+def _error(text: str) -> dayfile_reader.DayFileError:
+    with pytest.raises(dayfile_reader.DayFileError) as info:
+        dayfile_reader.parse(text)
     return info.value
 
 
@@ -109,7 +108,7 @@ def test_seed_v1_payload_loads():
             "Main": {"2023-05-26T00:05:00+12:00": 0.5585999, "2023-05-26T00:10:00+12:00": 0.24}},
         "metadata": {"version": "0.3.4", "data_model_version": "1.0.0", "config": {}},
     }
-    day = dayfile.parse(json.dumps(seed))
+    day = dayfile_reader.parse(json.dumps(seed))
     assert day.shape == "seed" and day.status == "open"
     assert day.values["Total"][:2] == [931, 400]
     assert day.opening["Total"] == 1234567
@@ -120,7 +119,7 @@ def test_seed_v1_payload_loads():
 def test_seed_flat_payload_loads():
     flat = {"serial": "mac", "reading_day": "2023-04-02", "2023-04-01T18:05:00": 4.3,
             "2023-04-01T18:15:00": 0.9}
-    day = dayfile.parse(json.dumps(flat), legacy_timezone="Pacific/Auckland")
+    day = dayfile_reader.parse(json.dumps(flat), legacy_timezone="Pacific/Auckland")
     assert day.shape == "flat" and day.interval == 5
     assert day.total("Total") == 5200
 
@@ -129,28 +128,28 @@ def test_seed_channel_gaps_become_missing_on_every_channel():
     seed = {"serial": "kili", "reading_day": "2023-05-26", "interval": 5,
             "datastreams": {"Total": {"2023-05-26T00:05:00Z": 0.1, "2023-05-26T00:10:00Z": 0.2},
                             "Main": {"2023-05-26T00:10:00Z": 0.1}}}
-    day = dayfile.parse(json.dumps(seed))
-    assert day.quality[:2] == [dayfile.MISSING, dayfile.ACTUAL]
+    day = dayfile_reader.parse(json.dumps(seed))
+    assert day.quality[:2] == [dayfile_reader.MISSING, dayfile_reader.ACTUAL]
     assert day.values["Total"][0] is None
 
 
 def test_the_fast_path_gives_the_same_day_as_the_checked_one(fall_back_file, monkeypatch):
     """Readings of a file with no number finer than Wh skip the per-reading checks; the result
     must be the day the full checks give (a fall-back day: 25 hours, two offsets)."""
-    fast = dayfile.parse(fall_back_file)
+    fast = dayfile_reader.parse(fall_back_file)
     checked_calls = []
-    real = dayfile._slot_of
+    real = dayfile_reader.slot_of
 
     def counting(*args, **kwargs):
         checked_calls.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dayfile, "_slot_of", counting)
-    assert dayfile.parse(fall_back_file) == fast
+    monkeypatch.setattr(dayfile_reader, "slot_of", counting)
+    assert dayfile_reader.parse(fall_back_file) == fast
     quality_marks = sum(len(m) for m in json.loads(fall_back_file)["quality"].values())
     assert len(checked_calls) == quality_marks  # no reading went through the checked path
     doc = json.loads(fall_back_file)
-    checked = dayfile._parse_current(json.loads(fall_back_file, parse_float=dayfile.Decimal),
+    checked = dayfile_reader._parse_current(json.loads(fall_back_file, parse_float=dayfile_reader.Decimal),
                                      fall_back_file, whole_wh=False)
     assert checked == fast
     assert len(doc["datastreams"]["Total"]) > 280
@@ -168,4 +167,4 @@ def test_finer_spellings_still_take_the_checked_path(fall_back_file, spelling):
     if spelling == "{v}0":
         assert "3 decimals" in _error(text).reason
     else:  # 1.234e0 has exponent -3: exactly three decimals, accepted by the checked path
-        assert dayfile.parse(text) == dayfile.parse(fall_back_file)
+        assert dayfile_reader.parse(text) == dayfile_reader.parse(fall_back_file)

@@ -3,8 +3,8 @@ give the same Wh, interval for interval, fault for fault, on ordinary and DST da
 
 import pytest
 
-from meter.model import civil
-from meter.model.engine import MeterModel
+from core import civil
+from loadmodel.engine import MeterModel
 from meter.vector.engine import QUALITY_TEXT, VectorMeter, labels_of
 from tests.meter.conftest import AUCKLAND, BERLIN, SEED_KILI, cfg_of
 

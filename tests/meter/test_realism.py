@@ -9,9 +9,10 @@ demandlib), weekend/weekday and winter/summer energy; and every meter's own stat
 import numpy as np
 import pytest
 
+from core import civil
+from loadmodel import holidays
 from meter.bulk import derive_all
 from meter.config import from_dict
-from meter.model import civil, holidays
 from meter.vector.engine import VectorMeter
 
 pytestmark = pytest.mark.realism
@@ -103,7 +104,7 @@ def test_every_meter_looks_like_a_real_household(population):
 
 
 def test_annual_energy_follows_the_archetype_target(population):
-    from meter.model.archetypes import ARCHETYPES
+    from loadmodel.archetypes import ARCHETYPES
 
     _, _, per_meter = population
     by_type: dict[str, list[float]] = {}

@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from meter import dayfile, operations, registers
+from core import civil, dayfile_reader
+from meter import operations, registers
 from meter.daybuild import build_days
-from meter.model import civil
 from tests.meter.conftest import cfg_of, family
 
 
@@ -23,7 +23,7 @@ def test_first_tick_records_today_so_far_and_never_twice(tmp_path):
     assert again["written"] == 0
     later = operations.tick(cfg, tmp_path, minute("2024-06-10T11:00:00+02:00"))
     assert later["written"] == 11
-    day = dayfile.parse((tmp_path / "data" / "2024-06-10.json").read_bytes())
+    day = dayfile_reader.parse((tmp_path / "data" / "2024-06-10.json").read_bytes())
     assert day.status == "open" and day.accounted() == 10 * 12 + 12
 
 
@@ -61,8 +61,8 @@ def test_tick_after_backfill_carries_on_without_rewriting(tmp_path):
     summary = operations.tick(cfg, tmp_path, minute("2024-06-08T06:00:00+02:00"))
     assert summary["sealed"] == [] and summary["open_day"] == "2024-06-08"
     assert summary["written"] == 6 * 12
-    day = dayfile.parse((tmp_path / "data" / "2024-06-08.json").read_bytes())
-    seventh = dayfile.parse((tmp_path / "outbox" / "fam-1_2024-06-07.json").read_bytes())
+    day = dayfile_reader.parse((tmp_path / "data" / "2024-06-08.json").read_bytes())
+    seventh = dayfile_reader.parse((tmp_path / "outbox" / "fam-1_2024-06-07.json").read_bytes())
     assert day.opening == seventh.closing
 
 
@@ -74,7 +74,7 @@ def test_long_downtime_is_caught_up_in_bulk(tmp_path):
     assert names[0] == "fam-1_2024-06-02.json" and names[-1] == "fam-1_2024-06-19.json"
     assert len(names) == 18 and summary["open_day"] == "2024-06-20"
     # registers chain from day to day without a gap
-    days = [dayfile.parse((tmp_path / "outbox" / n).read_bytes()) for n in names]
+    days = [dayfile_reader.parse((tmp_path / "outbox" / n).read_bytes()) for n in names]
     for a, b in zip(days, days[1:], strict=False):
         assert b.opening == a.closing
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from meter import tzdb
-from meter.model import civil, holidays, sun, tz
+from core import civil, tz, tzdb
+from loadmodel import holidays, sun
 
 
 @pytest.mark.parametrize("zone,day,hours", [

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from core import civil
 from meter import pico_config
 from meter.config import Config, from_dict
-from meter.model import civil
 from tests.pico_harness import runner
 from tests.pico_harness.harnessdir import tool
 from tests.procs import loopback

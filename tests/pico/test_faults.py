@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from core import civil
 from meter import daybuild, registers
 from meter.config import from_dict
-from meter.model import civil
 from tests.pico import picotest
 from tests.pico.picotest import Tempest, build_image, fast, free_address
 from tests.pico_harness import runner

@@ -1,7 +1,8 @@
 """The Pico runs the Pi's load model: same config and seed, same readings, same bytes.
 
-The model under test is meter/model/ itself, compiled to .mpy and run by the real MicroPython
-interpreter (with the data modules cut to one household and country, as deployed). The
+The model under test is loadmodel/ (and core's civil, tz and day-file writer) itself,
+compiled to .mpy and run by the real MicroPython interpreter (with the data modules cut to one
+household and country, as deployed). The
 reference is the CPython meter's own tick (meter.operations.ticker) and its vectorised
 backfill (meter.daybuild), over days with a DST change, PV, an EV, heating and every fault.
 """
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from core import civil
 from meter import daybuild, operations, registers
 from meter.config import from_dict
-from meter.model import civil
 from tests.pico import picotest
 from tests.pico.picotest import build_image, flash_files, mp_script, parse_json_lines
 from tests.pico_harness import runner
@@ -113,8 +114,8 @@ def test_streamed_rows_write_the_same_bytes_on_cpython(tmp_path):
     """The Pico's way of writing a day (streamed rows and quality rows, the open day kept
     between ticks) against the Pi's (buffered rows), on CPython, over a DST day with every
     fault."""
-    from meter.model.engine import MeterModel
-    from meter.model.ticker import Ticker
+    from loadmodel.engine import MeterModel
+    from loadmodel.ticker import Ticker
     from meter.storage import DiskFS
 
     class SizedFS(DiskFS):
@@ -138,10 +139,14 @@ def test_streamed_rows_write_the_same_bytes_on_cpython(tmp_path):
 
 
 def test_every_file_compiles_with_mpy_cross(tmp_path):
-    """mpy-cross rejects syntax MicroPython lacks: every module of pico/ and meter/model/."""
+    """mpy-cross rejects syntax MicroPython lacks: every module of pico/, loadmodel/ and the
+    part of core/ the Pico runs."""
+    from meter.pico_config import PICO_CORE
+
     picotest.require("mpy-cross")
     sources = sorted(Path(picotest.REPO, "pico").rglob("*.py"))
-    sources += sorted(Path(picotest.REPO, "meter", "model").glob("*.py"))
+    sources += sorted(Path(picotest.REPO, "loadmodel").glob("*.py"))
+    sources += [Path(picotest.REPO, "core", name) for name in PICO_CORE]
     assert len(sources) > 25
     failed = []
     for src in sources:

@@ -70,7 +70,9 @@ def test_playbook_deploys_idempotently_and_the_days_reach_tempest(tmp_path):
     try:
         # A board fresh from flashing MicroPython: an empty flash (and, for this test only, a
         # boot.py that loads the fakes first; a Pico has them built in).
-        files = {"boot.py": "import machine, network, ntptime, socket, time\n"}
+        files = {"boot.py": "import machine, network, ntptime, socket, time\n",
+                 # What a deploy from before the shared core left: the model under /meter/.
+                 "meter/model/ticker.py": "raise ImportError('the old layout')\n"}
         with vpico(tmp_path, files=files, control=control, heap="192K") as dev:
             inv = inventory(tmp_path, dev.device, tempest.url)
             first, counts = playbook(inv)
@@ -79,8 +81,10 @@ def test_playbook_deploys_idempotently_and_the_days_reach_tempest(tmp_path):
             flash = dev.flash
             assert (flash / "main.py").exists() and (flash / "config.json").exists()
             assert (flash / "picometer" / "app.mpy").exists()
-            assert (flash / "meter" / "model" / "ticker.mpy").exists()
-            assert not list((flash / "meter" / "model").glob("*.py"))
+            assert (flash / "loadmodel" / "ticker.mpy").exists()
+            assert (flash / "core" / "dayfile_writer.mpy").exists()
+            assert not list(flash.glob("core/*.py")) and not list(flash.glob("loadmodel/*.py"))
+            assert not list(flash.glob("meter/**/*.py")), "the old layout's files stay behind"
             assert "API_KEY" in (flash / "secrets.py").read_text()
             assert not (flash / "deploy.hold").exists()
             doc = json.loads((flash / "config.json").read_text())

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from core import civil
 from meter import config as meter_config
 from meter import daybuild, registers
-from meter.model import civil
 from tempest import db, keys, names, settings
 from tempest.ingest.service import IngestService
 from tempest.sinks import registry

@@ -10,7 +10,7 @@ import time
 
 from click.testing import CliRunner
 
-from meter import dayfile
+from core import dayfile_reader
 from tempest import create_app
 from tempest.cli import main as tempest_cli
 from tests.sinks.sinkhelpers import (
@@ -67,7 +67,7 @@ def test_the_three_formats_field_by_field(tmp_path, servers):
         assert r["headers"]["x-api-key"] == "***"  # sent (the receiver checks it) and masked
         assert r["headers"]["Content-Type"] == "application/json"
         doc, src = json.loads(body), docs[day]
-        parsed = dayfile.parse(files[f"syd-1_{day}.json"])
+        parsed = dayfile_reader.parse(files[f"syd-1_{day}.json"])
         if path == "/ingestions/picos":
             assert list(doc) == ["serial", "reading_day", "interval", "snapshots", "datastreams"]
             assert doc["snapshots"] == src["snapshots"]

@@ -1,5 +1,5 @@
 """Day files for Tempest's tests and benchmarks, written by the shared writer
-(meter.model.dayfile.write), plus the seed's two older shapes by hand.
+(core.dayfile_writer.write), plus the seed's two older shapes by hand.
 
 Values are a deterministic function of (serial, day, interval index), so a test can compute
 what the store must hold.
@@ -11,9 +11,8 @@ import io
 import json
 import zlib
 
-from meter import tzdb
-from meter.model import civil, tz
-from meter.model import dayfile as writer
+from core import civil, tz, tzdb
+from core import dayfile_writer as writer
 
 GENERATOR = json.dumps({"engine": "meters", "model": "household", "model_version": "1.0.0",
                         "seed": 7, "archetype": "family"})

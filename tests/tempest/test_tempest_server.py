@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from meter.model import civil
+from core import civil
 from tempest import create_app, names
 from tempest.db import connect
 from tempest.ingest import dropbox

@@ -76,7 +76,7 @@ def test_agent_keys_live_in_a_private_file_and_never_in_answers(app, client, con
 
 
 def test_desired_config_hash_drift_and_secrets(app, client, conn):
-    from meter.config import config_hash
+    from core.configdoc import config_hash
 
     key = issue_key(conn, "kili")
     raw = {"serial": "kili", "timezone": "Pacific/Auckland", "tempest_api_key": key,

@@ -13,9 +13,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core import civil, configdoc
 from meter import config as meter_config
 from meter.daybuild import build_days
-from meter.model import civil
 from tempest import create_app, keys, registry
 from tempest.db import connect
 from tempest.ingest.dropbox import write_atomic
@@ -96,7 +96,7 @@ def drop(data_dir: Path, serial: str, files: dict[str, bytes]) -> None:
 def heartbeat(cfg_raw: dict, agent_url: str | None = None) -> dict:
     now = datetime.now(UTC).astimezone()
     body = {"serial": cfg_raw["serial"], "kind": "pi", "version": "0.1.0",
-            "config_hash": meter_config.config_hash(cfg_raw), "outbox_backlog": 0,
+            "config_hash": configdoc.config_hash(cfg_raw), "outbox_backlog": 0,
             "free_disk_bytes": 12_000_000_000, "timestamp": now.isoformat(timespec="seconds")}
     if agent_url:
         body.update(agent_url=agent_url, address=agent_url.split("//")[1].split(":")[0])

@@ -9,8 +9,8 @@ sha256 and the wheels in it. The meter and tempest roles copy one bundle per hos
 from it with `pip install --no-index`, so a Pi needs neither the repository nor the internet.
 
 Why a script and not a few tasks: a no-change run must cost next to nothing. A fingerprint of
-the sources (every file under meter/ and tempest/, pyproject.toml, README.md) is kept beside
-the wheels; while it matches, nothing is built or downloaded. Wheels and bundles are
+the sources (every file under core/, loadmodel/, meter/ and tempest/, pyproject.toml,
+README.md) is kept beside the wheels; while it matches, nothing is built or downloaded. Wheels and bundles are
 byte-for-byte reproducible (SOURCE_DATE_EPOCH, sorted tar members, fixed owners and times), so
 an unchanged source gives an unchanged bundle and Ansible's copy reports no change.
 """
@@ -33,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 PROJECT = "meters"
-SOURCE_PARTS = ("pyproject.toml", "README.md", "meter", "tempest")
+SOURCE_PARTS = ("pyproject.toml", "README.md", "core", "loadmodel", "meter", "tempest")
 # 1980-01-01, the earliest time a zip file can hold: wheels built from the same sources are
 # then identical whenever they are built.
 EPOCH = "315532800"

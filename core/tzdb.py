@@ -1,4 +1,4 @@
-"""Build the model's transition tables (meter.model.tz.Zone) from the IANA database."""
+"""Build the model's transition tables (core.tz.Zone) from the IANA database."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import functools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from meter.model.tz import Zone
+from core.tz import Zone
 
 # Years the table covers. Outside it the nearest offset holds; the Pico's copy uses the same range.
 FIRST_YEAR = 2000

@@ -1,8 +1,8 @@
 # Sunrise, sunset and the sun's height, in integers (see fixed.py for why).
 # Accurate to a few minutes, which is all lighting and rooftop PV need.
 
-from meter.model import civil
-from meter.model.fixed import ONE, TURN, acos_ba, cos_ba, degrees_e4_to_ba, isqrt, sin_ba
+from core import civil
+from loadmodel.fixed import ONE, TURN, acos_ba, cos_ba, degrees_e4_to_ba, isqrt, sin_ba
 
 _SIN_TILT = 13035  # sin(23.44 deg) * ONE
 _SIN_HORIZON = -476  # sin(-0.833 deg) * ONE: refraction and the sun's radius at rise and set

@@ -23,7 +23,7 @@ from importlib import resources
 
 import jsonschema
 
-from meter.jsonschemas import Validator
+from core.jsonschemas import Validator
 
 # Matched whole (fullmatch): `$` would let a label ending in "\n" through.
 _TS_OFFSET = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}")
@@ -34,7 +34,7 @@ _VERDICTS_MAX = 4096
 
 @lru_cache(maxsize=1)
 def schema() -> dict:
-    text = resources.files("meter.schema").joinpath("day-file.schema.json").read_text()
+    text = resources.files("core.schema").joinpath("day-file.schema.json").read_text()
     return json.loads(text)
 
 

@@ -1,10 +1,10 @@
 # Time zones as transition tables, so the model needs no tz database (the Pico has none).
 #
 # A zone is a list of [utc_minute, offset_minutes] pairs, sorted, the first covering all time
-# before it. CPython builds the table from zoneinfo (meter.tzdb); the Pico gets it in its
+# before it. CPython builds the table from zoneinfo (core.tzdb); the Pico gets it in its
 # rendered config. Reading days are local days; intervals are labelled by their END.
 
-from meter.model import civil
+from core import civil
 
 
 class Zone:

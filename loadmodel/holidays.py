@@ -6,11 +6,11 @@
 # "substitute": a holiday on a weekend moves to the next weekday that is not a holiday (NZ, AU, GB
 # Mondayisation); "observed": Saturday to Friday, Sunday to Monday (US).
 
-from meter.model import civil
+from core import civil
 
 # The rules themselves are data, in their own module: a Pico W loads one country's only
 # (meter/pico_config.py writes it that way; a module's constants live as long as it does).
-from meter.model.holiday_rules import RULES
+from loadmodel.holiday_rules import RULES
 
 COUNTRIES = tuple(sorted(RULES))
 

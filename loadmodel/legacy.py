@@ -5,9 +5,10 @@
 # and the noise is smooth too (random knots every 20 minutes, blended), with a day-to-day
 # level, so a seed config keeps its magnitudes and daily shape but looks like a real load.
 
-from meter.model import rng
+from loadmodel import rng
 
-_KNOT = 20
+# Public: the vector engine (meter/vector/legacy.py) must use the same knot spacing.
+KNOT_MINUTES = 20
 
 
 class LegacyProfile:
@@ -31,10 +32,10 @@ class LegacyProfile:
 
     def minute(self, day, m):
         v = self.variability
-        k = (day * 1440 + m) // _KNOT
+        k = (day * 1440 + m) // KNOT_MINUTES
         n0 = self._knot(k)
         n1 = self._knot(k + 1)
-        noise = n0 + ((n1 - n0) * (m % _KNOT)) // _KNOT
+        noise = n0 + ((n1 - n0) * (m % KNOT_MINUTES)) // KNOT_MINUTES
         day_level = rng.bell(self.seed, rng.S_LEGACY, day, 1)
         factor = 1000 + (v * noise) // 8192 + (v * day_level) // 32768
         if factor < 0:

@@ -2,8 +2,9 @@
 # the last few days (a moving average gives realistic persistence), keyed by region, not by
 # meter, so neighbouring meters share a cloudy day or a cold snap, as real fleets do.
 
-from meter.model import civil, rng
-from meter.model.fixed import TURN, cos_ba
+from core import civil
+from loadmodel import rng
+from loadmodel.fixed import TURN, cos_ba
 
 _WEIGHTS = (6, 5, 4, 3, 2, 1)  # today's noise weighs most; sum 21
 

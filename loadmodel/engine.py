@@ -4,8 +4,8 @@
 # the meter's deliberate faults, and says which faults it applied (the ground truth).
 # meter/vector/engine.py produces identical numbers in bulk; tests hold them to it.
 
-from meter.model import rng
-from meter.model.tz import Zone
+from core.tz import Zone
+from loadmodel import rng
 
 ROLE_IMPORT = "import"
 ROLE_SUB = "sub"
@@ -13,7 +13,8 @@ ROLE_EXPORT = "export"
 ROLE_GENERATION = "generation"
 ROLE_INDEPENDENT = "independent"
 
-_EST_MAX = 6  # longest estimated block, in intervals
+# Longest estimated block, in intervals. Public: the vector engine must agree.
+EST_MAX_INTERVALS = 6
 
 
 def to_wh(wmin):
@@ -31,11 +32,11 @@ class MeterModel:
         # Imported here, not at the top: a Pico W loads only the load model it runs (the other
         # costs it several KiB of heap).
         if cfg["load_model"] == "household":
-            from meter.model.household import Household
+            from loadmodel.household import Household
 
             self.load = Household(cfg, zone)
         else:
-            from meter.model.legacy import LegacyProfile
+            from loadmodel.legacy import LegacyProfile
 
             self.load = LegacyProfile(cfg, zone)
         self.channels = cfg["channels"]
@@ -127,11 +128,11 @@ class MeterModel:
         if self.estimated_p == 0:
             return None
         seed = self.seed
-        for j in range(i, i - _EST_MAX, -1):
+        for j in range(i, i - EST_MAX_INTERVALS, -1):
             if j < 0:
                 break
             if self._est_start(day, j):
-                length = 2 + rng.below(seed, rng.S_FAULT_INTERVAL, day, j * 8 + 3, _EST_MAX - 1)
+                length = 2 + rng.below(seed, rng.S_FAULT_INTERVAL, day, j * 8 + 3, EST_MAX_INTERVALS - 1)
                 if j + length > count:
                     length = count - j
                 # A block ends where the next one starts, so blocks never overlap and each

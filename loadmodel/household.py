@@ -6,15 +6,17 @@
 # Times here are local clock minutes of a local day (0..1439); events may run past midnight.
 # meter/vector/household.py computes the same numbers for many days at once; keep them in step.
 
-from meter.model import archetypes, civil, climate, holidays, rng, sun
-from meter.model.fixed import ONE
+from core import civil
+from loadmodel import archetypes, climate, holidays, rng, sun
+from loadmodel.fixed import ONE
 
 WEEKDAY = 0
 WEEKEND = 1
 _MAX_SLOTS = 12
-_HEAT_BASE_C10 = 155  # heating degree days below 15.5 C
-_COOL_BASE_C10 = 230  # cooling degree days above 23 C
-_SETBACK_WEIGHT = 35  # heating when asleep or out, relative to 100 when at home
+# Public: the vector engine (meter/vector/household.py) must use the very same numbers.
+HEAT_BASE_C10 = 155  # heating degree days below 15.5 C
+COOL_BASE_C10 = 230  # cooling degree days above 23 C
+SETBACK_WEIGHT = 35  # heating when asleep or out, relative to 100 when at home
 
 
 def activity_at(profile, x):
@@ -170,7 +172,7 @@ class Household:
 
     def _heat_weights(self, dtype):
         prof = self.activity[dtype]
-        return [100 if prof[c // 2] >= 30 else _SETBACK_WEIGHT for c in range(48)]
+        return [100 if prof[c // 2] >= 30 else SETBACK_WEIGHT for c in range(48)]
 
     # -- the day ----------------------------------------------------------------------------
 
@@ -184,12 +186,12 @@ class Household:
         if self.away_days <= 0:
             return False
         y, _, _ = civil.civil_from_days(day)
-        for a, b in self._trips(y - 1) + self._trips(y):
+        for a, b in self.trips(y - 1) + self.trips(y):
             if a <= day < b:
                 return True
         return False
 
-    def _trips(self, year):
+    def trips(self, year):
         got = self._trip_cache.get(year)
         if got is None:
             start = civil.days_from_civil(year, 1, 1)
@@ -330,16 +332,16 @@ class Household:
         spec = None
         need_wh = 0
         weights = self.heat_weights[p.dtype]
-        if self.heating is not None and p.temp < _HEAT_BASE_C10:
+        if self.heating is not None and p.temp < HEAT_BASE_C10:
             spec = self.heating
-            need_wh = ((_HEAT_BASE_C10 - p.temp) * spec["wh_per_degree_day"]) // 10
-        elif self.cooling is not None and p.temp > _COOL_BASE_C10:
+            need_wh = ((HEAT_BASE_C10 - p.temp) * spec["wh_per_degree_day"]) // 10
+        elif self.cooling is not None and p.temp > COOL_BASE_C10:
             spec = self.cooling
-            need_wh = ((p.temp - _COOL_BASE_C10) * spec["wh_per_degree_day"]) // 10
+            need_wh = ((p.temp - COOL_BASE_C10) * spec["wh_per_degree_day"]) // 10
         if spec is None or need_wh <= 0:
             return
         if p.away:
-            weights = [_SETBACK_WEIGHT] * 48
+            weights = [SETBACK_WEIGHT] * 48
         total = 0
         for w in weights:
             total += w

@@ -1,4 +1,4 @@
-# Public holiday rules by country (meter/model/holidays.py reads them; its header explains the
+# Public holiday rules by country (loadmodel/holidays.py reads them; its header explains the
 # forms). Data only, so that a Pico W can be given its own country's rules alone.
 
 _MATARIKI = ((2022, 6, 24), (2023, 7, 14), (2024, 6, 28), (2025, 6, 20), (2026, 7, 10),

@@ -3,3 +3,8 @@
 # Everything in this package also runs on MicroPython (the Pico W copies these files), so it
 # uses integers only (identical results on CPython, MicroPython's single-precision floats and
 # numpy), no dataclasses, no typing, no f-strings, no `match`, and never relies on dict order.
+#
+# It stands on `core` (civil dates, time zones, the day-file writer) and on nothing else.
+
+# The load model's version: a change that alters any reading for the same config and seed bumps it.
+MODEL_VERSION = "1.0.0"

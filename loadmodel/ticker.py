@@ -8,7 +8,7 @@
 # rebuilt), remove(p), rename(a, b), listdir(d), makedirs(d), read_text(p).
 #
 # Layout under the meter's folder (made by the program, never by hand):
-#   data/<day>.journal   the open day, one line per interval (meter/model/journal.py)
+#   data/<day>.journal   the open day, one line per interval (loadmodel/journal.py)
 #   data/<day>.json      the open day as a day file, rebuilt after every tick
 #   outbox/<serial>_<day>.json   sealed days waiting for delivery (never edited again)
 #   held/                sealed days held back on purpose (late or duplicate delivery faults)
@@ -17,7 +17,8 @@
 
 import json
 
-from meter.model import civil, dayfile, journal, tz
+from core import civil, dayfile_writer, tz
+from loadmodel import journal
 
 FOLDERS = ("data", "outbox", "held", "sent", "rejected")
 _DUPLICATE_AFTER_MIN = 360
@@ -216,7 +217,7 @@ class Ticker:
 
         head = (self.serial, civil.format_day(od.day), n, cfg["timezone"], status)
         closing = self.closing(od)
-        self.fs.write_atomic(target, lambda out: dayfile.write(
+        self.fs.write_atomic(target, lambda out: dayfile_writer.write(
             out, head, self.channels, od.opening, closing, rows, cfg["generator_json"],
             cfg["metadata_json"], marked), durable)
 

@@ -1,0 +1,220 @@
+"""Read and check day files (docs/day-file.md): the current shape and the seed's two shapes.
+
+`parse()` turns bytes into a `Day` whose readings sit on the day's interval grid as integer Wh,
+or raises `DayFileError` naming the field and the line. Tempest's ingest and `meter validate`
+both use it, so a file is judged the same way wherever it goes.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from core import civil, dayfile_seed, dayschema, tz, tzdb
+from core.dayfile_common import (  # noqa: F401  (Day's quality codes: read from here by callers)
+    ACTUAL,
+    ESTIMATED,
+    MAX_NESTING,
+    MISSING,
+    Day,
+    DayFileError,
+    grid,
+    line_of,
+    path_text,
+    plain,
+    slot_of,
+    to_wh,
+)
+
+_QUALITY_CODES = {"estimated": ESTIMATED, "missing": MISSING}
+
+
+def schema() -> dict:
+    """The day file's JSON Schema (core/schema/day-file.schema.json)."""
+    return dayschema.schema()
+
+
+def _shape_of(doc: dict) -> str:
+    meta = doc.get("metadata")
+    dmv = meta.get("data_model_version") if isinstance(meta, dict) else None
+    if isinstance(dmv, str) and dmv.startswith("2."):
+        return "current"
+    if "datastreams" in doc:
+        return "seed"
+    return "flat"
+
+
+def _schema_check(doc: dict, shape: str, text: str) -> bool:
+    """Raise DayFileError naming the first schema fault (core/dayschema.py). True when the
+    readings were checked by hand (each a non-negative number in range under a well-formed
+    timestamp)."""
+    by_hand = dayschema.readings_ok(doc, shape)
+    error = dayschema.first_error(doc, shape, by_hand)
+    if error is not None:
+        message, path = error
+        raise DayFileError(message[:300], path_text(path), line_of(text, path))
+    return by_hand
+
+
+def parse(data: bytes | str, legacy_timezone: str = "UTC") -> Day:
+    """Parse and check a day file. `legacy_timezone` places seed files that carry no offset."""
+    try:
+        # Decoded inside the try: bytes that are not UTF-8 are a bad file, not a crash (ingest
+        # would otherwise fail the whole batch, and every later one, on a single such file).
+        text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
+        doc = json.loads(text, parse_float=Decimal)
+    except UnicodeDecodeError as exc:
+        raise DayFileError("not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        raise DayFileError(f"not JSON: {exc.msg}", f"column {exc.colno}", exc.lineno) from exc
+    except RecursionError as exc:
+        raise DayFileError("JSON nested too deeply") from exc
+    except ValueError as exc:
+        # Python refuses integers of more than 4300 digits (int_max_str_digits) while parsing.
+        raise DayFileError(f"not JSON Tempest can read: {exc}"[:300]) from exc
+    if not isinstance(doc, dict):
+        raise DayFileError("a day file is a JSON object")
+    if _nesting_exceeds(doc, MAX_NESTING):
+        raise DayFileError(f"JSON nested too deeply (more than {MAX_NESTING} levels)")
+    shape = _shape_of(doc)
+    by_hand = _schema_check(doc, shape, text)
+    if shape == "current":
+        raw = data if isinstance(data, bytes) else text.encode()
+        return _parse_current(doc, text, by_hand and not dayschema.fine_numbers(raw))
+    return dayfile_seed.parse_seed(doc, text, shape, legacy_timezone)
+
+
+def _nesting_exceeds(doc: dict, limit: int) -> bool:
+    """Whether objects and arrays nest deeper than `limit` (a loop, not recursion: it must
+    not overflow the stack on the very input it guards against)."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = list(value.values()) if type(value) is dict else value
+        kinds = set(map(type, children))  # at C speed: most containers hold only numbers
+        if dict not in kinds and list not in kinds:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if type(c) in (dict, list))
+    return False
+
+
+def _parse_current(doc: dict, text: str, whole_wh: bool = False) -> Day:
+    """whole_wh: every reading is known to be a non-negative number with at most three
+    decimals under a well-formed timestamp, so a reading whose timestamp is exactly the label
+    this file's grid gives (the only valid spelling) needs no further checks."""
+    notes: list[str] = []
+    try:
+        day = civil.parse_day(doc["reading_day"])
+    except ValueError as exc:
+        raise DayFileError(str(exc), "reading_day", line_of(text, ["reading_day"])) from exc
+    try:
+        zone = tzdb.zone(doc["timezone"])
+    except tzdb.UnknownZone as exc:
+        raise DayFileError(str(exc), "timezone", line_of(text, ["timezone"])) from exc
+    interval = doc["interval"]
+    for off in set(zone.offsets):
+        if off % interval:
+            raise DayFileError(f"interval {interval} does not divide the zone's offset",
+                               "interval", line_of(text, ["interval"]))
+    ends = grid(zone, day, interval)
+    index = {e: i for i, e in enumerate(ends)}
+    label_of = tz.labeller(zone, ends[0] - interval, interval) if ends else None
+    labels = [label_of(i) for i in range(len(ends))]
+    slot_of_label = {label: i for i, label in enumerate(labels)}
+    channels = doc["channels"]
+    for part in ("snapshots", "closing_snapshots", "datastreams", "quality"):
+        for name in doc[part]:
+            if name not in channels:
+                raise DayFileError(f"channel {name!r} is not declared in channels",
+                                   f"{part}.{name}", line_of(text, [part, name]))
+    values: dict[str, list[int | None]] = {c: [None] * len(ends) for c in channels}
+    quality: list[str | None] = [None] * len(ends)
+    slots: dict[str, int] = {}  # every channel repeats the same labels: place each once
+    for name, stream in doc["datastreams"].items():
+        if whole_wh:
+            fast_slots = list(map(slot_of_label.get, stream))
+            if None not in fast_slots:
+                column = values[name]
+                for slot, v in zip(fast_slots, stream.values(), strict=True):
+                    column[slot] = int(v * 1000)
+                    quality[slot] = ACTUAL
+                continue
+        for label, v in stream.items():
+            path = ["datastreams", name, label]
+            slot = slots.get(label)
+            if slot is None:
+                slot = slots[label] = slot_of(label, zone, index, path_text(path), text, path,
+                                               True)
+            values[name][slot] = to_wh(v, None, text, path, True, notes)
+            quality[slot] = ACTUAL
+    for name, marks in doc["quality"].items():
+        for label, q in marks.items():
+            path = ["quality", name, label]
+            where = path_text(path)
+            slot = slot_of(label, zone, index, where, text, path, True)
+            code = _QUALITY_CODES[q]
+            has_value = values[name][slot] is not None
+            if code == MISSING and has_value:
+                raise DayFileError("marked missing but has a reading", where, line_of(text, path))
+            if code == ESTIMATED and not has_value:
+                raise DayFileError("marked estimated but has no reading", where,
+                                   line_of(text, path))
+            quality[slot] = code
+    # Every channel records the same intervals: a meter logs an interval for all or none.
+    # A slot with a reading is marked actual or estimated (or refused above), so a channel
+    # is complete when it has as many readings as there are such slots (counted in C).
+    recorded = quality.count(ACTUAL) + quality.count(ESTIMATED)
+    for name in channels:
+        column = values[name]
+        if len(column) - column.count(None) == recorded:
+            continue
+        for slot, q in enumerate(quality):
+            if q in (ACTUAL, ESTIMATED) and column[slot] is None:
+                raise DayFileError(f"interval {tz.label(zone, ends[slot])} has readings on other "
+                                   "channels but not this one", f"datastreams.{name}",
+                                   line_of(text, ["datastreams", name]))
+    # Readings are written in time order, so an open day is a prefix of the day.
+    if None not in quality:
+        last = len(quality) - 1
+    else:
+        last = max((i for i, q in enumerate(quality) if q is not None), default=-1)
+    if None in quality[: last + 1]:
+        gap = next(i for i, q in enumerate(quality) if q is None)
+        raise DayFileError(f"interval ending {tz.label(zone, ends[gap])} is neither recorded nor "
+                           "marked missing, but later ones are", "datastreams")
+    status = doc["status"]
+    if status == "sealed" and last != len(ends) - 1:
+        raise DayFileError(f"a sealed day accounts for all {len(ends)} intervals, this one for "
+                           f"{last + 1}", "status", line_of(text, ["status"]))
+    opening = _registers(doc, "snapshots", channels, text, notes)
+    closing = _registers(doc, "closing_snapshots", channels, text, notes)
+    for name in channels:
+        total = sum(filter(None, values[name]))
+        if closing[name] != opening[name] + total:
+            raise DayFileError(
+                f"closing snapshot {closing[name] / 1000:.3f} is not the opening snapshot "
+                f"{opening[name] / 1000:.3f} plus the day's intervals {total / 1000:.3f}",
+                f"closing_snapshots.{name}", line_of(text, ["closing_snapshots", name]))
+    return Day(
+        serial=doc["serial"], reading_day=doc["reading_day"], interval=interval,
+        timezone=doc["timezone"], status=status, shape="current",
+        channels={n: {"role": c["role"], "unit": c["unit"]} for n, c in channels.items()},
+        ends=ends, labels=labels, values=values, quality=quality,
+        opening=opening, closing=closing, generator=plain(doc["generator"]),
+        metadata=plain(doc["metadata"]), notes=notes)
+
+
+def _registers(doc, part, channels, text, notes) -> dict[str, int]:
+    regs = doc[part]
+    out = {}
+    for name in channels:
+        if name not in regs:
+            raise DayFileError(f"no register read for channel {name!r}", part,
+                               line_of(text, [part]))
+        path = [part, name]
+        out[name] = to_wh(regs[name], path_text(path), text, path, True, notes)
+    return out
+
+
