@@ -12,12 +12,12 @@ import json
 import os
 import sqlite3
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tempest import names
 from tempest.db import transaction
 from tempest.ingest import dropbox
+from tempest.isotime import iso
 from tempest.settings import Layout
 from tempest.store import Delivery, log
 
@@ -26,12 +26,6 @@ REASON_SUFFIX = ".reason.json"
 
 class NotQuarantined(LookupError):
     """No such quarantined file, or it was already resolved or is gone."""
-
-
-def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 def record(conn: sqlite3.Connection, delivery: Delivery, error: dict, serial: str | None,

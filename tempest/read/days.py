@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 from tempest import codec
-from tempest.ingest.quarantine import iso
+from tempest.isotime import iso
 
 DAY_COLUMNS = ("serial, reading_day, file_id, hash, status, interval, timezone, first_end, "
                "expected, accounted, recorded, estimated, quality, channels, totals, opening, "

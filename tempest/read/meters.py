@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 from tempest import keys, registry
-from tempest.ingest.quarantine import iso
+from tempest.isotime import iso
 
 COLUMNS = ("serial, key_hash, key_revoked_at, timezone, first_seen, last_seen, address, "
            "agent_url, version, config_hash, backlog, last_tick, free_disk_bytes, kind, "

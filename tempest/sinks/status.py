@@ -8,7 +8,7 @@ import json
 import sqlite3
 import time
 
-from tempest.ingest.quarantine import iso
+from tempest.isotime import iso
 
 RUNNING_WITHIN_SECONDS = 30.0  # a worker reports every 5 s; silent longer: not running
 

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, request
 from tempest import names, registry
 from tempest.db import get_db
 from tempest.fleetconfig import agentkeys, desired, push
-from tempest.ingest.quarantine import iso
+from tempest.isotime import iso
 from tempest.read import days as read_days
 from tempest.read import meters as read_meters
 from tempest.settings import layout

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from core import __version__
 from tempest.db import get_db
-from tempest.ingest.quarantine import iso
+from tempest.isotime import iso
 from tempest.ui import live, session, timefmt
 from tempest.web import errors
 

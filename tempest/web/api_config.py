@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 from core import masking
 from tempest.db import get_db
 from tempest.fleetconfig import agentaddr, agentkeys, desired, init_db, push
-from tempest.ingest.quarantine import iso
+from tempest.isotime import iso
 from tempest.settings import layout
 from tempest.web import auth
 from tempest.web.errors import APIError, bad_request, not_found

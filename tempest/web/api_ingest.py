@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from tempest import names, registry
 from tempest.db import get_db
 from tempest.ingest import dropbox, quarantine, scope
-from tempest.ingest.quarantine import iso
+from tempest.isotime import iso
 from tempest.settings import layout
 from tempest.web import auth
 from tempest.web.errors import APIError, bad_request, not_found

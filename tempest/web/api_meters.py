@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from core import civil
 from tempest import names, registry
 from tempest.db import get_db
-from tempest.ingest.quarantine import iso
+from tempest.isotime import iso
 from tempest.read import archive, resample
 from tempest.read import days as read_days
 from tempest.read import meters as read_meters

@@ -10,7 +10,7 @@ import time
 from flask import Blueprint, current_app, jsonify
 
 from tempest.db import get_db
-from tempest.ingest.quarantine import iso
+from tempest.isotime import iso
 from tempest.quotas import limits
 from tempest.read import meters as read_meters
 from tempest.web.errors import not_found

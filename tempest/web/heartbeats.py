@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from tempest import names, registry
 from tempest.db import get_db
-from tempest.ingest.quarantine import iso
+from tempest.isotime import iso
 from tempest.web import auth
 from tempest.web.errors import APIError, bad_request
 from tempest.web.params import limit_arg

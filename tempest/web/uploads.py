@@ -23,6 +23,7 @@ from tempest import names
 from tempest.db import get_db, transaction
 from tempest.ingest import dropbox, quarantine
 from tempest.ingest.process import parse_checked
+from tempest.isotime import iso
 from tempest.quotas import limits
 from tempest.settings import layout
 from tempest.store import Delivery
@@ -144,8 +145,8 @@ def ingest_status(ingest_id: str):
     body = {"id": ingest_id, "status": row["outcome"], "serial": row["serial"],
             "reading_day": row["reading_day"], "source": row["source"],
             "day_status": row["day_status"], "accounted": row["accounted"],
-            "expected": row["expected"], "received_at": quarantine.iso(row["delivered_at"]),
-            "ingested_at": quarantine.iso(row["ingested_at"])}
+            "expected": row["expected"], "received_at": iso(row["delivered_at"]),
+            "ingested_at": iso(row["ingested_at"])}
     if row["outcome"] == "quarantined":
         q = quarantine.row(conn, ingest_id)
         body.update(reason=q["reason"], field=q["field"] or "", line=q["line"])
