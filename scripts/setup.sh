@@ -47,3 +47,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   # dev includes fleet: a later plain setup needs nothing more.
   if [ "$extra" = dev ]; then touch .venv/.meters-installed-fleet; fi
 fi
+
+# Commits say what in a short subject and why in a body (.githooks/commit-msg checks it).
+if [ -d .git ] && command -v git >/dev/null && [ -z "$(git config --get core.hooksPath || true)" ]; then
+  git config core.hooksPath .githooks
+fi
