@@ -1,0 +1,67 @@
+"""pytest fixtures every suite may use (registered from tests/conftest.py).
+
+Tempest in the test's process: `app` (on a fresh data folder, the test admin token, no
+settle time), its `client`, a `conn`ection to its store and a CLI `runner`. Tempest as a real
+server: `make_tempest(...)`, a factory of `Tempest`s (tests/support/tempest.py), each stopped
+by its PID when the test ends. Imports are inside the fixtures, so a suite that uses none of
+them does not load Tempest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def app(tmp_path):
+    from tempest import create_app
+    from tests.support.tempest_client import ADMIN_TOKEN
+
+    return create_app({"DATA_DIR": str(tmp_path / "data"), "ADMIN_TOKEN": ADMIN_TOKEN,
+                       "SETTLE_SECONDS": 0.0, "RESCAN_SECONDS": 0.5})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner():
+    """Runs a click group (e.g. `tempest`'s) in-process."""
+    from click.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture
+def conn(app):
+    from tempest.db import connect
+    from tempest.settings import layout
+
+    c = connect(layout(app.config).database)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def make_tempest(tmp_path):
+    """make_tempest(data_dir=None, log_path=None, **options): a real Tempest, not yet
+    started (options as Tempest's: address, gunicorn_workers, ingest, access_log, TEMPEST_*
+    settings). Its data folder defaults to tmp_path/data, its log to tmp_path/tempestN.log;
+    every one made is stopped by its PID at the end of the test."""
+    from tests.support.tempest import Tempest
+
+    made: list[Tempest] = []
+
+    def make(data_dir: Path | None = None, log_path: Path | None = None, **options) -> Tempest:
+        server = Tempest(data_dir or tmp_path / "data",
+                         log_path or tmp_path / f"tempest{len(made)}.log", **options)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.stop()
