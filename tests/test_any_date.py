@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import ci_guard
+
 ROOT = Path(__file__).resolve().parents[1]
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
@@ -89,9 +91,9 @@ DATE_SENSITIVE = [
     "tests/ui/test_ui_static.py::test_sinks_page_shows_queues_and_dead_items_and_retries_them",
 ]
 
-pytestmark = pytest.mark.skipif(
-    not LIBFAKETIME.exists(),
-    reason="libfaketime is missing: scripts/setup.sh --test installs Debian's faketime")
+pytestmark = ci_guard.skip_unless(
+    LIBFAKETIME.exists(), str(LIBFAKETIME),
+    "libfaketime: scripts/setup.sh --test installs Debian's faketime")
 
 
 def faked_env(instant: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ machine allows it, so heartbeats and ticks happen on their own schedule while th
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from tests.lab.config import Host
 from tests.lab.fleet import Lab
+from tests.support import ci_guard
 
 from .fleet import Fleet, Run
 
@@ -42,10 +42,8 @@ class Deployed:
 
 @pytest.fixture(scope="session")
 def deployed(lab: Lab, request) -> Deployed:
-    missing = [tool for tool in ("rsync", "ssh-keygen", "ssh-keyscan") if not shutil.which(tool)]
-    if missing:
-        pytest.skip(f"the Ansible fleet tests need {', '.join(missing)} (apt-get install rsync "
-                    "openssh-client)")
+    ci_guard.require_binary("rsync", "ssh-keygen", "ssh-keyscan",
+                            why="the Ansible fleet tests: apt-get install rsync openssh-client")
     if len(lab.meters) < FIRST_METERS + 1:
         pytest.skip(f"the Ansible fleet tests need {FIRST_METERS + 1} lab meters "
                     f"(METERS_LAB_METERS is {len(lab.meters)})")

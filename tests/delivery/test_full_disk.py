@@ -13,6 +13,7 @@ import pytest
 from core import dayfile_reader
 from meter import daybuild, registers
 from meter.delivery.upload import upload_pass
+from tests.support import ci_guard
 
 from .helpers import REPO, day, seconds
 
@@ -24,15 +25,14 @@ T2 = "2024-03-08T12:00:00+13:00"
 @pytest.fixture
 def small_disk(tmp_path):
     """A 1 MiB tmpfs of our own, unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("a full disk is simulated with a small tmpfs, which needs root to mount")
+    ci_guard.require_root("a full disk is simulated with a small tmpfs, which needs root to mount")
     mnt = tmp_path / "disk"
     mnt.mkdir()
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "meters-full-disk",
                         str(mnt)], capture_output=True, text=True)
     if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}); a container needs "
-                    "CAP_SYS_ADMIN")
+        ci_guard.skip_missing("CAP_SYS_ADMIN", f"cannot mount a tmpfs here ({r.stderr.strip()}); "
+                              "a container needs it")
     try:
         yield mnt
     finally:

@@ -12,12 +12,14 @@ import subprocess
 import pytest
 import requests
 
+from tests.support import ci_guard
 from tests.tempest.tempest_testdata import make_day
 
 from .helpers import TempestServer, wait_for
 from .sshd import Sshd, keygen, missing
 
-pytestmark = pytest.mark.skipif(bool(missing()), reason="rsync route: " + "; ".join(missing()))
+pytestmark = ci_guard.skip_unless(not missing(), "what the rsync route needs",
+                                  "; ".join(missing()))
 
 T0 = "2024-03-05T10:00:00+13:00"
 T1 = "2024-03-07T00:10:00+13:00"

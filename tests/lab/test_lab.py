@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support import ci_guard
+
 from .config import REPO
 from .cron import CRON, Cron
+from .fixtures import skip_lab
 from .fleet import Lab, LabConfig, cron_missing, rrsync_available
 from .namespace import Namespace
 from .procs import alive, mount_ns, stop, wait_for
@@ -222,7 +225,7 @@ def test_up_again_is_fast_and_keeps_the_running_sshd(lab: Lab):
 
 def test_lab_cron_files_are_the_labs_own(lab: Lab):
     if not lab.ns.enabled:
-        pytest.skip(f"no lab namespace: {lab.namespace_problem}")
+        skip_lab("a mount namespace for the lab", [lab.namespace_problem], lab)
     assert lab.run(["cat", "/etc/crontab"]).stdout == (lab.ns.root / "crontab").read_text()
     assert lab.run(["ls", "-A", "/etc/cron.d"]).stdout == ""
     assert lab.run(["test", "-d", "/run/sshd"]).returncode == 0
@@ -265,7 +268,7 @@ def test_down_stops_every_lab_process(lab: Lab, tmp_path: Path):
 @pytest.fixture
 def drop_file(lab: Lab, tmp_path: Path):
     if not rrsync_available():
-        pytest.skip("rsync with rrsync is not installed (apt-get install rsync)")
+        ci_guard.skip_missing("rrsync", "apt-get install rsync")
     # The controller's key lands in a hidden folder of its own: a Tempest deployed into the lab
     # by the playbook tests may be watching the drop folder, and its ingest leaves hidden names
     # alone (it would quarantine a probe).

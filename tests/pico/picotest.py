@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import requests
 
 from core import civil
@@ -24,6 +23,7 @@ from meter.config import Config, from_dict
 from tests.pico_harness import runner
 from tests.pico_harness.harnessdir import tool
 from tests.procs import loopback
+from tests.support import ci_guard
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "pico-test-admin-token-0123456789"
@@ -52,9 +52,7 @@ def epoch(text: str) -> int:
 
 
 def require(*names: str) -> None:
-    missing = [n for n in names if tool(n) is None]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed: run scripts/setup.sh (dev extra)")
+    ci_guard.require_binary(*names, find=tool, why="run scripts/setup.sh --test (dev extra)")
 
 
 @functools.lru_cache(maxsize=8)

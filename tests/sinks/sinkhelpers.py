@@ -22,6 +22,7 @@ from tempest.ingest.service import IngestService
 from tempest.sinks import registry
 from tempest.sinks.service import SinkService
 from tests.procs import kill9, loopback, stop_pid, wait_for  # noqa: F401  (wait_for: for the suite)
+from tests.support import ci_guard
 
 REPO = Path(__file__).resolve().parents[2]
 VM_BINARY = "/usr/bin/victoria-metrics"
@@ -148,8 +149,8 @@ class VictoriaMetrics(Process):
     would silently drop the test's older days)."""
 
     def __init__(self, folder: Path):
-        if not Path(VM_BINARY).exists():
-            pytest.skip("victoria-metrics is not installed (scripts/setup.sh --test as root)")
+        ci_guard.require_binary(VM_BINARY, why="Debian's victoria-metrics: scripts/setup.sh "
+                                "--test as root")
         self.folder = folder
         self.host, self.port = free_address()
 

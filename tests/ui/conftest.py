@@ -7,7 +7,6 @@ or the playwright package is missing.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support import ci_guard
 from tests.tempest.conftest import app, client, conn  # noqa: F401 (the API's fixtures)
 from tests.tempest.tempest_helpers import (
     ADMIN_TOKEN,
@@ -141,13 +141,9 @@ def agent(seeded):
 
 @pytest.fixture(scope="session")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (Debian package chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed (the dev extra has it)")
-    with sync_playwright() as p:
+    ci_guard.require_binary(CHROMIUM, why="Debian package chromium: scripts/setup.sh --test")
+    playwright = ci_guard.require_module("playwright.sync_api", "the dev extra has it")
+    with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
