@@ -156,8 +156,8 @@ def ingest(data_dir: Path, watch: bool, paths: tuple[Path, ...]):
 def status(data_dir: Path, as_json: bool):
     """Show the fleet, the store and the ingest worker at a glance."""
     from tempest import db
+    from tempest.read.ingest import summary
     from tempest.settings import layout
-    from tempest.web.api_ingest import summary
 
     app = app_for(data_dir)
     lay = layout(app.config)

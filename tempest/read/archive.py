@@ -9,11 +9,13 @@ could point at any file Tempest's account can read, its own config and admin tok
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from pathlib import Path
 
 from tempest.ingest import dropbox
+from tempest.read import days
 
 log = logging.getLogger("tempest.web")
 
@@ -38,3 +40,19 @@ def stored_file(conn: sqlite3.Connection, data_dir: Path, day_row) -> bytes:
                           "wrote; it is not served (see the server's log)") from exc
     with f:
         return f.read()
+
+
+def reported_config(conn: sqlite3.Connection, data_dir: Path,
+                    serial: str) -> tuple[dict | None, str | None]:
+    """metadata.config of the meter's latest stored day (what shapes its readings), and the
+    day; (None, day) when its file is gone or carries no config, (None, None) with no day."""
+    row = days.latest_file(conn, serial)
+    if row is None or not row["path"]:
+        return None, None
+    try:
+        doc = json.loads((data_dir / row["path"]).read_bytes())
+    except (OSError, ValueError):
+        return None, row["reading_day"]
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    cfg = meta.get("config") if isinstance(meta, dict) else None
+    return (cfg if isinstance(cfg, dict) else None), row["reading_day"]

@@ -76,6 +76,51 @@ def count(conn: sqlite3.Connection, serial: str, first: str | None, last: str | 
     return conn.execute(sql, params).fetchone()[0]
 
 
+def reading_days(conn: sqlite3.Connection, serial: str) -> list[str]:
+    """Every day stored for the meter, newest first."""
+    return [r["reading_day"] for r in conn.execute(
+        "SELECT reading_day FROM days WHERE serial = ? ORDER BY reading_day DESC", (serial,))]
+
+
+def payloads(conn: sqlite3.Connection, serial: str) -> list[sqlite3.Row]:
+    """What the seed's payload list shows of each stored day, oldest first."""
+    return conn.execute(
+        "SELECT reading_day, meter_version, data_model_version, interval, channels, opening "
+        "FROM days WHERE serial = ? ORDER BY reading_day", (serial,)).fetchall()
+
+
+def totals_between(conn: sqlite3.Connection, serial: str, first: str, last: str) -> dict:
+    """{day: row} of the meter's stored days in [first, last]: completeness and totals, for
+    the calendar and the daily chart."""
+    return {r["reading_day"]: r for r in conn.execute(
+        "SELECT reading_day, status, expected, recorded, estimated, accounted, channels, totals "
+        "FROM days WHERE serial = ? AND reading_day >= ? AND reading_day <= ?",
+        (serial, first, last))}
+
+
+def span(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
+    """The first and last day stored for any meter (None, None for an empty store)."""
+    row = conn.execute("SELECT min(reading_day), max(reading_day) FROM days").fetchone()
+    return row[0], row[1]
+
+
+def neighbours(conn: sqlite3.Connection, serial: str, day: str) -> tuple[str | None, str | None]:
+    """The meter's stored days just before and just after `day`."""
+    before = conn.execute("SELECT max(reading_day) FROM days WHERE serial = ? AND "
+                          "reading_day < ?", (serial, day)).fetchone()[0]
+    after = conn.execute("SELECT min(reading_day) FROM days WHERE serial = ? AND "
+                         "reading_day > ?", (serial, day)).fetchone()[0]
+    return before, after
+
+
+def latest_file(conn: sqlite3.Connection, serial: str):
+    """`reading_day, path` (the archive path, relative to the data dir) of the meter's latest
+    stored day, or None."""
+    return conn.execute("SELECT d.reading_day, f.path FROM days d JOIN files f ON f.id = d.file_id "
+                        "WHERE d.serial = ? ORDER BY d.reading_day DESC LIMIT 1",
+                        (serial,)).fetchone()
+
+
 def channel_blobs(conn: sqlite3.Connection, serial: str, day: str) -> dict[str, bytes]:
     rows = conn.execute("SELECT channel, wh FROM readings WHERE serial = ? AND reading_day = ?",
                         (serial, day)).fetchall()

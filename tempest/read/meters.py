@@ -67,6 +67,59 @@ def one(conn: sqlite3.Connection, serial: str):
     return conn.execute(f"SELECT {COLUMNS} FROM meters WHERE serial = ?", (serial,)).fetchone()
 
 
+def exists(conn: sqlite3.Connection, serial: str) -> bool:
+    return conn.execute("SELECT 1 FROM meters WHERE serial = ?", (serial,)).fetchone() is not None
+
+
+def every(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every registered meter, by serial (`tempest meters list`, the seed's `/meters`)."""
+    return conn.execute(f"SELECT {COLUMNS} FROM meters ORDER BY serial").fetchall()
+
+
+def heard_from(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """`serial, last_seen` of the meters that ever sent a heartbeat, latest first."""
+    return conn.execute("SELECT serial, last_seen FROM meters WHERE last_seen IS NOT NULL "
+                        "ORDER BY last_seen DESC").fetchall()
+
+
+def timezone(conn: sqlite3.Connection, serial: str) -> str | None:
+    """The zone the registry has for the meter (None: unknown meter, or no zone set)."""
+    row = conn.execute("SELECT timezone FROM meters WHERE serial = ?", (serial,)).fetchone()
+    return row["timezone"] if row else None
+
+
+def zones(conn: sqlite3.Connection, rows) -> dict[str, str]:
+    """Each meter's display zone, for rows with `serial`, `timezone` and `last_day`: the
+    registry's zone, else the zone of its latest stored day (an IANA zone, or a seed file's
+    fixed `UTC+hh:mm`), else UTC. One query for the rows without a registry zone."""
+    out = {r["serial"]: r["timezone"] for r in rows if r["timezone"]}
+    missing = [r["serial"] for r in rows if not r["timezone"] and r["last_day"]]
+    for start in range(0, len(missing), 500):
+        chunk = missing[start:start + 500]
+        for found in conn.execute(
+                "SELECT m.serial, d.timezone FROM meters m JOIN days d ON d.serial = m.serial "
+                f"AND d.reading_day = m.last_day WHERE m.serial IN ({','.join('?' * len(chunk))})",
+                chunk):
+            out[found["serial"]] = found["timezone"]
+    return {r["serial"]: out.get(r["serial"]) or "UTC" for r in rows}
+
+
+def zones_of(conn: sqlite3.Connection, serials) -> dict[str, str]:
+    """`zones` for meters known by serial only (a page of heartbeats, say)."""
+    wanted = sorted(set(serials))
+    rows = []
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        rows += conn.execute("SELECT serial, timezone, last_day FROM meters WHERE serial IN "
+                             f"({','.join('?' * len(chunk))})", chunk).fetchall()
+    return zones(conn, rows)
+
+
+def zone_of(conn: sqlite3.Connection, serial: str) -> str:
+    """One meter's display zone (UTC for a meter not registered)."""
+    return zones_of(conn, [serial]).get(serial, "UTC")
+
+
 def files(conn: sqlite3.Connection, serial: str, day: str | None = None, limit: int = 20,
           offset: int = 0) -> list[sqlite3.Row]:
     """The files delivered for a meter (every version, newest first); `day` for one day."""

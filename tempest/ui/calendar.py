@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from tempest import codec
+from tempest.read import days as read_days
 
 DAYS = 371  # 53 weeks: a year and the rest of its first week
 
@@ -61,10 +62,7 @@ def _energy_levels(values: list[float]) -> list[float]:
 def year(conn: sqlite3.Connection, serial: str, until: date, today: date) -> dict:
     start = until - timedelta(days=DAYS - 1)
     start -= timedelta(days=start.weekday())  # weeks start on Monday
-    rows = {r["reading_day"]: r for r in conn.execute(
-        "SELECT reading_day, status, expected, recorded, channels, totals FROM days "
-        "WHERE serial = ? AND reading_day >= ? AND reading_day <= ?",
-        (serial, start.isoformat(), until.isoformat()))}
+    rows = read_days.totals_between(conn, serial, start.isoformat(), until.isoformat())
     kwh = {d: import_total(json.loads(r["channels"]), json.loads(r["totals"])) / 1000
            for d, r in rows.items()}
     edges = _energy_levels(list(kwh.values()))
@@ -96,10 +94,7 @@ def year(conn: sqlite3.Connection, serial: str, until: date, today: date) -> dic
 
 def daily(conn: sqlite3.Connection, serial: str, first: str, last: str) -> dict:
     """Daily kWh per channel for a range, one entry per date (null where nothing is stored)."""
-    rows = {r["reading_day"]: r for r in conn.execute(
-        "SELECT reading_day, status, expected, recorded, estimated, accounted, channels, totals "
-        "FROM days WHERE serial = ? AND reading_day >= ? AND reading_day <= ?",
-        (serial, first, last))}
+    rows = read_days.totals_between(conn, serial, first, last)
     days = []
     d, end = date.fromisoformat(first), date.fromisoformat(last)
     while d <= end:

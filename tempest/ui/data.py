@@ -9,6 +9,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from tempest import names
 from tempest.db import get_db
+from tempest.read import meters as read_meters
 from tempest.ui import calendar
 
 bp = Blueprint("ui_data", __name__, url_prefix="/ui/data")
@@ -27,7 +28,7 @@ def daily(serial: str):
     span = (date.fromisoformat(last) - date.fromisoformat(first)).days
     if not 0 <= span < MAX_DAYS:
         abort(400, f"from..to must be 1 to {MAX_DAYS} days, from first")
-    if get_db().execute("SELECT 1 FROM meters WHERE serial = ?", (serial,)).fetchone() is None:
+    if not read_meters.exists(get_db(), serial):
         abort(404, f"no meter {serial}")
     response = jsonify(calendar.daily(get_db(), serial, first, last))
     response.headers["Cache-Control"] = "no-cache"

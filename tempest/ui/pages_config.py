@@ -13,9 +13,10 @@ from core import configdoc
 from tempest import names, registry
 from tempest.db import get_db
 from tempest.fleetconfig import agentaddr, agentkeys, desired, push
+from tempest.read import archive, fleet
 from tempest.read import meters as read_meters
 from tempest.settings import layout
-from tempest.ui import fleet, session, timefmt
+from tempest.ui import session
 from tempest.ui.render import page
 
 bp = Blueprint("ui_config", __name__, url_prefix="/ui/config")
@@ -37,22 +38,6 @@ def config_list():
                 drift_states=desired.DRIFT_STATES,
                 agent_keys=agentkeys.serials(layout(current_app.config).secrets),
                 agent_addresses=agentaddr.serials(conn))
-
-
-def reported_from_days(conn, serial: str) -> tuple[dict | None, str | None]:
-    """metadata.config of the meter's latest stored day (what shapes its readings), and the day."""
-    row = conn.execute("SELECT d.reading_day, f.path FROM days d JOIN files f ON f.id = d.file_id "
-                       "WHERE d.serial = ? ORDER BY d.reading_day DESC LIMIT 1",
-                       (serial,)).fetchone()
-    if row is None or not row["path"]:
-        return None, None
-    try:
-        doc = json.loads((layout(current_app.config).data_dir / row["path"]).read_bytes())
-    except (OSError, ValueError):
-        return None, row["reading_day"]
-    meta = doc.get("metadata") if isinstance(doc, dict) else None
-    cfg = meta.get("config") if isinstance(meta, dict) else None
-    return (cfg if isinstance(cfg, dict) else None), row["reading_day"]
 
 
 def diff(desired_cfg: dict | None, reported: dict | None) -> list[dict]:
@@ -82,7 +67,8 @@ def config_meter(serial: str):
         abort(404, f"no meter {serial}")
     want = desired.get(conn, serial)
     desired_cfg = json.loads(want["config"]) if want else None
-    reported, reported_day = reported_from_days(conn, serial)
+    reported, reported_day = archive.reported_config(conn, layout(current_app.config).data_dir,
+                                                      serial)
     draft = desired_cfg or reported or {"serial": serial}
     pushes = [{**dict(p), "result": json.loads(p["result"])} for p in push.recent(conn, serial)]
     return page("config_meter.html", nav="config", title=f"Config of {serial}",
@@ -93,7 +79,7 @@ def config_meter(serial: str):
                 agent_key=serial in agentkeys.serials(layout(current_app.config).secrets),
                 agent_address=agentaddr.get(conn, serial),
                 draft=json.dumps(draft, indent=2, sort_keys=True),
-                zone=timefmt.zone_of(conn, serial))
+                zone=read_meters.zone_of(conn, serial))
 
 
 @bp.post("/<serial>/push")

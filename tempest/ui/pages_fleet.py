@@ -9,8 +9,9 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 from tempest import names, registry
 from tempest.db import get_db
 from tempest.fleetconfig import desired
-from tempest.ui import fleet as fleet_query
-from tempest.ui import sparkline, timefmt
+from tempest.read import fleet as fleet_query
+from tempest.read import meters as read_meters
+from tempest.ui import sparkline
 from tempest.ui.render import page
 
 bp = Blueprint("ui_fleet", __name__, url_prefix="/ui")
@@ -32,7 +33,7 @@ def fleet():
     agg = fleet_query.aggregates(conn, now, online, stale)
     return page("fleet.html", nav="fleet", title="Fleet", scope="fleet", query=query,
                 result=result, counts=agg["counts"], drift_counts=agg["drift"],
-                zones=timefmt.zones(conn, result["rows"]), versions=agg["versions"],
+                zones=read_meters.zones(conn, result["rows"]), versions=agg["versions"],
                 status_of=lambda ts: registry.status_of(ts, now, online, stale),
                 spark_days=fleet_query.spark_days(now), sparkline=sparkline.svg,
                 badge=sparkline.badge, meter_url=url_for("ui_meter.meter", serial="x")[:-1],

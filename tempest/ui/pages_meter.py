@@ -13,9 +13,10 @@ from tempest.db import get_db
 from tempest.fleetconfig import agentkeys, desired, push
 from tempest.isotime import iso
 from tempest.read import days as read_days
+from tempest.read import heartbeats as read_heartbeats
 from tempest.read import meters as read_meters
 from tempest.settings import layout
-from tempest.ui import calendar, timefmt
+from tempest.ui import calendar
 from tempest.ui.render import page
 
 bp = Blueprint("ui_meter", __name__, url_prefix="/ui/meters")
@@ -32,11 +33,8 @@ def _meter(serial: str):
 
 
 def heartbeats(conn, serial: str, limit: int = 10) -> list[dict]:
-    rows = conn.execute("SELECT received_at, meter_time, skew_s, address, body FROM heartbeats "
-                        "WHERE serial = ? ORDER BY received_at DESC LIMIT ?",
-                        (serial, limit)).fetchall()
     out = []
-    for r in rows:
+    for r in read_heartbeats.recent(conn, serial, limit):
         body = registry.stored_heartbeat(r["body"]) or {}  # an old cut-short row: no details
         out.append({"received_at": r["received_at"], "meter_time": r["meter_time"],
                     "skew": r["skew_s"], "address": r["address"],
@@ -70,21 +68,13 @@ def meter(serial: str):
     cal = calendar.year(conn, serial, until, today)
     first = (until - timedelta(days=364)).isoformat()
     return page("meter.html", nav="fleet", title=f"Meter {serial}", scope=f"meter:{serial}",
-                serial=serial, meter=info, row=row, zone=timefmt.zone_of(conn, serial),
+                serial=serial, meter=info, row=row, zone=read_meters.zone_of(conn, serial),
                 cal=cal, chart_from=first, chart_to=until.isoformat(),
                 prev_until=(until - timedelta(days=365)).isoformat(),
                 next_until=(until + timedelta(days=365)).isoformat() if until < today else None,
                 heartbeats=heartbeats(conn, serial), files=read_meters.files(conn, serial),
                 config=config_summary(conn, serial, row["config_hash"]),
                 )
-
-
-def _neighbours(conn, serial: str, day: str) -> tuple[str | None, str | None]:
-    before = conn.execute("SELECT max(reading_day) FROM days WHERE serial = ? AND "
-                          "reading_day < ?", (serial, day)).fetchone()[0]
-    after = conn.execute("SELECT min(reading_day) FROM days WHERE serial = ? AND "
-                         "reading_day > ?", (serial, day)).fetchone()[0]
-    return before, after
 
 
 @bp.get("/<serial>/days/<day>")
@@ -94,10 +84,10 @@ def day(serial: str, day: str):
     _, info = _meter(serial)
     conn = get_db()
     row = read_days.get(conn, serial, day)
-    before, after = _neighbours(conn, serial, day)
+    before, after = read_days.neighbours(conn, serial, day)
     context = dict(serial=serial, day=day, meter=info, before=before, after=after,
                    versions=read_meters.files(conn, serial, day),
-                   zone=timefmt.zone_of(conn, serial))
+                   zone=read_meters.zone_of(conn, serial))
     if row is None:
         return page("day.html", nav="fleet", title=f"{serial} {day}",
                     scope=f"day:{serial}:{day}", status=404, summary=None, **context)

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 
 from tempest import names
 from tempest.db import get_db
+from tempest.read import days as read_days
 from tempest.ui import session
 from tempest.ui.render import page
 
@@ -63,8 +64,7 @@ def exports_available() -> bool:
 
 @bp.get("/exports")
 def exports():
-    conn = get_db()
-    span = conn.execute("SELECT min(reading_day), max(reading_day) FROM days").fetchone()
+    span = read_days.span(get_db())
     serial = request.args.get("serial", "")
     return page("exports.html", nav="exports", title="Exports", scope="heartbeats",
                 available=exports_available(), formats=FORMATS,

@@ -10,7 +10,8 @@ from werkzeug.exceptions import HTTPException
 from core import __version__
 from tempest.db import get_db
 from tempest.isotime import iso
-from tempest.ui import live, session, timefmt
+from tempest.read import changes
+from tempest.ui import session, timefmt
 from tempest.web import errors
 
 # Templates and static files (the blueprint's static route is /ui/static/...).
@@ -37,7 +38,7 @@ def page(template: str, *, nav: str, title: str, scope: str, status: int = 200,
     now = time.time()
     html = render_template(
         template, nav=nav, nav_items=NAV, title=title, fragment=fragment(),
-        live_scope=scope, live_token=live.token(get_db(), scope, now), now=now,
+        live_scope=scope, live_token=changes.token(get_db(), scope, now), now=now,
         is_admin=session.is_admin(), admin_configured=session.configured(),
         csrf=session.csrf_token() if session.is_admin() else "", version=__version__,
         local=timefmt.local, iso=iso, iso_local=timefmt.iso_local,

@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
-from tempest.db import get_db, transaction
+from tempest import ui_sessions
+from tempest.db import get_db
 
 SESSION_HOURS = 12
 
@@ -47,11 +48,7 @@ def sign_in(token: str) -> bool:
         return False
     now = time.time()
     sid = secrets.token_urlsafe(32)
-    with transaction(get_db()) as conn:
-        # Sessions older than any cookie may live are dead anyway: forget them here.
-        conn.execute("DELETE FROM ui_sessions WHERE created_at < ?", (now - SESSION_HOURS * 3600,))
-        conn.execute("INSERT INTO ui_sessions (sid_hash, created_at) VALUES (?, ?)",
-                     (_sid_hash(sid), now))
+    ui_sessions.add(get_db(), _sid_hash(sid), now, SESSION_HOURS * 3600)
     session.clear()
     session["admin"] = _fingerprint(str(configured_token))
     session["since"] = now
@@ -66,7 +63,7 @@ def sign_out() -> None:
     """End this session for good: its row goes, so a saved copy of the cookie opens nothing."""
     sid = session.get("sid")
     if isinstance(sid, str):
-        get_db().execute("DELETE FROM ui_sessions WHERE sid_hash = ?", (_sid_hash(sid),))
+        ui_sessions.remove(get_db(), _sid_hash(sid))
     session.clear()
     g.pop("tempest_admin", None)
 
@@ -79,9 +76,8 @@ def _live(sid) -> bool:
     """Whether the store still holds this session (it was not signed out)."""
     if not isinstance(sid, str) or not sid:
         return False
-    row = get_db().execute("SELECT created_at FROM ui_sessions WHERE sid_hash = ?",
-                           (_sid_hash(sid),)).fetchone()
-    return row is not None and time.time() - row["created_at"] <= SESSION_HOURS * 3600
+    since = ui_sessions.created_at(get_db(), _sid_hash(sid))
+    return since is not None and time.time() - since <= SESSION_HOURS * 3600
 
 
 def is_admin() -> bool:

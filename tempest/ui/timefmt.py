@@ -1,12 +1,10 @@
 """Times as the UI shows them: in the meter's local time, with the UTC offset written out.
 
-A meter's zone is the one Tempest's registry has for it, else the zone of its latest stored
-day (an IANA zone, or a seed file's fixed `UTC+hh:mm`), else UTC.
+A meter's display zone comes from the read layer (tempest/read/meters.py `zones`).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
@@ -60,21 +58,6 @@ def ago(ts: float | None, now: float) -> str:
     return f"{s // 86400} days ago"
 
 
-def zones(conn: sqlite3.Connection, rows) -> dict[str, str]:
-    """Each meter's display zone, for rows with `serial`, `timezone` and `last_day` (one query
-    for the rows without a registry zone)."""
-    out = {r["serial"]: r["timezone"] for r in rows if r["timezone"]}
-    missing = [r["serial"] for r in rows if not r["timezone"] and r["last_day"]]
-    for start in range(0, len(missing), 500):
-        chunk = missing[start:start + 500]
-        for found in conn.execute(
-                "SELECT m.serial, d.timezone FROM meters m JOIN days d ON d.serial = m.serial "
-                f"AND d.reading_day = m.last_day WHERE m.serial IN ({','.join('?' * len(chunk))})",
-                chunk):
-            out[found["serial"]] = found["timezone"]
-    return {r["serial"]: out.get(r["serial"]) or "UTC" for r in rows}
-
-
 def when(ts: float | None, zone: str, now: float) -> Markup:
     """A <time> element: the local time with its offset, how long ago, and the UTC instant."""
     if ts is None:
@@ -82,9 +65,3 @@ def when(ts: float | None, zone: str, now: float) -> Markup:
     utc = datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
     return Markup(f'<time datetime="{utc}" title="{escape(local(ts, zone, True))}">'
                   f'{escape(local(ts, zone))}</time> <span class="muted">({ago(ts, now)})</span>')
-
-
-def zone_of(conn: sqlite3.Connection, serial: str) -> str:
-    row = conn.execute("SELECT serial, timezone, last_day FROM meters WHERE serial = ?",
-                       (serial,)).fetchone()
-    return zones(conn, [row])[serial] if row else "UTC"

@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify
 from core import tzdb
 from tempest import keys, names
 from tempest.db import get_db
+from tempest.read import meters as read_meters
 from tempest.web import auth
 from tempest.web.errors import APIError, bad_request, not_found
 from tempest.web.params import serial_path
@@ -56,7 +57,7 @@ def update_meter(serial: str):
     body = auth.json_object()
     zone = _timezone(body)
     conn = get_db()
-    if conn.execute("SELECT 1 FROM meters WHERE serial = ?", (serial,)).fetchone() is None:
+    if not read_meters.exists(conn, serial):
         raise not_found(f"no meter {serial}")
     if zone is not None:
         keys.add(conn, serial, timezone=zone)

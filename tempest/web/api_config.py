@@ -13,6 +13,7 @@ from core import masking
 from tempest.db import get_db
 from tempest.fleetconfig import agentaddr, agentkeys, desired, init_db, push
 from tempest.isotime import iso
+from tempest.read import meters as read_meters
 from tempest.settings import layout
 from tempest.web import auth
 from tempest.web.errors import APIError, bad_request, not_found
@@ -32,8 +33,7 @@ def _secrets_dir():
 
 
 def _meter(serial: str):
-    row = get_db().execute("SELECT serial, config_hash FROM meters WHERE serial = ?",
-                           (serial_path(serial),)).fetchone()
+    row = read_meters.one(get_db(), serial_path(serial))
     if row is None:
         raise not_found(f"no meter {serial}")
     return row

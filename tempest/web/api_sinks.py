@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from tempest.db import get_db
-from tempest.sinks import queue, status
+from tempest.sinks import queue, registry, status
 from tempest.web import auth
 from tempest.web.errors import bad_request, not_found
 from tempest.web.params import limit_arg
@@ -14,7 +14,7 @@ bp = Blueprint("api_sinks", __name__, url_prefix="/api/v1/sinks")
 
 
 def _known(name: str) -> str:
-    if get_db().execute("SELECT 1 FROM sinks WHERE name = ?", (name,)).fetchone() is None:
+    if name not in registry.known(get_db()):
         raise not_found(f"no sink {name}")
     return name
 

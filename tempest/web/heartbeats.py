@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from tempest import names, registry
 from tempest.db import get_db
 from tempest.isotime import iso
+from tempest.read import heartbeats as read_heartbeats
 from tempest.web import auth
 from tempest.web.errors import APIError, bad_request
 from tempest.web.params import limit_arg
@@ -49,13 +50,7 @@ def list_heartbeats():
     limit = limit_arg(current_app.config)
     if serial is not None and not names.valid_serial(serial):
         raise bad_request("not a valid serial", "serial")
-    sql = "SELECT serial, received_at, meter_time, skew_s, address, body FROM heartbeats"
-    params: tuple = ()
-    if serial is not None:
-        sql += " WHERE serial = ?"
-        params = (serial,)
-    sql += " ORDER BY received_at DESC LIMIT ?"
-    rows = get_db().execute(sql, (*params, limit)).fetchall()
+    rows = read_heartbeats.recent(get_db(), serial, limit)
     return jsonify({"items": [
         {"serial": r["serial"], "received_at": iso(r["received_at"]),
          "meter_time": r["meter_time"], "clock_skew_s": r["skew_s"], "address": r["address"],

@@ -18,6 +18,7 @@ from tempest import codec, registry
 from tempest.db import get_db
 from tempest.read import archive
 from tempest.read import days as read_days
+from tempest.read import meters as read_meters
 from tempest.settings import layout
 from tempest.web.errors import bad_request, not_found
 from tempest.web.heartbeats import accept_heartbeat
@@ -47,10 +48,8 @@ def index():
 @bp.get("/heartbeats")
 def heartbeats():
     now = time.time()
-    rows = get_db().execute("SELECT serial, last_seen FROM meters WHERE last_seen IS NOT NULL "
-                            "ORDER BY last_seen DESC").fetchall()
     out = []
-    for r in rows:
+    for r in read_meters.heard_from(get_db()):
         when, elapsed = _last(r, now)
         out.append({"serialNumber": r["serial"], "timeLastCommunicated": when,
                     "elapsedSeconds": elapsed})
@@ -60,10 +59,8 @@ def heartbeats():
 @bp.get("/meters")
 def meters():
     now = time.time()
-    rows = get_db().execute("SELECT serial, last_seen, days_stored, files_archived, last_day "
-                            "FROM meters ORDER BY serial").fetchall()
     out = []
-    for r in rows:
+    for r in read_meters.every(get_db()):
         when, elapsed = _last(r, now)
         out.append({"serialNumber": r["serial"], "timeLastCommunicated": when,
                     "elapsedSeconds": elapsed, "countOfFilesAvailable": r["days_stored"],
@@ -74,8 +71,7 @@ def meters():
 
 
 def _meter(serial: str):
-    row = get_db().execute("SELECT serial, days_stored FROM meters WHERE serial = ?",
-                           (serial_path(serial),)).fetchone()
+    row = read_meters.one(get_db(), serial_path(serial))
     if row is None:
         raise not_found(f"no meter {serial}")
     return row
@@ -90,9 +86,7 @@ def meter(serial: str):
 @bp.get("/meters/<serial>/payloads")
 def payloads(serial: str):
     _meter(serial)
-    rows = get_db().execute(
-        "SELECT reading_day, meter_version, data_model_version, interval, channels, opening "
-        "FROM days WHERE serial = ? ORDER BY reading_day", (serial,)).fetchall()
+    rows = read_days.payloads(get_db(), serial)
     return jsonify([{
         "filename": f"{serial}_{r['reading_day']}.json", "serialNumber": serial,
         "payloadDate": r["reading_day"], "meterVersion": r["meter_version"],
@@ -155,9 +149,7 @@ def meter_query():
     _meter(serial)
     day = request.args.get("day")
     if not day:
-        rows = get_db().execute("SELECT reading_day FROM days WHERE serial = ? "
-                                "ORDER BY reading_day DESC", (serial,)).fetchall()
-        return jsonify([r["reading_day"] for r in rows])
+        return jsonify(read_days.reading_days(get_db(), serial))
     row = _day(serial, day)
     blob = read_days.channel_blobs(get_db(), serial, day).get(_import_channel(row))
     return jsonify(_points(row, blob) if blob else [])

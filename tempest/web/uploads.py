@@ -25,6 +25,8 @@ from tempest.ingest import dropbox, quarantine
 from tempest.ingest.process import parse_checked
 from tempest.isotime import iso
 from tempest.quotas import limits
+from tempest.read import ingest as read_ingest
+from tempest.read import meters as read_meters
 from tempest.settings import layout
 from tempest.store import Delivery
 from tempest.web import auth
@@ -35,8 +37,7 @@ log = logging.getLogger("tempest.web")
 
 
 def _zone_for(serial: str) -> str:
-    row = get_db().execute("SELECT timezone FROM meters WHERE serial = ?", (serial,)).fetchone()
-    return (row["timezone"] if row else None) or current_app.config["LEGACY_TIMEZONE"]
+    return read_meters.timezone(get_db(), serial) or current_app.config["LEGACY_TIMEZONE"]
 
 
 def _status_url(ingest_id: str) -> str:
@@ -134,7 +135,7 @@ def ingest_status(ingest_id: str):
     if not names.valid_id(ingest_id):
         raise not_found("no such ingest id")
     conn = get_db()
-    row = conn.execute("SELECT * FROM files WHERE id = ?", (ingest_id,)).fetchone()
+    row = read_ingest.delivered_file(conn, ingest_id)
     if row is None:
         serial = _queued(ingest_id)
         if serial is None:
