@@ -25,7 +25,8 @@ if [ "$want_test" = 1 ]; then
       apt-get update -qq
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-      echo "setup: not root, so not installing ${missing[*]}; the tests that need them say so and skip" >&2
+      echo "setup: not root, so not installing ${missing[*]}; the tests that need them say so and" \
+           "skip (under CI=true they fail: tests/support/ci_guard.py)" >&2
     fi
   fi
 fi

@@ -28,7 +28,9 @@ import pytest
 from tests.support import ci_guard
 
 ROOT = Path(__file__).resolve().parents[1]
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+# Debian's faketime, under the machine's multiarch folder (x86_64-linux-gnu, aarch64-linux-gnu).
+LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))),
+                   Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"))
 
 # Instants in UTC, each with why it is here.
 INSTANTS = {
