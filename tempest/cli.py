@@ -1,4 +1,5 @@
-"""The `tempest` command (click): serve, ingest, init-db, meters, status.
+"""The `tempest` command (click): serve, ingest, init-db, status; and the groups meters,
+sinks and export from their own modules.
 
 Every command takes `--data-dir` (or TEMPEST_DATA_DIR). Bad arguments exit with status 2 and a
 message naming the option or argument, as click does.
@@ -17,24 +18,11 @@ from pathlib import Path
 
 import click
 
-from tempest import create_app, names
-from tempest.settings import DEFAULT_DATA_DIR, SettingsError
-
-DATA_DIR_HELP = ("Folder for the store, drop, archive and quarantine folders "
-                 f"(default {DEFAULT_DATA_DIR}).")
-
-
-def data_dir_option(f):
-    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-                        envvar="TEMPEST_DATA_DIR", default=DEFAULT_DATA_DIR,
-                        show_default=False, help=DATA_DIR_HELP)(f)
-
-
-def app_for(data_dir: Path, **overrides):
-    try:
-        return create_app(overrides={"DATA_DIR": str(data_dir), **overrides})
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from exc
+from tempest import names
+from tempest.cli_meters import meters
+from tempest.cli_options import app_for, data_dir_option
+from tempest.exports.cli import export
+from tempest.sinks.cli import sinks
 
 
 def _logging(verbose: bool = False) -> None:
@@ -46,6 +34,12 @@ def _logging(verbose: bool = False) -> None:
 @click.version_option(package_name="meters", prog_name="tempest")
 def main():
     """Tempest, the Meters head-end: collect, store and serve meter day files."""
+
+
+# Subcommand groups live in modules of their own; they share tempest/cli_options.py.
+main.add_command(meters)
+main.add_command(sinks)
+main.add_command(export)
 
 
 @main.command("init-db")
@@ -181,12 +175,3 @@ def status(data_dir: Path, as_json: bool):
                f"quarantine, {info['drop_pending']} waiting in drop")
     click.echo(f"ingest worker {'running' if ing['running'] else 'not running'}"
                f" (last report {ing['last_report'] or 'never'})")
-
-
-from tempest.cli_meters import meters  # noqa: E402  (the subgroup lives in its own module)
-from tempest.exports.cli import export  # noqa: E402
-from tempest.sinks.cli import sinks  # noqa: E402
-
-main.add_command(meters)
-main.add_command(sinks)
-main.add_command(export)

@@ -11,7 +11,7 @@ import click
 
 from core import tzdb
 from tempest import db, keys, names, registry
-from tempest.cli import app_for, data_dir_option
+from tempest.cli_options import app_for, data_dir_option
 from tempest.read import meters as read_meters
 from tempest.settings import layout
 
@@ -122,8 +122,7 @@ def list_meters(data_dir: Path, as_json: bool):
     online, stale = registry.thresholds(app.config)
     now = time.time()
     try:
-        rows = conn.execute(f"SELECT {read_meters.COLUMNS} FROM meters ORDER BY serial")
-        items = [read_meters.as_dict(r, now, online, stale) for r in rows]
+        items = [read_meters.as_dict(r, now, online, stale) for r in read_meters.every(conn)]
     finally:
         conn.close()
     if as_json:

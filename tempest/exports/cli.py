@@ -14,11 +14,10 @@ from pathlib import Path
 import click
 
 from tempest import db
-from tempest.cli import app_for, data_dir_option
+from tempest.cli_options import app_for, data_dir_option, day_option, serial_option
 from tempest.exports import csv_rows, nem12
 from tempest.exports.market import ExportError
 from tempest.settings import layout
-from tempest.sinks.cli import day_option, serial_option
 
 
 def _write(chunks, output: str) -> tuple[int, float]:

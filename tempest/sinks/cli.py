@@ -13,31 +13,10 @@ from pathlib import Path
 
 import click
 
-from tempest import db, names
-from tempest.cli import app_for, data_dir_option
+from tempest import db
+from tempest.cli_options import app_for, data_dir_option, day_option, serial_option
 from tempest.settings import layout
 from tempest.sinks import queue, registry, status
-
-
-def day_option(name: str, help_text: str):
-    def check(ctx, param, value):
-        if not names.valid_day(value):
-            raise click.BadParameter("a date YYYY-MM-DD", ctx=ctx, param=param)
-        return value
-
-    return click.option(name, name.lstrip("-").replace("-", "_") + "_day", required=True,
-                        callback=check, help=help_text)
-
-
-def serial_option(f):
-    def check(ctx, param, values):
-        for v in values:
-            if not names.valid_serial(v):
-                raise click.BadParameter(f"{v!r} is not a serial", ctx=ctx, param=param)
-        return values
-
-    return click.option("--serial", "serials", multiple=True, callback=check,
-                        help="Only this meter (repeat for several; default: every meter).")(f)
 
 
 def _connect(data_dir: Path):

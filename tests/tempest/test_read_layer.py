@@ -1,9 +1,10 @@
-"""Routes and pages read through one layer: `tempest/web/` and `tempest/ui/` hold no SQL.
+"""Routes, pages and CLIs read through one layer: `tempest/web/`, `tempest/ui/` and the
+`tempest` CLI modules hold no SQL.
 
 Reads live in `tempest/read/`, writes in the write side's modules (store, ingest, registry,
-keys, sinks, fleetconfig, ui_sessions); a route or page calls them. This scans the sources
-(no server needed): a string that reads as SQL, or a call of `.execute(...)` and friends, in
-a web or UI module fails the test naming the file and line. A second test runs the scanner on
+keys, sinks, fleetconfig, ui_sessions); a route, page or command calls them. This scans the
+sources (no server needed): a string that reads as SQL, or a call of `.execute(...)` and
+friends, in one of those modules fails the test naming the file and line. A second test runs the scanner on
 SQL written on purpose, so a scanner that found nothing would fail here. A third keeps the
 read layer and the CLIs off the route and page modules (the CLI once took `summary` from a
 route module).
@@ -16,7 +17,12 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-NO_SQL = [REPO / "tempest" / "web", REPO / "tempest" / "ui"]
+TEMPEST = REPO / "tempest"
+
+
+def no_sql_files() -> list[Path]:
+    return sorted({*(TEMPEST / "web").rglob("*.py"), *(TEMPEST / "ui").rglob("*.py"),
+                   *TEMPEST.glob("cli*.py"), *TEMPEST.glob("*/cli.py")})
 
 # Upper-case SQL, as every query in Tempest is written; prose in docstrings is lower case.
 SQL = re.compile(r"\bSELECT\b|\bINSERT\s+(OR\s+\w+\s+)?INTO\b|\bUPDATE\s+\w+\s+SET\b|"
@@ -39,13 +45,14 @@ def sql_in(source: str, name: str) -> list[str]:
     return found
 
 
-def test_routes_and_pages_hold_no_sql():
-    files = sorted(p for folder in NO_SQL for p in folder.rglob("*.py"))
-    assert len(files) > 20, files  # the folders are where this test thinks they are
+def test_routes_pages_and_clis_hold_no_sql():
+    files = no_sql_files()
+    # the folders are where this test thinks they are
+    assert len(files) > 25 and TEMPEST / "cli.py" in files, files
     found = [hit for path in files
              for hit in sql_in(path.read_text(), str(path.relative_to(REPO)))]
-    assert found == [], ("web/ and ui/ call tempest/read (reads) or the write side's "
-                         "modules (writes):\n" + "\n".join(found))
+    assert found == [], ("web/, ui/ and the CLIs call tempest/read (reads) or the write "
+                         "side's modules (writes):\n" + "\n".join(found))
 
 
 def test_the_scanner_finds_sql_written_on_purpose():
@@ -74,8 +81,7 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_read_layer_and_clis_import_no_route_or_page():
-    sources = [*sorted((REPO / "tempest" / "read").glob("*.py")),
-               *sorted((REPO / "tempest").rglob("cli*.py"))]
+    sources = [*sorted((TEMPEST / "read").glob("*.py")), *sorted(TEMPEST.rglob("cli*.py"))]
     assert any(p.name == "cli.py" for p in sources) and len(sources) > 8, sources
     bad = [f"{p.relative_to(REPO)} imports {m}" for p in sources for m in sorted(_imports(p))
            if m == "tempest.web" or m.startswith(("tempest.web.", "tempest.ui"))]
