@@ -159,9 +159,9 @@ CREATE TABLE IF NOT EXISTS state (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Signed-in web UI admins (tempest/ui/session.py): one row per sign-in, deleted at sign-out,
--- so a session cookie saved before /ui/logout opens nothing after it. The cookie holds the
--- session's id; only its sha256 is kept here.
+-- Signed-in web UI admins (tempest/ui/session.py; the rows: tempest/ui_sessions.py): one row
+-- per sign-in, deleted at sign-out, so a session cookie saved before /ui/logout opens nothing
+-- after it. The cookie holds the session's id; only its sha256 is kept here.
 CREATE TABLE IF NOT EXISTS ui_sessions (
     sid_hash   TEXT PRIMARY KEY,
     created_at REAL NOT NULL
