@@ -33,6 +33,8 @@ def register(main: click.Group, meter_options, fail) -> None:
 
         for cfg, _ in meters.items:
             s = settings.delivery(cfg)
+            if s.demo and route is not None:
+                fail(f"{cfg.serial}: {settings.DEMO_REASON}")
             mode = route or s.mode
             if mode == "http" and not s.tempest_url:
                 fail(f"{cfg.serial}: tempest_url: not set, so there is nowhere to upload to")
@@ -47,7 +49,11 @@ def register(main: click.Group, meter_options, fail) -> None:
             if results:
                 click.echo(json.dumps(results[0].as_dict()))
             else:
-                click.echo(json.dumps({"route": None, "reason": "delivery.mode is 'none'"}))
+                from meter.delivery import settings
+
+                demo = settings.delivery(meters.items[0][0]).demo
+                click.echo(json.dumps({"route": None, "reason": settings.DEMO_REASON if demo
+                                       else "delivery.mode is 'none'"}))
         else:
             click.echo(json.dumps({
                 "meters": len(meters.items),

@@ -58,24 +58,25 @@ def _writer_alive(name: str) -> bool:
     return True
 
 
-def ticker(cfg: Config, root: Path) -> Ticker:
+def ticker(cfg: Config, root: Path, fs: DiskFS | None = None) -> Ticker:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
 
     def initial(day: int) -> list[int]:
         return registers.opening(cfg, max(day, cfg.model["commissioned_day"]), root)
 
-    return Ticker(MeterModel(cfg.model), cfg.model, DiskFS(), str(root), initial,
+    return Ticker(MeterModel(cfg.model), cfg.model, fs or DiskFS(), str(root), initial,
                   buffer_rows=True)
 
 
-def tick(cfg: Config, root: Path, now: int) -> dict:
+def tick(cfg: Config, root: Path, now: int, fs: DiskFS | None = None) -> dict:
+    """`fs`: a DiskFS of the caller's (meter/demo.py's sees each interval as it is written)."""
     with exclusive(root):
-        return _tick(cfg, root, now)
+        return _tick(cfg, root, now, fs)
 
 
-def _tick(cfg: Config, root: Path, now: int) -> dict:
-    t = ticker(cfg, root)
+def _tick(cfg: Config, root: Path, now: int, fs: DiskFS | None = None) -> dict:
+    t = ticker(cfg, root, fs)
     _catch_up(cfg, root, t, now)
     summary = t.tick(now)
     if summary["sealed"] or summary["skipped_outage"] or summary["released"]:

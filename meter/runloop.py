@@ -8,6 +8,9 @@ sleep until the next interval boundary of the meters' (possibly scaled) clock.
 
 A config file edited on disk (by the agent's POST /config or by Ansible) is re-read on the next
 cycle. Nothing a meter does can stop the loop: every failure is logged with its reason.
+
+A demo meter (`"demo": true`, meter/demo.py) is ticked and its readings printed, one line per
+interval; it is never delivered and sends no heartbeat.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from meter import clock, operations
+from meter import clock, demo, operations
 from meter.config import Config, ConfigError
 
 log = logging.getLogger("meter.run")
@@ -26,8 +29,11 @@ log = logging.getLogger("meter.run")
 
 class Loop:
     def __init__(self, load: Callable[[], list[tuple[Config, Path]]], at: str | None = None,
-                 heartbeat_s: float = 60.0, deliver: bool = True):
+                 heartbeat_s: float = 60.0, deliver: bool = True,
+                 echo: Callable[[str], None] | None = None):
         self.load = load
+        self.echo = echo or (lambda line: print(line, flush=True))
+        self._announced: set[str] = set()
         self.at = at
         self.heartbeat_s = heartbeat_s
         self.deliver = deliver
@@ -66,6 +72,12 @@ class Loop:
                 return
             now_s = clock.now_seconds(self.at, cfg.raw)
             try:
+                if demo.is_demo(cfg):
+                    if cfg.serial not in self._announced:
+                        self._announced.add(cfg.serial)
+                        self.echo(demo.banner(cfg))
+                    demo.tick_and_show(cfg, root, int(now_s // 60), self.echo)
+                    continue
                 operations.tick(cfg, root, int(now_s // 60))
                 if self.deliver:
                     from meter.delivery.route import deliver
@@ -80,6 +92,8 @@ class Loop:
             from meter.delivery.heartbeat import send
 
             for cfg, root in self.meters:
+                if demo.is_demo(cfg):
+                    continue
                 try:
                     send(cfg, root, clock.now_seconds(self.at, cfg.raw))
                 except Exception:  # noqa: BLE001

@@ -58,7 +58,11 @@ def deliver():
     now = context.now_seconds(m.cfg, allow_override=True)
     result = _deliver(m, now, force=True)
     if result is None:
-        raise AgentError(409, "conflict", "delivery.mode is 'none': this meter sends nothing")
+        from meter.delivery import settings
+
+        reason = (settings.DEMO_REASON if settings.delivery(m.cfg).demo
+                  else "delivery.mode is 'none': this meter sends nothing")
+        raise AgentError(409, "conflict", reason)
     return jsonify(result)
 
 

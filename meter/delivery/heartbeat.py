@@ -37,6 +37,8 @@ def seed_payload(doc: dict) -> dict:
 
 def send(cfg: Config, root, now: float, client: Tempest | None = None) -> dict:
     s = settings.delivery(cfg)
+    if s.demo:
+        return {"sent": False, "reason": settings.DEMO_REASON}
     if not s.heartbeat_enabled:
         return {"sent": False, "reason": "heartbeats are off (heartbeat.enabled)"}
     if not s.tempest_url:

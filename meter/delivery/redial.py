@@ -112,6 +112,8 @@ def redial(cfg: Config, root, first: int, last: int, now_min: int,
     if last < first:
         raise RedialError("the range ends before it starts")
     s = settings.delivery(cfg)
+    if s.demo:
+        raise RedialError(settings.DEMO_REASON)
     if s.mode == "http" and not s.tempest_url:
         raise RedialError("no tempest_url in the config: nowhere to send to")
     if s.mode == "rsync" and not s.rsync_target:

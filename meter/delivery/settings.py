@@ -15,11 +15,12 @@ DEFAULT_AGENT_PORT = 8003  # the seed's agent port
 # The first retry waits about a minute: with cron ticking every 1-5 minutes that is "the next
 # tick or the one after", then the wait doubles up to backoff_max_s.
 BACKOFF_BASE_S = 60
+DEMO_REASON = 'demo mode ("demo": true): this meter never touches the network'
 
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    mode: str  # "http", "rsync" or "none"
+    mode: str  # "http", "rsync" or "none" (always "none" in demo mode)
     tempest_url: str | None  # always ends with "/" (the seed's convention)
     api_key: str | None
     upload_open_day: bool
@@ -31,6 +32,7 @@ class DeliverySettings:
     ssh_known_hosts: str | None
     heartbeat_enabled: bool
     heartbeat_timeout_s: float
+    demo: bool = False  # "demo": true: the meter never touches the network (meter/demo.py)
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,15 @@ def _url(raw: dict) -> str | None:
 
 
 def delivery(cfg: Config) -> DeliverySettings:
+    """A demo meter (`"demo": true`) delivers nothing and sends no heartbeat, whatever else its
+    config says: every caller that would touch the network asks here first."""
     raw = cfg.raw
     d = raw.get("delivery") or {}
     hb = raw.get("heartbeat") or {}
     url = _url(raw)
+    demo = raw.get("demo") is True
     return DeliverySettings(
-        mode=d.get("mode", "http"),
+        mode="none" if demo else d.get("mode", "http"),
         tempest_url=url,
         api_key=raw.get("tempest_api_key"),
         upload_open_day=bool(d.get("upload_open_day", False)),
@@ -64,8 +69,9 @@ def delivery(cfg: Config) -> DeliverySettings:
         ssh_key=d.get("ssh_key"),
         ssh_port=int(d.get("ssh_port", 22)),
         ssh_known_hosts=d.get("ssh_known_hosts"),
-        heartbeat_enabled=bool(hb.get("enabled", url is not None)),
+        heartbeat_enabled=not demo and bool(hb.get("enabled", url is not None)),
         heartbeat_timeout_s=float(hb.get("timeout_s", 5)),
+        demo=demo,
     )
 
 
