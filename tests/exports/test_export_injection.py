@@ -25,7 +25,10 @@ import requests
 from nemreader import NEMFile
 
 from tests.sinks.sinkhelpers import SYDNEY, day_files, meter_raw
-from tests.tempest.tempest_helpers import REPO, TempestProcess, admin_headers, wait_for
+from tests.support import REPO
+from tests.support.tempest import Tempest
+from tests.support.tempest_client import admin_headers
+from tests.support.waiting import wait_for
 
 FIRST, LAST = "2024-05-01", "2024-05-02"
 VICTIM_NMI = "VICTIM0001"
@@ -97,7 +100,7 @@ def served(tmp_path_factory):
         "evil-3": _hostile(_meter("evil-3", {"Total": 1.0, "Main": 0.7, "Sub1": 0.3}),
                            VICTIM_NMI, "E1", rename="Main"),
     }
-    tempest = TempestProcess(data, tmp / "tempest.log").start()
+    tempest = Tempest(data, tmp / "tempest.log").start()
     try:
         for serial, texts in uploads.items():
             r = tempest.post("/api/v1/meters", json={"serial": serial}, headers=admin_headers())

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from tempest.cli import main as tempest_cli
 from tests.hardening.agents import Agent, ansible_env
 from tests.hardening.procs import ADMIN_TOKEN, REPO, Tempest
-from tests.nginx import TlsProxy
+from tests.support.nginx import TlsProxy
 
 KILI_AGENT_KEY = "kili-agent-key-0123456789abcdef"
 MERU_AGENT_KEY = "meru-agent-key-fedcba9876543210"

@@ -21,7 +21,7 @@ from tempest.ingest import process
 from tempest.ingest.service import IngestService
 from tests.hardening import corpus
 from tests.hardening.state import Stored
-from tests.tempest.tempest_helpers import TempestProcess
+from tests.support.tempest import Tempest
 from tests.tempest.tempest_testdata import make_day
 
 DAY = "2024-06-10"
@@ -45,21 +45,13 @@ def secret(tmp_path) -> Path:
 
 
 @pytest.fixture
-def serve(stored, tmp_path):
+def serve(stored, tmp_path, make_tempest):
     """A real `tempest serve` on the same data dir (web side only: the test runs the ingest)."""
-    started: list[TempestProcess] = []
-
-    def start() -> TempestProcess:
-        p = TempestProcess(stored.layout.data_dir, tmp_path / "tempest.log")
-        started.append(p)
-        return p.start(True, "--no-ingest")
-
-    yield start
-    for p in started:
-        p.stop()
+    return lambda: make_tempest(stored.layout.data_dir, tmp_path / "tempest.log",
+                                ingest=False).start()
 
 
-def _served(server: TempestProcess, day: str) -> list:
+def _served(server: Tempest, day: str) -> list:
     return [server.get(f"/payload?serial={corpus.SERIAL}&day={day}"),
             server.get(f"/api/v1/meters/{corpus.SERIAL}/days/{day}/file")]
 

@@ -22,7 +22,8 @@ from tests.sinks.sinkhelpers import (
     meter_raw,
     wait_for,
 )
-from tests.tempest.tempest_helpers import ADMIN_TOKEN, TempestProcess
+from tests.support.tempest import Tempest
+from tests.support.tempest_client import ADMIN_TOKEN
 
 KEY = "mdms-test-key"
 SYD = meter_raw("syd-1", "Australia/Sydney", SYDNEY, pv={"kwp": 5},
@@ -224,7 +225,7 @@ def test_tempest_killed_mid_queue_loses_nothing(tmp_path, servers):
     env = {"TEMPEST_SINK_MDMS_URL": mdms.url, "TEMPEST_SINK_MDMS_API_KEY": KEY,
            "TEMPEST_SINK_POLL_SECONDS": "0.05", "TEMPEST_SINK_BACKOFF_SECONDS": "0.05",
            "TEMPEST_SINK_BACKOFF_MAX_SECONDS": "0.5"}
-    tempest = TempestProcess(tmp_path / "data", tmp_path / "tempest.log", **env)
+    tempest = Tempest(tmp_path / "data", tmp_path / "tempest.log", **env)
     try:
         tempest.start()
         wait_for(lambda: len(mdms.accepted()) >= 6, 30, what="some delivered")

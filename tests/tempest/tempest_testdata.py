@@ -1,5 +1,6 @@
 """Day files for Tempest's tests and benchmarks, written by the shared writer
-(core.dayfile_writer.write), plus the seed's two older shapes by hand.
+(core.dayfile_writer.write), plus the seed's two older shapes by hand; and `issue_key`, a
+meter's key straight into a store.
 
 Values are a deterministic function of (serial, day, interval index), so a test can compute
 what the store must hold.
@@ -17,6 +18,13 @@ from core import dayfile_writer as writer
 GENERATOR = json.dumps({"engine": "meters", "model": "household", "model_version": "1.0.0",
                         "seed": 7, "archetype": "family"})
 METADATA = json.dumps({"version": "0.1.0", "data_model_version": "2.0.0", "config": {}})
+
+
+def issue_key(conn, serial: str, timezone: str | None = None) -> str:
+    """Register `serial` in the store `conn` with a new key (rotating any it had); the key."""
+    from tempest import keys
+
+    return keys.add(conn, serial, timezone=timezone, rotate=True).key
 
 
 def grid(zone_name: str, day: str, interval: int) -> list[int]:

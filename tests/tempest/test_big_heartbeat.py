@@ -13,7 +13,7 @@ import sqlite3
 
 import pytest
 
-from tests.tempest.tempest_helpers import admin_headers
+from tests.support.tempest_client import admin_headers
 
 PAGES = ("/api/v1/heartbeats", "/api/v1/heartbeats?serial=kili", "/ui/heartbeats",
          "/ui/heartbeats?serial=kili", "/ui/meters/kili")
@@ -24,8 +24,8 @@ HEARTBEAT = {"serial": "kili", "kind": "pi", "version": "0.1.0", "address": "127
 
 
 @pytest.fixture
-def served(tempest_process):
-    server = tempest_process().start()
+def served(make_tempest):
+    server = make_tempest().start()
     r = server.post("/api/v1/meters", json={"serial": "kili"}, headers=admin_headers())
     assert r.status_code == 201, r.text
     server.key = r.json()["key"]

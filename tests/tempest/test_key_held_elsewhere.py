@@ -14,15 +14,16 @@ import sys
 
 import pytest
 
-from tests.tempest.tempest_helpers import REPO, admin_headers
+from tests.support import REPO
+from tests.support.tempest_client import admin_headers
 
 KILI_KEY = "kili-key-0123456789abcdef"
 MAC_KEY = "mac-key-0123456789abcdef"
 
 
 @pytest.fixture
-def served(tempest_process):
-    server = tempest_process().start()
+def served(make_tempest):
+    server = make_tempest().start()
     for serial, key in (("kili", KILI_KEY), ("mac", MAC_KEY)):
         r = server.post("/api/v1/meters", json={"serial": serial, "key": key,
                                                 "timezone": "Pacific/Auckland"},

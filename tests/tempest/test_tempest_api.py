@@ -13,8 +13,9 @@ from tempest.ingest import dropbox
 from tempest.ingest.process import Processor
 from tempest.settings import DEFAULTS, layout
 from tempest.web import openapi_spec
-from tests.tempest.tempest_helpers import ADMIN_TOKEN, REPO, admin_headers, issue_key
-from tests.tempest.tempest_testdata import expected_values, make_day
+from tests.support import REPO
+from tests.support.tempest_client import ADMIN_TOKEN, admin_headers
+from tests.tempest.tempest_testdata import expected_values, issue_key, make_day
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import re
 import pytest
 import requests
 
-from tests.nginx import TlsProxy
+from tests.support import REPO
+from tests.support.nginx import TlsProxy
 from tests.tempest import uisession
-from tests.tempest.tempest_helpers import REPO
 
 
 def documented_proxy_headers() -> list[str]:
@@ -31,16 +31,16 @@ def documented_proxy_headers() -> list[str]:
 
 
 @pytest.fixture
-def behind_nginx(tempest_process, tmp_path):
+def behind_nginx(make_tempest, tmp_path):
     """Factory: a real Tempest (with `env`) holding one quarantined file, behind nginx."""
     proxies: list[TlsProxy] = []
 
     def make(**env):
         data = tmp_path / f"data{len(proxies)}"
         uisession.quarantine_one(data)
-        tempest = tempest_process(data, **env).start()
-        proxy = TlsProxy(tmp_path / f"nginx{len(proxies)}", tempest.url, low=20, high=29,
-                         probe="/api/v1/health", headers=documented_proxy_headers())
+        tempest = make_tempest(data, **env).start()
+        proxy = TlsProxy(tmp_path / f"nginx{len(proxies)}", tempest.url, probe="/api/v1/health",
+                         headers=documented_proxy_headers())
         proxies.append(proxy)
         proxy.start()
         return tempest, proxy

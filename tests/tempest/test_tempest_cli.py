@@ -12,7 +12,7 @@ from tempest import create_app, keys
 from tempest.cli import main
 from tempest.db import connect
 from tempest.settings import layout
-from tests.tempest.tempest_helpers import REPO
+from tests.support import REPO
 from tests.tempest.tempest_testdata import make_day
 
 

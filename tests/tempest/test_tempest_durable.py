@@ -24,8 +24,8 @@ from tempest.db import connect
 from tempest.ingest import dropbox
 from tempest.ingest.process import Processor
 from tempest.settings import layout
-from tests.tempest.tempest_helpers import REPO, issue_key
-from tests.tempest.tempest_testdata import make_day
+from tests.support import REPO
+from tests.tempest.tempest_testdata import issue_key, make_day
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from tempest.ingest import dropbox
 from tempest.ingest.process import Processor
 from tempest.ingest.service import IngestBusy, IngestService
 from tempest.settings import layout
-from tests.tempest.tempest_helpers import wait_for
+from tests.support.waiting import wait_for
 from tests.tempest.tempest_testdata import expected_values, flat_payload, make_day, seed_payload
 
 

@@ -12,13 +12,13 @@ import json
 from tempest import create_app
 from tempest.db import connect
 from tempest.ingest import dropbox
-from tests.tempest.tempest_helpers import issue_key, wait_for
-from tests.tempest.tempest_testdata import make_day
+from tests.support.waiting import wait_for
+from tests.tempest.tempest_testdata import issue_key, make_day
 
 DAYS = [f"2024-02-{d:02d}" for d in range(1, 29)]
 
 
-def _serve(tempest_process, tmp_path, before_start=None, **settings):
+def _serve(make_tempest, tmp_path, before_start=None, **settings):
     """A real Tempest with meters qa and qb registered, and `settings` (TEMPEST_<name>)."""
     data = tmp_path / "data"
     create_app({"DATA_DIR": str(data)})  # the store, so keys can be issued before the start
@@ -27,7 +27,7 @@ def _serve(tempest_process, tmp_path, before_start=None, **settings):
     conn.close()
     if before_start is not None:
         before_start(data)
-    server = tempest_process(data, **{f"TEMPEST_{k}": v for k, v in settings.items()})
+    server = make_tempest(data, **{f"TEMPEST_{k}": v for k, v in settings.items()})
     server.start()
     server.keys = keys
     return server
@@ -47,9 +47,9 @@ def _quarantine(server) -> list[dict]:
     return server.get("/api/v1/quarantine").json()["items"]
 
 
-def test_uploads_past_a_meters_hourly_count_are_429_with_retry_after(tempest_process,
+def test_uploads_past_a_meters_hourly_count_are_429_with_retry_after(make_tempest,
                                                                       tmp_path):
-    server = _serve(tempest_process, tmp_path, METER_UPLOADS_PER_HOUR=3)
+    server = _serve(make_tempest, tmp_path, METER_UPLOADS_PER_HOUR=3)
     for day in DAYS[:3]:
         r = _upload(server, "qa", make_day("qa", day))
         assert r.status_code == 202, r.text
@@ -68,11 +68,11 @@ def test_uploads_past_a_meters_hourly_count_are_429_with_retry_after(tempest_pro
     assert quota["uploads"]["per_hour"] == 3 and quota["uploads"]["left"] < 1, quota
 
 
-def test_uploads_past_a_meters_hourly_bytes_are_429_and_one_too_big_is_413(tempest_process,
+def test_uploads_past_a_meters_hourly_bytes_are_429_and_one_too_big_is_413(make_tempest,
                                                                             tmp_path):
     size = len(make_day("qa", DAYS[0]))
     allowance = int(size * 2.5)
-    server = _serve(tempest_process, tmp_path, METER_UPLOAD_BYTES_PER_HOUR=allowance)
+    server = _serve(make_tempest, tmp_path, METER_UPLOAD_BYTES_PER_HOUR=allowance)
     for day in DAYS[:2]:
         assert _upload(server, "qa", make_day("qa", day)).status_code == 202
     r = _upload(server, "qa", make_day("qa", DAYS[2]))
@@ -90,9 +90,9 @@ def test_uploads_past_a_meters_hourly_bytes_are_429_and_one_too_big_is_413(tempe
 
 
 def test_a_meters_quarantine_is_capped_and_what_is_beyond_is_dropped_and_counted(
-        tempest_process, tmp_path):
+        make_tempest, tmp_path):
     size = len(_bad("qa", DAYS[0]))
-    server = _serve(tempest_process, tmp_path, METER_QUARANTINE_BYTES=int(size * 2.5))
+    server = _serve(make_tempest, tmp_path, METER_QUARANTINE_BYTES=int(size * 2.5))
     kept = [_upload(server, "qa", _bad("qa", day)) for day in DAYS[:2]]
     assert [r.status_code for r in kept] == [422, 422] and all(r.json()["id"] for r in kept)
     # Beyond the allowance the meter is still told why its file is bad, but it is not kept.
@@ -122,7 +122,7 @@ def test_a_meters_quarantine_is_capped_and_what_is_beyond_is_dropped_and_counted
     assert r.status_code == 422 and r.json()["id"]
 
 
-def test_a_meters_drop_folder_over_its_quota_is_quarantined_with_the_reason(tempest_process,
+def test_a_meters_drop_folder_over_its_quota_is_quarantined_with_the_reason(make_tempest,
                                                                             tmp_path):
     size = len(make_day("qa", DAYS[0]))
 
@@ -134,7 +134,7 @@ def test_a_meters_drop_folder_over_its_quota_is_quarantined_with_the_reason(temp
         dropbox.write_atomic(data / "drop" / "qb", f"qb_{DAYS[0]}.json",
                              make_day("qb", DAYS[0]), durable=False)
 
-    server = _serve(tempest_process, tmp_path, fill, METER_DROP_BYTES=2 * size)
+    server = _serve(make_tempest, tmp_path, fill, METER_DROP_BYTES=2 * size)
     wait_for(lambda: len(_quarantine(server)) == 3, what="qa's three files quarantined")
     for q in _quarantine(server):
         assert q["serial"] == "qa" and q["field"] == "", q
@@ -146,8 +146,8 @@ def test_a_meters_drop_folder_over_its_quota_is_quarantined_with_the_reason(temp
     assert server.get("/api/v1/meters/qa").json()["days_stored"] == 0
 
 
-def test_below_the_disk_reserve_uploads_are_507_and_reads_go_on(tempest_process, tmp_path):
-    server = _serve(tempest_process, tmp_path, DISK_RESERVE_BYTES=1 << 50)
+def test_below_the_disk_reserve_uploads_are_507_and_reads_go_on(make_tempest, tmp_path):
+    server = _serve(make_tempest, tmp_path, DISK_RESERVE_BYTES=1 << 50)
     for route in ("/api/v1/days", "/update"):
         r = _upload(server, "qa", make_day("qa", DAYS[0]), route)
         assert r.status_code == 507, r.text

@@ -25,8 +25,9 @@ from flask.sessions import SecureCookieSessionInterface
 from tempest import create_app
 from tempest.cli import main
 from tempest.settings import layout
+from tests.support import REPO
+from tests.support.tempest_client import admin_headers
 from tests.tempest import uisession
-from tests.tempest.tempest_helpers import REPO, admin_headers
 
 AGENT_KEY = "agent-key-kept-outside-the-data-dir-0123"
 OLD_SESSION_KEY = "a" * 24 + "old-session-key-from-the-data-dir" + "b" * 7
@@ -67,10 +68,10 @@ def _has_agent_key(base: str, serial: str = "kili") -> bool:
     return r.json()["agent_key"]
 
 
-def test_a_served_tempest_keeps_no_secret_in_its_data_dir(tempest_process, tmp_path):
+def test_a_served_tempest_keeps_no_secret_in_its_data_dir(make_tempest, tmp_path):
     data = tmp_path / "data"
     secrets_dir = tmp_path / "data.secrets"  # the default: beside the data dir, never in it
-    tempest = tempest_process(data).start()
+    tempest = make_tempest(data).start()
     base = tempest.url
     _register(base)
     s = requests.Session()
@@ -112,12 +113,12 @@ def _old_tempest_files(data: Path) -> None:
     (data / ".agent_keys.lock").touch()
 
 
-def test_an_upgrade_moves_the_old_secret_files_out_once(tempest_process, tmp_path):
+def test_an_upgrade_moves_the_old_secret_files_out_once(make_tempest, tmp_path):
     data = tmp_path / "data"
     secrets_dir = tmp_path / "secrets"
     secrets_dir.mkdir(mode=0o700)
     _old_tempest_files(data)
-    tempest = tempest_process(data, TEMPEST_SECRETS_DIR=secrets_dir).start()
+    tempest = make_tempest(data, TEMPEST_SECRETS_DIR=secrets_dir).start()
     base = tempest.url
     _register(base)
     assert _has_agent_key(base)  # the moved agent key is still Tempest's

@@ -9,8 +9,7 @@ import pytest
 from tempest.ingest import dropbox
 from tempest.ingest.process import Processor
 from tempest.settings import layout
-from tests.tempest.tempest_helpers import issue_key
-from tests.tempest.tempest_testdata import flat_payload, make_day, seed_payload
+from tests.tempest.tempest_testdata import flat_payload, issue_key, make_day, seed_payload
 
 
 @pytest.fixture

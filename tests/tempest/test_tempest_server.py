@@ -24,8 +24,9 @@ from core import civil
 from tempest import create_app, names
 from tempest.db import connect
 from tempest.ingest import dropbox
-from tests.tempest.tempest_helpers import REPO, issue_key, wait_for
-from tests.tempest.tempest_testdata import expected_values, flat_payload, make_day, seed_payload
+from tests.support import REPO
+from tests.support.waiting import wait_for
+from tests.tempest.tempest_testdata import expected_values, flat_payload, issue_key, make_day, seed_payload
 
 
 def cli(data: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
@@ -40,14 +41,14 @@ def add_meter(data: Path, serial: str, *extra: str) -> str:
 
 
 @pytest.fixture
-def server(tempest_process, tmp_path):
+def server(make_tempest, tmp_path):
     data = tmp_path / "data"
     create_app({"DATA_DIR": str(data)})  # the store, so keys can be issued before the start
     conn = connect(data / "tempest.sqlite3")
     keys = {"kili": issue_key(conn, "kili"),
             "seedy": issue_key(conn, "seedy", "Pacific/Auckland")}
     conn.close()
-    proc = tempest_process(data).start()
+    proc = make_tempest(data).start()
     proc.keys = keys
     return proc
 
@@ -179,7 +180,7 @@ def _db_files(data: Path) -> int:
 
 
 @pytest.mark.slow
-def test_kill_9_at_random_moments_while_ingesting_1000_files(tempest_process, tmp_path):
+def test_kill_9_at_random_moments_while_ingesting_1000_files(make_tempest, tmp_path):
     rng = random.Random(4)
     data = tmp_path / "data"
     drop = data / "drop"
@@ -199,7 +200,7 @@ def test_kill_9_at_random_moments_while_ingesting_1000_files(tempest_process, tm
     key = add_meter(data, "up")
     add_meter(data, *sorted({serial for serial, _ in sealed}))  # ingest takes known meters only
     acked: list[str] = []
-    proc = tempest_process(data, TEMPEST_INGEST_BATCH=8, TEMPEST_RESCAN_SECONDS=1)
+    proc = make_tempest(data, TEMPEST_INGEST_BATCH=8, TEMPEST_RESCAN_SECONDS=1)
 
     errors: list[BaseException] = []
 
@@ -313,17 +314,17 @@ def test_a_second_server_on_a_busy_port_says_so(server, tmp_path):
     assert r.returncode == 1 and "in use" in r.stderr
 
 
-def test_ingest_watch_runs_beside_a_web_only_server(tempest_process, tmp_path):
+def test_ingest_watch_runs_beside_a_web_only_server(make_tempest, tmp_path):
     """The production split: web without ingest, and one `tempest ingest --watch`."""
     data = tmp_path / "data"
     key = add_meter(data, "kili")
     log = open(tmp_path / "ingest.log", "wb")  # noqa: SIM115
-    web = tempest_process(data)
+    web = make_tempest(data, ingest=False)
     worker = subprocess.Popen([sys.executable, "-m", "tempest", "ingest", "--watch",
                                "--data-dir", str(data)], stdout=log, stderr=log, cwd=REPO,
                               env=web.env)
     try:
-        web.start(True, "--no-ingest")
+        web.start()
         r = web.post("/api/v1/days", data=make_day("kili", "2023-05-26"),
                      headers={"x-api-key": key})
         wait_for(lambda: ingest_status(web, r.json(), key) == "stored")

@@ -20,10 +20,10 @@ def _admin(base: str) -> tuple[requests.Session, str]:
     return s, token
 
 
-def test_a_cookie_saved_before_signing_out_opens_nothing(tempest_process, tmp_path):
+def test_a_cookie_saved_before_signing_out_opens_nothing(make_tempest, tmp_path):
     data = tmp_path / "data"
     uisession.quarantine_one(data)
-    tempest = tempest_process(data).start()
+    tempest = make_tempest(data).start()
     base = tempest.url
     qid = uisession.quarantined_id(base)
     s, token = _admin(base)
@@ -50,11 +50,11 @@ def test_a_cookie_saved_before_signing_out_opens_nothing(tempest_process, tmp_pa
     assert uisession.quarantine_record(base, qid)["resolution"] == "discarded"
 
 
-def test_a_restart_keeps_live_sessions_and_forgets_none_that_ended(tempest_process, tmp_path):
+def test_a_restart_keeps_live_sessions_and_forgets_none_that_ended(make_tempest, tmp_path):
     """Sessions live in the store, so a restart (or another gunicorn worker) knows them."""
     data = tmp_path / "data"
     uisession.quarantine_one(data)
-    tempest = tempest_process(data).start()
+    tempest = make_tempest(data).start()
     kept, kept_token = _admin(tempest.url)
     ended, ended_token = _admin(tempest.url)
     saved = ended.cookies.get(uisession.COOKIE)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import requests
 
-from tests.procs import wait_for
-from tests.tempest.tempest_helpers import ADMIN_TOKEN
+from tests.support.tempest_client import ADMIN_TOKEN
+from tests.support.waiting import wait_for
 
 COOKIE = "tempest_ui"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')

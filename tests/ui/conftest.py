@@ -16,28 +16,23 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import ci_guard
-from tests.tempest.conftest import app, client, conn  # noqa: F401 (the API's fixtures)
-from tests.tempest.tempest_helpers import (
-    ADMIN_TOKEN,
-    REPO,
-    TempestProcess,
-    admin_headers,
-    free_address,
-    wait_for,
-)
+from tests.support import REPO, ci_guard
+from tests.support.addresses import free_address
+from tests.support.processes import stop_process
+from tests.support.tempest import Tempest
+from tests.support.tempest_client import admin_headers
+from tests.support.waiting import wait_for
 from tests.ui import uiseed
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-SCREENSHOTS = REPO / "docs" / "screenshots"
 
 
 @dataclass
 class Seeded:
-    tempest: TempestProcess
+    tempest: Tempest
     data_dir: Path
     kili_key: str
     kili_raw: dict
@@ -62,7 +57,7 @@ def seeded(tmp_path_factory) -> Seeded:
     data_dir = base / "data"
     database = uiseed.init_store(data_dir)
     fleet_keys = uiseed.register_fleet(database)
-    tempest = TempestProcess(data_dir, base / "tempest.log", TEMPEST_RESCAN_SECONDS="1")
+    tempest = Tempest(data_dir, base / "tempest.log")
     # The meters' keys and the agent's address are part of their configs (and so of the hash
     # their heartbeats report): issue them first.
     from tempest import keys
@@ -122,21 +117,12 @@ def agent(seeded):
                              "--host", host, "--port", port], cwd=REPO, stdout=log, stderr=log)
     log.close()
 
-    def up():
-        try:
-            return requests.get(seeded.agent_url, timeout=2).ok
-        except requests.RequestException:
-            return False
-
     try:
-        wait_for(up, 30)
+        wait_for(lambda: requests.get(seeded.agent_url, timeout=2).ok, 30,
+                 what="the meter agent", ignore=(requests.RequestException,))
         yield seeded.agent_url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, 10)
 
 
 @pytest.fixture(scope="session")
@@ -167,15 +153,3 @@ def page(browser):
     pg.console = Console(pg)
     yield pg
     context.close()
-
-
-def sign_in(page, base: str, token: str = ADMIN_TOKEN) -> None:
-    page.goto(base + "/ui/login")
-    page.fill("input[name=token]", token)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_url("**/ui/meters")
-
-
-def shot(page, name: str, full_page: bool = False) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

@@ -9,8 +9,9 @@ import json
 import pytest
 import requests
 
-from tests.tempest.tempest_helpers import admin_headers, wait_for
-from tests.ui.conftest import shot, sign_in
+from tests.support.tempest_client import admin_headers
+from tests.support.waiting import wait_for
+from tests.ui.browsing import shot, sign_in
 
 pytestmark = pytest.mark.slow
 

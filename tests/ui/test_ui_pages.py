@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.ui.conftest import shot
+from tests.ui.browsing import shot
 from tests.ui.uiseed import FLEET
 
 pytestmark = pytest.mark.slow

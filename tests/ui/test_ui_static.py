@@ -12,7 +12,9 @@ import tomllib
 from fnmatch import fnmatch
 
 from tempest.fleetconfig import agentkeys, desired
-from tests.tempest.tempest_helpers import REPO, admin_headers, issue_key
+from tests.support import REPO
+from tests.support.tempest_client import admin_headers
+from tests.tempest.tempest_testdata import issue_key
 
 UI = REPO / "tempest" / "ui"
 
@@ -119,7 +121,7 @@ def test_pages_never_show_keys(app, client, conn):
 def test_ui_admin_forms_need_a_session_and_its_csrf_token(app, client):
     r = client.post("/ui/quarantine/0123456789abcdef0123/reingest", data={"csrf": "x"})
     assert r.status_code == 403
-    from tests.tempest.tempest_helpers import ADMIN_TOKEN
+    from tests.support.tempest_client import ADMIN_TOKEN
 
     r = client.post("/ui/login", data={"token": ADMIN_TOKEN, "next": "https://evil.example/"})
     assert r.status_code == 302 and r.headers["Location"].endswith("/ui/meters")
@@ -143,7 +145,7 @@ def test_sinks_page_shows_queues_and_dead_items_and_retries_them(tmp_path):
     from tempest.db import connect, transaction
     from tempest.settings import layout
     from tempest.sinks import queue, registry
-    from tests.tempest.tempest_helpers import ADMIN_TOKEN
+    from tests.support.tempest_client import ADMIN_TOKEN
 
     app = create_app({"DATA_DIR": str(tmp_path / "data"), "ADMIN_TOKEN": ADMIN_TOKEN,
                       "SINK_MDMS_URL": "http://127.0.0.1:9/"})

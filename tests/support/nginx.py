@@ -14,7 +14,9 @@ from pathlib import Path
 
 import requests
 
-from tests.procs import loopback, stop_pid, wait_for
+from tests.support.addresses import free_address
+from tests.support.processes import stop_process
+from tests.support.waiting import wait_for
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
@@ -47,15 +49,15 @@ http {{
 class TlsProxy:
     """nginx in the foreground: https://host:port/ -> `upstream` (an http:// URL)."""
 
-    def __init__(self, folder: Path, upstream: str, low: int = 60, high: int = 69,
-                 probe: str = "/", headers: list[str] = ()):
+    def __init__(self, folder: Path, upstream: str, probe: str = "/",
+                 headers: list[str] = ()):
         """`headers`: `proxy_set_header ...;` lines for the location block."""
         for tool in (NGINX, OPENSSL):
             if not Path(tool).exists():
                 raise RuntimeError(f"{tool} is needed (scripts/setup.sh --test installs it)")
         self.dir = Path(folder)
         self.dir.mkdir(parents=True)
-        self.host, self.port = loopback(low, high)
+        self.host, self.port = free_address()
         self.url = f"https://{self.host}:{self.port}/"
         self.cert = self.dir / "cert.pem"
         self.probe = probe
@@ -74,7 +76,7 @@ class TlsProxy:
             self.proc = subprocess.Popen(
                 [NGINX, "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c",
                  str(self.conf), "-g", "daemon off;"], stdout=log, stderr=log)
-        wait_for(self._answers, 20, 0.1, "nginx answering over HTTPS")
+        wait_for(self._answers, 20, 0.1, f"nginx answering at {self.url}")
         return self
 
     def _answers(self) -> bool:
@@ -91,4 +93,4 @@ class TlsProxy:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        stop_pid(self.proc, 15)
+        stop_process(self.proc, 15)
