@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -11,89 +10,13 @@ from pathlib import Path
 
 import click
 
-from core import __version__, civil, dayfile_reader
-from meter import clock, config, operations, registers
-from meter.bulk import derive_all
-from meter.config import Config, ConfigError
+from core import __version__, dayfile_reader
+from meter import operations, registers
+from meter.cli_delivery import agent, deliver, heartbeat, redial, sync, upload
+from meter.cli_options import EXIT_BAD_INPUT, Meters, fail, meter_options, parse_day_option
+from meter.pico_config import pico_config
 
 log = logging.getLogger("meter")
-EXIT_BAD_INPUT = 2
-
-
-def fail(message: str) -> None:
-    click.echo(f"meter: {message}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
-
-
-class Meters:
-    """The meters one command acts on: (config, folder) pairs."""
-
-    def __init__(self, items: list[tuple[Config, Path]], at: str | None, reload=None):
-        self.items = items
-        self.at = at
-        self.reload = reload  # re-read the same configs (meter run picks up edits)
-
-    def now(self, cfg: Config) -> int:
-        try:
-            return clock.now_minute(self.at, cfg.raw)
-        except clock.ClockError as exc:
-            fail(f"--at: {exc}")
-
-
-def meter_options(f):
-    """--config, --data-dir, --at, --count and --mix, on every command."""
-
-    @click.option("--config", "config_paths", multiple=True, type=click.Path(path_type=Path),
-                  envvar="METER_CONFIG", default=("config.json",), show_default=True,
-                  help="The meter's config.json. Repeat it for several meters on one host.")
-    @click.option("--data-dir", type=click.Path(path_type=Path), envvar="METER_DATA_DIR",
-                  help="Where the open day, outbox/, sent/ and the state live. Default: beside "
-                       "the config; with several meters, one folder per serial inside it.")
-    @click.option("--at", metavar="ISO-TIME", envvar="METER_AT",
-                  help="Pretend it is this time (ISO 8601 with offset); for tests and demos.")
-    @click.option("--count", type=click.IntRange(1, 100000), default=None,
-                  help="Bulk mode: simulate N meters derived from the config (serials "
-                       "SERIAL-0001...), each in its own folder.")
-    @click.option("--mix", is_flag=True,
-                  help="With --count: draw each meter's archetype from a typical household mix.")
-    @functools.wraps(f)
-    def wrapper(config_paths, data_dir, at, count, mix, **kwargs):
-        return f(load_meters(config_paths, data_dir, at, count, mix), **kwargs)
-
-    return wrapper
-
-
-def load_meters(paths, data_dir, at, count, mix) -> Meters:
-    items = []
-    for path in paths:
-        try:
-            cfg = config.read(path)
-        except ConfigError as exc:
-            fail(f"bad config {path}: {exc}")
-        base_dir = Path(data_dir) if data_dir else Path(path).resolve().parent
-        if count:
-            try:
-                derived_raws = derive_all(cfg.raw, count, mix, Path(path).resolve().parent)
-            except ConfigError as exc:
-                fail(f"bad config {path}: {exc}")
-            for raw in derived_raws:
-                try:
-                    derived = config.from_dict(raw)
-                except ConfigError as exc:
-                    fail(f"bad derived config {raw['serial']}: {exc}")
-                items.append((derived, base_dir / raw["serial"]))
-        elif len(paths) > 1 and data_dir:
-            items.append((cfg, base_dir / cfg.serial))
-        else:
-            items.append((cfg, base_dir))
-    return Meters(items, at, lambda: load_meters(paths, data_dir, at, count, mix).items)
-
-
-def parse_day_option(value: str, name: str) -> int:
-    try:
-        return civil.parse_day(value)
-    except ValueError as exc:
-        fail(f"{name}: {exc}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -242,25 +165,10 @@ def check_config(meters: Meters) -> None:
                                "config_hash": cfg.hash()}))
 
 
-def _register_delivery() -> None:
-    # Delivery commands (upload, sync, heartbeat, redial, agent) live in their own module.
-    try:
-        from meter.cli_delivery import register
-    except ImportError:
-        return
-    register(main, meter_options, fail)
-
-
-_register_delivery()
-
-
-def _register_pico() -> None:
-    from meter.pico_config import pico_config
-
-    main.add_command(pico_config)
-
-
-_register_pico()
+# The delivery commands (upload, sync, deliver, heartbeat, redial, agent) live in
+# meter/cli_delivery.py, the Pico image builder in meter/pico_config.py.
+for _command in (upload, sync, deliver, heartbeat, redial, agent, pico_config):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()
