@@ -8,6 +8,9 @@ guard loaded as the test command loads it (`-p tests.support.ci_guard`).
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.support import ci_guard
@@ -15,6 +18,14 @@ from tests.support import ci_guard
 pytest_plugins = ["pytester"]
 
 MISSING = "/nonexistent/meters-tool"
+ROOT = Path(__file__).resolve().parents[1]
+BARE_SKIP = re.compile(r"pytest\.skip\(|mark\.skipif\(|mark\.skip\(|importorskip\(")
+# The skips that are not for a missing dependency, so stay ordinary (they never fail CI): file
+# -> (how many, why). A dependency skip goes through ci_guard instead.
+ORDINARY_SKIPS = {
+    "tests/lab/fixtures.py": (1, "METERS_LAB_NAMESPACE=0 turned the lab's namespace off"),
+    "tests/ansible/conftest.py": (1, "METERS_LAB_METERS set below what the fleet tests deploy"),
+}
 
 DEPENDENCY_SKIP = f"""
 from tests.support import ci_guard
@@ -200,3 +211,20 @@ def test_ci_is_true_or_1_or_yes(monkeypatch):
         assert ci_guard.in_ci() is expected, value
     monkeypatch.delenv("CI")
     assert ci_guard.in_ci() is False
+
+
+def test_every_bare_skip_in_the_suites_is_a_known_ordinary_skip():
+    """A new `pytest.skip` for a missing dependency would let CI pass by skipping: each bare
+    skip is listed above with why it is not one."""
+    found = {}
+    for folder in ("tests", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            if name in ("tests/support/ci_guard.py", "tests/test_ci_guard.py"):
+                continue
+            n = len(BARE_SKIP.findall(path.read_text()))
+            if n:
+                found[name] = n
+    assert found == {name: n for name, (n, _) in ORDINARY_SKIPS.items()}, (
+        "a skip for a missing dependency goes through tests/support/ci_guard.py; an ordinary "
+        "one is added to ORDINARY_SKIPS with why")
