@@ -1,4 +1,4 @@
-"""CI cannot pass by skipping: dependency skips, and what each suite ran (docs/testing.md).
+"""CI cannot pass by skipping: dependency skips, and what each suite ran (docs/reliability.md).
 
 A test that cannot run because something it needs is missing here (a binary, a Python package,
 root, a kernel capability, a server) skips through this module, never through a bare
