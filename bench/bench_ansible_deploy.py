@@ -62,7 +62,7 @@ def main() -> None:
     fleet = Fleet(lab, root=lab.dir / "bench-ansible")
     fleet.wheelhouse = lab.dir / "ansible" / "wheelhouse"  # shared with the tests: no downloads
     source = fleet.snapshot()
-    build = subprocess.run([sys.executable, str(REPO / "roles/meter/files/build_wheelhouse.py"),
+    build = subprocess.run([sys.executable, str(REPO / "roles/wheelhouse/files/build_wheelhouse.py"),
                             "--source", str(source), "--wheelhouse", str(fleet.wheelhouse)],
                            capture_output=True, text=True)
     if build.returncode != 0:
