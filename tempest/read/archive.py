@@ -50,7 +50,10 @@ def reported_config(conn: sqlite3.Connection, data_dir: Path,
     if row is None or not row["path"]:
         return None, None
     try:
-        doc = json.loads((data_dir / row["path"]).read_bytes())
+        # Never through a link, as stored_file(): the archive is Tempest's, a link in it is not.
+        f, _ = dropbox.open_regular(data_dir / row["path"])
+        with f:
+            doc = json.loads(f.read())
     except (OSError, ValueError):
         return None, row["reading_day"]
     meta = doc.get("metadata") if isinstance(doc, dict) else None
