@@ -212,13 +212,15 @@ class Fleet:
 
     # -- running playbooks -------------------------------------------------------------------
 
-    def playbook(self, name: str, *args: str, inventory: Path, env: dict | None = None,
+    def playbook(self, name: str | Path, *args: str, inventory: Path, env: dict | None = None,
                  timeout: float = 900) -> Run:
+        """Run playbooks/<name>, or the playbook at `name` when it is a Path (a role's own
+        play under tests/ansible/plays/)."""
         import time
 
+        path = name if isinstance(name, Path) else REPO / "playbooks" / name
         argv = [str(self._venv_bin("ansible-playbook")), "-i", str(inventory),
-                "--vault-password-file", str(self.vault_password_file),
-                str(REPO / "playbooks" / name), *args]
+                "--vault-password-file", str(self.vault_password_file), str(path), *args]
         started = time.monotonic()
         done = subprocess.run(argv, cwd=REPO, env={**self.lab.ansible_env(), **(env or {})},
                               capture_output=True, text=True, timeout=timeout)
