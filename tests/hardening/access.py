@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from tests.hardening import corpus
-from tests.hardening.procs import REPO
+from tests.support import REPO
 from tests.tempest.tempest_testdata import make_day
 
 DOC = REPO / "docs" / "security.md"
@@ -45,10 +45,10 @@ def body(app: str, method: str, route: str) -> dict:
     """Keyword arguments for the test client: what the right caller would send."""
     if method in ("GET", "DELETE"):
         return {}
-    if route in ("/api/v1/days", "/update"):
+    if route in ("/api/v1/days", "/update", "/updates"):
         return {"data": make_day(corpus.SERIAL, "2024-06-10"),
                 "content_type": "application/json"}
-    if route in ("/api/v1/heartbeats", "/heartbeat"):
+    if route in ("/api/v1/heartbeats", "/heartbeat", "/heartbeats"):
         return {"json": corpus.heartbeat()}
     if app == "agent" and route == "/config":
         return {"json": corpus.meter_config()}

@@ -17,8 +17,10 @@ from pathlib import Path
 import requests
 
 from tests.hardening import corpus
-from tests.hardening.procs import REPO, loopback, stop_pid
-from tests.procs import wait_for
+from tests.support import REPO
+from tests.support.addresses import free_address
+from tests.support.processes import stop_process
+from tests.support.waiting import wait_for
 
 
 def meter_config(serial: str, tempest_url: str, api_key: str, agent_key: str, host: str,
@@ -36,7 +38,7 @@ class Agent:
                  agent_key: str, verbose: bool = False, **extra):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.host, self.port = loopback()
+        self.host, self.port = free_address()
         self.key = agent_key
         self.raw = meter_config(serial, tempest_url, api_key, agent_key, self.host, self.port,
                                 **extra)
@@ -66,7 +68,7 @@ class Agent:
         return False
 
     def stop(self) -> None:
-        stop_pid(self.proc)
+        stop_process(self.proc)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -8,7 +8,7 @@ import random
 import threading
 import time
 
-from tests.hardening.procs import Tempest
+from tests.support.tempest import Tempest
 
 
 class Killer(threading.Thread):
@@ -42,7 +42,7 @@ class Killer(threading.Thread):
         while True:
             try:
                 # Answering is enough: on a full disk the worker may not manage to report.
-                self.tempest.start(timeout=30, ingest=False)
+                self.tempest.start(timeout=30, wait_ingest=False)
                 return
             except RuntimeError:
                 self.tempest.kill9()

@@ -1,11 +1,9 @@
-"""The hardening suites' shared counters: how many generated inputs each fuzzer sent, printed
-at the end of the run (docs/reliability.md quotes them)."""
+"""Prints the hardening suites' fuzz counters (fuzzcount.py) at the end of the run
+(docs/reliability.md quotes them)."""
 
 from __future__ import annotations
 
-from collections import Counter
-
-FUZZ = Counter()
+from tests.hardening.fuzzcount import FUZZ
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -18,7 +18,7 @@ from core import civil
 from meter import config as meter_config
 from meter import daybuild, registers
 from meter.bulk import derive_all
-from tests.hardening.procs import REPO
+from tests.support import REPO
 
 LOCATIONS = {
     "Europe/Berlin": {"latitude": 52.52, "longitude": 13.40, "country": "DE"},

@@ -11,7 +11,7 @@ from tempest.db import connect
 from tempest.ingest.service import IngestService
 from tempest.settings import layout
 from tests.hardening import corpus
-from tests.hardening.procs import ADMIN_TOKEN
+from tests.support.tempest_client import ADMIN_TOKEN
 
 OTHER = "mac"
 

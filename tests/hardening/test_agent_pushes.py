@@ -21,8 +21,10 @@ from click.testing import CliRunner
 
 from tempest.cli import main as tempest_cli
 from tests.hardening.agents import Agent, ansible_env
-from tests.hardening.procs import ADMIN_TOKEN, REPO, Tempest
+from tests.support import REPO
 from tests.support.nginx import TlsProxy
+from tests.support.tempest import Tempest
+from tests.support.tempest_client import ADMIN_TOKEN
 
 KILI_AGENT_KEY = "kili-agent-key-0123456789abcdef"
 MERU_AGENT_KEY = "meru-agent-key-fedcba9876543210"
@@ -75,7 +77,7 @@ def fleet(tmp_path):
 
 
 def _heartbeat(fleet: Fleet, serial: str, **fields) -> None:
-    r = requests.post(fleet.tempest.url + "api/v1/heartbeats", timeout=10,
+    r = requests.post(fleet.tempest.url + "/api/v1/heartbeats", timeout=10,
                       json={"serial": serial, **fields},
                       headers={"x-api-key": fleet.meter_keys[serial]})
     assert r.status_code == 200, r.text
@@ -85,7 +87,7 @@ def test_a_heartbeat_cannot_redirect_pushes_nor_the_agent_fetch(fleet):
     impostor_config = fleet.impostor.config_bytes()
     # kili's heartbeat (with kili's own meter key) reports the impostor's address.
     _heartbeat(fleet, "kili", agent_url=fleet.impostor.url)
-    reported = requests.get(fleet.tempest.url + "api/v1/meters/kili", timeout=10).json()
+    reported = requests.get(fleet.tempest.url + "/api/v1/meters/kili", timeout=10).json()
     assert reported["agent_url"] == fleet.impostor.url  # recorded as reported, never used
 
     r = fleet.push("kili", {**fleet.kili.raw, "annual_kwh": 6100})
@@ -95,9 +97,9 @@ def test_a_heartbeat_cannot_redirect_pushes_nor_the_agent_fetch(fleet):
 
     # The UI's "load the agent's config" fetch goes to the registered address too.
     s = requests.Session()
-    assert s.post(fleet.tempest.url + "ui/login", data={"token": ADMIN_TOKEN},
+    assert s.post(fleet.tempest.url + "/ui/login", data={"token": ADMIN_TOKEN},
                   timeout=10).ok
-    r = s.get(fleet.tempest.url + "ui/config/kili/agent", timeout=10)
+    r = s.get(fleet.tempest.url + "/ui/config/kili/agent", timeout=10)
     assert r.status_code == 200, r.text
     assert r.json()["config"]["annual_kwh"] == 6100
 

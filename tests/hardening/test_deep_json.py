@@ -19,9 +19,9 @@ import requests
 
 from core import dayfile_reader
 from tests.hardening import corpus
-from tests.hardening.procs import Tempest
 from tests.hardening.state import Stored
-from tests.procs import wait_for
+from tests.support.tempest import Tempest
+from tests.support.waiting import wait_for
 from tests.tempest.tempest_testdata import make_day
 
 LIMIT = sys.getrecursionlimit()
@@ -89,7 +89,7 @@ def test_deep_files_are_quarantined_and_the_good_ones_beside_them_stored(served)
         assert bad.read_bytes() == deep(depth)
         reason = json.loads((bad.parent / (bad.name + ".reason.json")).read_text())
         assert reason["reason"] == q["reason"]
-    assert server.up()
+    assert server.ready()
 
 
 @pytest.mark.parametrize("route", ["/update", "/api/v1/days"])
@@ -97,7 +97,7 @@ def test_deep_uploads_answer_4xx_with_a_json_reason(bare, route):
     stored, server = bare
     before = stored.fingerprint()
     for depth in DEPTHS:
-        r = requests.post(server.url + route.lstrip("/"), data=deep(depth), timeout=30,
+        r = requests.post(server.endpoint(route), data=deep(depth), timeout=30,
                           headers={"x-api-key": stored.key,
                                    "Content-Type": "application/json"})
         assert 400 <= r.status_code < 500, (depth, r.status_code, r.text[:200])
@@ -105,4 +105,4 @@ def test_deep_uploads_answer_4xx_with_a_json_reason(bare, route):
         assert body["error"] and body["reason"], body
     assert not os.listdir(stored.layout.drop)
     assert stored.fingerprint() == before  # nothing stored changed
-    assert server.up()
+    assert server.ready()

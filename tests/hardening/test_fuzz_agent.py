@@ -14,7 +14,7 @@ from meter.agent import configstore, create_app
 from meter.config import ConfigError
 from meter.config import read as read_config
 from tests.hardening import corpus, malformed
-from tests.hardening.conftest import FUZZ
+from tests.hardening.fuzzcount import FUZZ
 
 EXAMPLES = 1500
 AGENT_KEY = corpus.meter_config()["agent"]["key"]

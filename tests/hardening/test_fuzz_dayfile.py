@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from core import dayfile_reader
 from tests.hardening import corpus, malformed
-from tests.hardening.conftest import FUZZ
+from tests.hardening.fuzzcount import FUZZ
 
 FAST = settings(max_examples=1500, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))

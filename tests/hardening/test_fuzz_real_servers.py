@@ -16,13 +16,16 @@ from hypothesis import strategies as st
 from tempest.cli import main as tempest_cli
 from tempest.db import connect
 from tests.hardening import corpus, malformed
-from tests.hardening.conftest import FUZZ
-from tests.hardening.procs import REPO, Tempest, loopback, stop_pid
+from tests.hardening.fuzzcount import FUZZ
 from tests.hardening.state import fingerprint
 from tests.hardening.test_fuzz_agent import AGENT_KEY, would_apply
 from tests.hardening.test_fuzz_heartbeats import bad_heartbeat
 from tests.hardening.test_fuzz_uploads import would_accept
-from tests.sinks.sinkhelpers import wait_for
+from tests.support import REPO
+from tests.support.addresses import free_address
+from tests.support.processes import stop_process
+from tests.support.tempest import Tempest
+from tests.support.waiting import wait_for
 
 SAMPLE = settings(max_examples=250, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
@@ -48,7 +51,7 @@ def test_a_real_tempest_refuses_malformed_uploads_and_heartbeats(tmp_path):
         def upload(body):
             assume(not would_accept(body, True))
             FUZZ["real tempest serve: uploads"] += 1
-            r = session.post(tempest.url + "api/v1/days", data=body, headers=own, timeout=30)
+            r = session.post(tempest.url + "/api/v1/days", data=body, headers=own, timeout=30)
             assert r.status_code in (400, 403, 413, 422), r.text[:300]
             assert r.json()["reason"]
 
@@ -56,13 +59,13 @@ def test_a_real_tempest_refuses_malformed_uploads_and_heartbeats(tmp_path):
         @given(bad_heartbeat())
         def heartbeat(case):
             FUZZ["real tempest serve: heartbeats"] += 1
-            r = session.post(tempest.url + "heartbeat", data=case[0], headers=own, timeout=30)
+            r = session.post(tempest.url + "/heartbeat", data=case[0], headers=own, timeout=30)
             assert 400 <= r.status_code < 500, r.text[:300]
             assert r.json()["reason"]
 
         upload()
         heartbeat()
-        assert tempest.up() and fingerprint(conn, data / "archive") == before
+        assert tempest.ready() and fingerprint(conn, data / "archive") == before
     finally:
         conn.close()
         tempest.stop()
@@ -71,7 +74,7 @@ def test_a_real_tempest_refuses_malformed_uploads_and_heartbeats(tmp_path):
 def test_a_real_agent_refuses_malformed_configs(tmp_path):
     from meter.config import read as read_config
 
-    host, port = loopback()
+    host, port = free_address()
     path = tmp_path / "config.json"
     path.write_text(json.dumps({**corpus.meter_config(),
                                 "agent": {"host": host, "port": port, "key": AGENT_KEY}}))
@@ -99,7 +102,7 @@ def test_a_real_agent_refuses_malformed_configs(tmp_path):
         post()
         assert _up(url)
     finally:
-        stop_pid(agent)
+        stop_process(agent)
 
 
 def _up(url: str) -> bool:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from core import dayfile_reader
 from tests.hardening import corpus, malformed
-from tests.hardening.conftest import FUZZ
+from tests.hardening.fuzzcount import FUZZ
 from tests.hardening.state import Stored
 
 EXAMPLES = 2500

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from tempest.cli import main as tempest_cli
 from tempest.ingest.service import IngestService
 from tests.hardening import corpus
-from tests.hardening.procs import ADMIN_TOKEN
 from tests.hardening.state import Stored
+from tests.support.tempest_client import ADMIN_TOKEN
 from tests.tempest.tempest_testdata import make_day
 
 SERIALS = ["..", "../x", "a/../b", "a/b", "a\\b", "/etc", "x\x00y", "k" * 65, "é", "日本",
@@ -131,7 +131,7 @@ def test_symlinks_in_the_drop_folder_are_never_followed(stored, tmp_path):
         os.replace(drop / ".late.tmp", drop / "late_link.json")
         (drop / ".real.tmp").write_bytes(make_day(corpus.SERIAL, "2024-06-04"))
         os.replace(drop / ".real.tmp", drop / "real.json")
-        from tests.sinks.sinkhelpers import wait_for
+        from tests.support.waiting import wait_for
 
         wait_for(lambda: not (drop / "real.json").exists(), 10, what="the real file ingested")
     finally:

@@ -19,8 +19,12 @@ from click.testing import CliRunner
 
 from tempest.cli import main as tempest_cli
 from tests.hardening import corpus
-from tests.hardening.procs import ADMIN_TOKEN, REPO, Tempest, loopback, stop_pid
-from tests.sinks.sinkhelpers import wait_for
+from tests.support import REPO
+from tests.support.addresses import free_address
+from tests.support.processes import stop_process
+from tests.support.tempest import Tempest
+from tests.support.tempest_client import ADMIN_TOKEN
+from tests.support.waiting import wait_for
 
 AGENT_KEY = "agent-secret-key-for-the-log-test-0123"
 # Files whose job is to hold a secret (the meter's config, its last good copy) or that the test
@@ -50,7 +54,7 @@ def test_keys_are_never_logged_nor_written_anywhere_but_their_keepers(tmp_path):
     secrets = {"kili key": keys["kili"], "mac key": keys["mac"], "admin token": ADMIN_TOKEN,
                "agent key": AGENT_KEY}
     tempest = Tempest(data, tmp_path / "tempest.log", access_log=True).start()
-    host, port = loopback()
+    host, port = free_address()
     path = _meter_config(tmp_path, tempest.url, keys["kili"], host, port)
     with open(tmp_path / "agent.log", "ab") as log:
         agent = subprocess.Popen([sys.executable, "-m", "meter", "agent", "--config", str(path)],
@@ -63,7 +67,7 @@ def test_keys_are_never_logged_nor_written_anywhere_but_their_keepers(tmp_path):
         _meter(path, "heartbeat")
         _every_kind_of_call(tempest, agent_url, keys)
     finally:
-        stop_pid(agent)
+        stop_process(agent)
         tempest.stop()
     found = []
     agent_keys = data.with_name("data.secrets") / "agent_keys.json"
@@ -88,7 +92,7 @@ def _answers(url: str) -> bool:
 
 
 def _every_kind_of_call(tempest: Tempest, agent_url: str, keys: dict) -> None:
-    url = tempest.url
+    url = tempest.url + "/"
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     wrong = {"x-api-key": keys["kili"][::-1]}
     requests.post(url + "api/v1/heartbeats", json=corpus.heartbeat(), headers=wrong, timeout=10)

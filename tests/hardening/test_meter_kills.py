@@ -16,7 +16,7 @@ from meter import config, daybuild, operations, registers
 from meter.bulk import derive_all
 from meter.clock import now_minute
 from tests.hardening.mounts import tmpfs
-from tests.hardening.procs import REPO
+from tests.support import REPO
 
 KILLS = 100
 METERS = 6

@@ -71,7 +71,7 @@ def test_a_fifo_in_the_drop_folder_does_not_hang_the_ingest_worker(tmp_path):
     import time
 
     from tempest.ingest.service import IngestService
-    from tests.sinks.sinkhelpers import wait_for
+    from tests.support.waiting import wait_for
 
     store, texts = _store_and_days(tmp_path)
     service = IngestService(store.config)

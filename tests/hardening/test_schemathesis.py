@@ -22,9 +22,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.hardening.conftest import FUZZ
-from tests.hardening.procs import ADMIN_TOKEN
+from tests.hardening.fuzzcount import FUZZ
 from tests.hardening.state import Stored
+from tests.support.tempest_client import ADMIN_TOKEN
 
 EXAMPLES = 12
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance,

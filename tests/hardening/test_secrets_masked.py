@@ -22,7 +22,9 @@ from click.testing import CliRunner
 
 from tempest.cli import main as tempest_cli
 from tests.hardening.agents import Agent, ansible_env
-from tests.hardening.procs import ADMIN_TOKEN, REPO, Tempest
+from tests.support import REPO
+from tests.support.tempest import Tempest
+from tests.support.tempest_client import ADMIN_TOKEN
 
 AGENT_KEY = "kili-agent-key-0123456789abcdef"
 
@@ -87,7 +89,7 @@ def test_refused_configs_do_not_echo_secrets(kili, tmp_path):
     tempest, agent = kili
     before = agent.config_bytes()
     s = requests.Session()
-    assert s.post(tempest.url + "ui/login", data={"token": ADMIN_TOKEN}, timeout=10).ok
+    assert s.post(tempest.url + "/ui/login", data={"token": ADMIN_TOKEN}, timeout=10).ok
     for field, raw in bad_configs(agent.raw).items():
         # Straight to the agent, with its key.
         r = agent.post_config(raw, key=AGENT_KEY)
@@ -101,16 +103,16 @@ def test_refused_configs_do_not_echo_secrets(kili, tmp_path):
         assert leaks(r.text) == [], f"{field}: desired-config answer: {r.text[:600]}"
         assert r.status_code == 400, r.text
         # Through the UI's push form: the page it shows after (with its flash message).
-        page = s.get(tempest.url + "ui/config/kili", timeout=10).text
+        page = s.get(tempest.url + "/ui/config/kili", timeout=10).text
         csrf = re.search(r'name="csrf" value="([^"]+)"', page)[1]
-        r = s.post(tempest.url + "ui/config/kili/push", timeout=30,
+        r = s.post(tempest.url + "/ui/config/kili/push", timeout=30,
                    data={"csrf": csrf, "config": json.dumps(raw)})
         assert leaks(r.text) == [], f"{field}: the UI page after the push"
         assert r.status_code == 200 and "Not pushed" in r.text, r.text[-2000:]
         assert field in r.text
     assert agent.config_bytes() == before
     # The recent-pushes table, the store (the push log), every log of the run.
-    seen = [("UI config page", s.get(tempest.url + "ui/config/kili", timeout=10).text),
+    seen = [("UI config page", s.get(tempest.url + "/ui/config/kili", timeout=10).text),
             ("agent log", agent.log()), ("tempest log", tempest.log_path.read_text())]
     for p in tempest.data_dir.rglob("*"):
         if p.is_file():

@@ -29,9 +29,9 @@ from tempest import codec, keys, names, registry, settings
 from tempest.exports import settings as export_settings
 from tempest.fleetconfig import desired
 from tests.hardening import corpus
-from tests.hardening.procs import Tempest
 from tests.pico_harness.harnessdir import micropython_env, tool
-from tests.procs import wait_for
+from tests.support.tempest import Tempest
+from tests.support.waiting import wait_for
 from tests.tempest.tempest_testdata import make_day
 
 REPO = Path(__file__).resolve().parents[2]
@@ -395,11 +395,11 @@ def test_a_serial_with_a_trailing_newline_is_refused_by_the_api_the_cli_and_inge
     drop = tempest.data_dir / "drop"
     (drop / ".A.json.tmp").write_text(json.dumps(doc))
     os.replace(drop / ".A.json.tmp", drop / "A_2024-05-26.json")
-    items = wait_for(lambda: requests.get(tempest.url + "api/v1/quarantine", timeout=10)
+    items = wait_for(lambda: requests.get(tempest.url + "/api/v1/quarantine", timeout=10)
                      .json()["items"], what="quarantined")
     # Refused by the day file's own serial check (not merely as a meter nobody registered).
     assert items[0]["field"] == "serial" and "does not match" in items[0]["reason"], items
-    meters = requests.get(tempest.url + "api/v1/meters", timeout=10).json()["items"]
+    meters = requests.get(tempest.url + "/api/v1/meters", timeout=10).json()["items"]
     assert meters == []
     archive = tempest.data_dir / "archive"
     assert not archive.exists() or list(archive.iterdir()) == []

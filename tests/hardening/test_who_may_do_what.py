@@ -11,8 +11,8 @@ import pytest
 
 from meter.agent import create_app as agent_app
 from tests.hardening import access, corpus
-from tests.hardening.procs import ADMIN_TOKEN
 from tests.hardening.state import Stored
+from tests.support.tempest_client import ADMIN_TOKEN
 
 ROWS = access.table()
 AGENT_KEY = corpus.meter_config()["agent"]["key"]

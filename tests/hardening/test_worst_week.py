@@ -30,9 +30,11 @@ from tests.hardening import verify
 from tests.hardening.chaos import Killer
 from tests.hardening.fleet import Group, together
 from tests.hardening.mounts import fill, tmpfs, unfill
-from tests.hardening.procs import ADMIN_TOKEN, Tempest
-from tests.sinks.sinkhelpers import ReferenceMdms, VictoriaMetrics, wait_for
 from tests.support import ci_guard
+from tests.support.sink_servers import ReferenceMdms, VictoriaMetrics
+from tests.support.tempest import Tempest
+from tests.support.tempest_client import ADMIN_TOKEN
+from tests.support.waiting import wait_for
 
 SOAK = os.environ.get("METERS_SOAK") == "1"
 SEED = int(os.environ.get("METERS_SOAK_SEED", "10"))

@@ -12,16 +12,8 @@ import time
 from datetime import datetime
 
 from tempest.sinks import queue
-from tests.sinks.sinkhelpers import (
-    AUCKLAND,
-    NEW_YORK,
-    SYDNEY,
-    Store,
-    day_files,
-    delivering,
-    meter_raw,
-    wait_for,
-)
+from tests.sinks.sinkhelpers import AUCKLAND, NEW_YORK, SYDNEY, Store, day_files, delivering, meter_raw
+from tests.support.waiting import wait_for
 from tests.tempest.tempest_testdata import expected_values, grid, make_day
 
 METERS = [
@@ -60,8 +52,8 @@ def samples(vm) -> int:
     return sum(len(vs) for series in vm.samples().values() for vs in series.values())
 
 
-def test_readings_land_with_exact_values_at_their_utc_interval_ends(tmp_path, servers):
-    vm = servers.vm().start()
+def test_readings_land_with_exact_values_at_their_utc_interval_ends(tmp_path, sink_servers):
+    vm = sink_servers.vm().start()
     s = influx_store(tmp_path, vm)
     files = {}
     for raw, first, last in METERS:
@@ -87,8 +79,8 @@ def test_readings_land_with_exact_values_at_their_utc_interval_ends(tmp_path, se
     assert tuple(st) == (len(files), 0)
 
 
-def test_a_replaced_day_overwrites_and_each_version_is_sent_once(tmp_path, servers):
-    vm = servers.vm().start()
+def test_a_replaced_day_overwrites_and_each_version_is_sent_once(tmp_path, sink_servers):
+    vm = sink_servers.vm().start()
     s = influx_store(tmp_path, vm)
     day, zone = "2024-04-07", "Pacific/Auckland"  # 25 hours
     ends = grid(zone, day, 5)
@@ -127,8 +119,8 @@ def test_a_replaced_day_overwrites_and_each_version_is_sent_once(tmp_path, serve
     check(2)
 
 
-def test_an_outage_of_victoriametrics_loses_nothing(tmp_path, servers):
-    vm = servers.vm().start()
+def test_an_outage_of_victoriametrics_loses_nothing(tmp_path, sink_servers):
+    vm = sink_servers.vm().start()
     s = influx_store(tmp_path, vm, SINK_MAX_ATTEMPTS=2)
     raw, first, last = METERS[0]
     files = day_files(raw, first, last)

@@ -13,17 +13,10 @@ from click.testing import CliRunner
 from core import dayfile_reader
 from tempest import create_app
 from tempest.cli import main as tempest_cli
-from tests.sinks.sinkhelpers import (
-    AUCKLAND,
-    SYDNEY,
-    Store,
-    day_files,
-    delivering,
-    meter_raw,
-    wait_for,
-)
+from tests.sinks.sinkhelpers import AUCKLAND, SYDNEY, Store, day_files, delivering, meter_raw
 from tests.support.tempest import Tempest
 from tests.support.tempest_client import ADMIN_TOKEN
+from tests.support.waiting import wait_for
 
 KEY = "mdms-test-key"
 SYD = meter_raw("syd-1", "Australia/Sydney", SYDNEY, pv={"kwp": 5},
@@ -47,8 +40,8 @@ def check_no_conflicts(receiver) -> None:
     assert len(keys) == len(set(keys))
 
 
-def test_the_three_formats_field_by_field(tmp_path, servers):
-    mdms = servers.mdms().start()
+def test_the_three_formats_field_by_field(tmp_path, sink_servers):
+    mdms = sink_servers.mdms().start()
     files = day_files(SYD, "2024-10-05", "2024-10-07")  # 10-06: clocks go forward (23 h)
     docs = {json.loads(t)["reading_day"]: json.loads(t) for t in files.values()}
     for fmt in ("tempest", "picos", "processing"):
@@ -110,8 +103,8 @@ def test_the_three_formats_field_by_field(tmp_path, servers):
     assert len(json.loads(got[("/ingestions/days", "2024-10-06")]["body"])["readings"]) == 276
 
 
-def test_failures_are_retried_in_order_and_nothing_is_sent_twice(tmp_path, servers):
-    mdms = servers.mdms(stall_seconds=2.5).start()
+def test_failures_are_retried_in_order_and_nothing_is_sent_twice(tmp_path, sink_servers):
+    mdms = sink_servers.mdms(stall_seconds=2.5).start()
     s = mdms_store(tmp_path, mdms)
     files = {**day_files(SYD, "2024-05-01", "2024-05-06"),
              **day_files(AKL, "2024-05-01", "2024-05-06")}
@@ -142,9 +135,9 @@ def test_failures_are_retried_in_order_and_nothing_is_sent_twice(tmp_path, serve
     assert len(mdms.requests()) == len(outcomes)
 
 
-def test_rejected_and_exhausted_days_go_dead_visible_and_retryable(tmp_path, servers,
+def test_rejected_and_exhausted_days_go_dead_visible_and_retryable(tmp_path, sink_servers,
                                                                    monkeypatch):
-    mdms = servers.mdms().start()
+    mdms = sink_servers.mdms().start()
     s = mdms_store(tmp_path, mdms, SINK_MAX_ATTEMPTS=3)
     s.ingest(day_files(SYD, "2024-05-01", "2024-05-04"))
     mdms.mode("reject", match="syd-1:2024-05-02:")
@@ -190,8 +183,8 @@ def test_rejected_and_exhausted_days_go_dead_visible_and_retryable(tmp_path, ser
         "2024-05-01", "2024-05-03", "2024-05-04", "2024-05-02", "2024-05-05"]
 
 
-def test_a_long_outage_loses_nothing_and_delivers_in_order(tmp_path, servers):
-    mdms = servers.mdms().start()
+def test_a_long_outage_loses_nothing_and_delivers_in_order(tmp_path, sink_servers):
+    mdms = sink_servers.mdms().start()
     s = mdms_store(tmp_path, mdms, SINK_MAX_ATTEMPTS=2)
     s.ingest(day_files(AKL, "2024-06-01", "2024-06-02"))
     with delivering(s):
@@ -212,10 +205,10 @@ def test_a_long_outage_loses_nothing_and_delivers_in_order(tmp_path, servers):
     assert accepted[2:] == order
 
 
-def test_tempest_killed_mid_queue_loses_nothing(tmp_path, servers):
+def test_tempest_killed_mid_queue_loses_nothing(tmp_path, sink_servers):
     """A real `tempest serve`, killed with SIGKILL while it pushes a backlog to a slow MDMS,
     then restarted: every day arrives, none with two payloads, none lost."""
-    mdms = servers.mdms().start()
+    mdms = sink_servers.mdms().start()
     s = mdms_store(tmp_path, mdms)
     files = {**day_files(SYD, "2024-07-01", "2024-07-10"),
              **day_files(AKL, "2024-07-01", "2024-07-10")}
@@ -245,12 +238,12 @@ def test_tempest_killed_mid_queue_loses_nothing(tmp_path, servers):
     assert sum(r["outcome"] == "duplicate" for r in mdms.requests()) <= 1
 
 
-def test_the_reference_mdms_refuses_a_body_cut_short_by_a_dying_sender(tmp_path, servers):
+def test_the_reference_mdms_refuses_a_body_cut_short_by_a_dying_sender(tmp_path, sink_servers):
     """A sender killed mid-request leaves fewer bytes than its Content-Length: those bytes are
     not the body its Idempotency-Key names, so they are neither accepted nor a conflict."""
     import socket
 
-    mdms = servers.mdms().start()
+    mdms = sink_servers.mdms().start()
     body = json.dumps({"serial": "cut-1", "day": "2024-05-02"}).encode()
     key = f"cut-1:2024-05-02:{hashlib.sha256(body).hexdigest()}"
     head = (f"POST /ingestions/days HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

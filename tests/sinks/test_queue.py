@@ -12,7 +12,9 @@ import time
 
 from tempest import db
 from tempest.sinks import backoff, queue, registry
-from tests.sinks.sinkhelpers import REPO, Store, wait_for
+from tests.sinks.sinkhelpers import Store
+from tests.support import REPO
+from tests.support.waiting import wait_for
 from tests.tempest.tempest_testdata import make_day
 
 OFF = {"SINK_INFLUX_URL": "http://127.0.0.1:9", "SINK_MDMS_URL": "http://127.0.0.1:9"}

@@ -13,8 +13,8 @@ def _call(mdms, method: str, path: str, body, headers: dict) -> requests.Respons
     return requests.request(method, mdms.url + path, json=body, headers=headers, timeout=10)
 
 
-def test_admin_routes_refuse_callers_without_the_key(servers):
-    mdms = servers.mdms(api_key=KEY).start()
+def test_admin_routes_refuse_callers_without_the_key(sink_servers):
+    mdms = sink_servers.mdms(api_key=KEY).start()
     for method, path, body in ADMIN_CALLS:
         for headers in ({}, {"x-api-key": "not-the-key"}, {"x-api-key": KEY + "x"},
                         {"x-api-key": ""}, {"Authorization": f"Bearer {KEY}"}):
@@ -25,8 +25,8 @@ def test_admin_routes_refuse_callers_without_the_key(servers):
     assert requests.get(mdms.url + "/", timeout=10).json()["mode"]["mode"] == "ok"
 
 
-def test_admin_routes_work_with_the_key(servers):
-    mdms = servers.mdms(api_key=KEY).start()
+def test_admin_routes_work_with_the_key(sink_servers):
+    mdms = sink_servers.mdms(api_key=KEY).start()
     r = _call(mdms, "POST", "/_admin/mode", {"mode": "reject", "count": 1}, {"x-api-key": KEY})
     assert r.status_code == 200 and r.json()["mode"] == "reject"
     push = requests.post(mdms.url + "/ingestions/days", json={"x": 1}, timeout=10,
@@ -38,8 +38,8 @@ def test_admin_routes_work_with_the_key(servers):
     mdms.mode("ok")
 
 
-def test_admin_routes_are_closed_when_it_has_no_key(servers):
-    mdms = servers.mdms(api_key=None).start()
+def test_admin_routes_are_closed_when_it_has_no_key(sink_servers):
+    mdms = sink_servers.mdms(api_key=None).start()
     for method, path, body in ADMIN_CALLS:
         r = _call(mdms, method, path, body, {"x-api-key": "anything"})
         assert r.status_code == 403 and "--api-key" in r.json()["reason"], (path, r.text)

@@ -3,8 +3,8 @@
 Tempest in the test's process: `app` (on a fresh data folder, the test admin token, no
 settle time), its `client`, a `conn`ection to its store and a CLI `runner`. Tempest as a real
 server: `make_tempest(...)`, a factory of `Tempest`s (tests/support/tempest.py), each stopped
-by its PID when the test ends. Imports are inside the fixtures, so a suite that uses none of
-them does not load Tempest.
+by its PID when the test ends. The servers sinks deliver to: `sink_servers`. Imports are
+inside the fixtures, so a suite that uses none of them does not load Tempest.
 """
 
 from __future__ import annotations
@@ -63,5 +63,29 @@ def make_tempest(tmp_path):
         return server
 
     yield make
+    for server in made:
+        server.stop()
+
+
+@pytest.fixture
+def sink_servers(tmp_path):
+    """sink_servers.vm() and sink_servers.mdms(**options): VictoriaMetrics and reference MDMS
+    servers (tests/support/sink_servers.py), not yet started; all stopped by PID at the end."""
+    from tests.support.sink_servers import ReferenceMdms, VictoriaMetrics
+
+    made: list = []
+
+    class Factory:
+        @staticmethod
+        def vm() -> VictoriaMetrics:
+            made.append(VictoriaMetrics(tmp_path / f"vm{len(made)}"))
+            return made[-1]
+
+        @staticmethod
+        def mdms(**options) -> ReferenceMdms:
+            made.append(ReferenceMdms(tmp_path / f"mdms{len(made)}", **options))
+            return made[-1]
+
+    yield Factory()
     for server in made:
         server.stop()
