@@ -1,5 +1,6 @@
-"""Fixtures for the delivery tests: a real Tempest per test module (stopped by its PID), a
-Tempest of a test's own when the test stops and starts it, the fault proxy, meter folders."""
+"""Fixtures for the delivery tests: a real Tempest per test module (stopped by its PID), the
+fault proxy, meter folders. A test that stops and starts a Tempest of its own uses
+`make_tempest` (tests/support/fixtures.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import re
 
 import pytest
 
-from .helpers import FaultProxy, MeterDir, TempestServer
+from tests.support.tempest import Tempest
+
+from .helpers import FaultProxy, MeterDir
 
 _serials = itertools.count(1)
 
@@ -17,25 +20,9 @@ _serials = itertools.count(1)
 def tempest(tmp_path_factory):
     """One real Tempest shared by a module's tests (each test uses serials of its own)."""
     d = tmp_path_factory.mktemp("tempest")
-    server = TempestServer(d / "data", d / "tempest.log").start()
+    server = Tempest(d / "data", d / "tempest.log").start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def own_tempest(tmp_path):
-    """A real Tempest for one test, which may stop and start it; stopped at the end."""
-    servers: list[TempestServer] = []
-
-    def make(**env) -> TempestServer:
-        s = TempestServer(tmp_path / f"tempest{len(servers)}", tmp_path /
-                          f"tempest{len(servers)}.log", **env)
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.stop()
 
 
 @pytest.fixture

@@ -1,102 +1,22 @@
-"""Real processes for the delivery tests: Tempest (`python -m tempest serve`), the fault proxy,
-`meter` commands, and a meter's folder with its config. Every process is stopped by its PID."""
+"""The delivery tests' own pieces: the fault proxy (a process, stopped by its PID), a meter's
+folder with its config and `meter` commands, and times. Tempest comes from tests/support."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import requests
 from click.testing import CliRunner
 
 from core import civil
 from meter import config, operations
-from tests.procs import loopback, stop_pid, wait_for  # noqa: F401  (the suite imports them from here)
+from tests.support.addresses import free_address
+from tests.support.processes import stop_process
 
-REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-ADMIN_TOKEN = "delivery-tests-admin-token-0123456789"
-
-
-def free_address() -> tuple[str, int]:
-    """A free port on a loopback address of our own (127.0.0.40-59; the lab uses .10 up)."""
-    return loopback(40, 59)
-
-
-class TempestServer:
-    """A real Tempest: `python -m tempest serve` on a loopback address of its own."""
-
-    def __init__(self, data_dir: Path, log_path: Path, **env):
-        self.data_dir = Path(data_dir)
-        self.log_path = log_path
-        self.env = {**os.environ, "TEMPEST_ADMIN_TOKEN": ADMIN_TOKEN,
-                    "TEMPEST_SETTLE_SECONDS": "0", "TEMPEST_RESCAN_SECONDS": "1",
-                    "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in env.items()}}
-        self.proc: subprocess.Popen | None = None
-        self.host, self.port = free_address()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
-
-    def start(self) -> TempestServer:
-        """Start (again) on the same address, so meters configured for it find it back."""
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tempest", "serve", "--data-dir", str(self.data_dir),
-                 "--host", self.host, "--port", str(self.port), "--no-access-log"],
-                stdout=log, stderr=log, env=self.env, cwd=REPO)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"tempest exited: {self.log_path.read_text()[-2000:]}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(self.url + "api/v1/health", timeout=1).ok:
-                    return self
-            time.sleep(0.05)
-        raise RuntimeError("tempest did not come up: " + self.log_path.read_text()[-2000:])
-
-    def stop(self) -> None:
-        stop_pid(self.proc)
-
-    def add_meter(self, serial: str) -> str:
-        """`tempest meters add SERIAL`: the meter's new key."""
-        from tempest.cli import main
-
-        res = CliRunner().invoke(main, ["meters", "add", serial, "--rotate",
-                                        "--data-dir", str(self.data_dir)])
-        assert res.exit_code == 0, res.output
-        return res.stdout.strip().splitlines()[-1]
-
-    def admin(self, path: str) -> requests.Response:
-        return requests.get(self.url + path.lstrip("/"), timeout=10,
-                            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-
-    def days(self, serial: str) -> dict[str, dict]:
-        r = self.admin(f"api/v1/meters/{serial}/days?per_page=1000")
-        if r.status_code == 404:
-            return {}
-        r.raise_for_status()
-        return {d["day"]: d for d in r.json()["items"]}
-
-    def day_file(self, serial: str, day: str) -> bytes:
-        r = self.admin(f"api/v1/meters/{serial}/days/{day}/file")
-        r.raise_for_status()
-        return r.content
-
-    def files(self, serial: str) -> list[dict]:
-        r = self.admin(f"api/v1/meters/{serial}/files?per_page=1000")
-        r.raise_for_status()
-        return r.json()["items"]
-
-    def wait_days(self, serial: str, days: list[str], timeout: float = 20) -> dict:
-        return wait_for(lambda: (lambda got: got if set(days) <= set(got) else None)(
-            self.days(serial)), timeout)
 
 
 class FaultProxy:
@@ -126,7 +46,7 @@ class FaultProxy:
                 if d["phase"] == phase]
 
     def stop(self) -> None:
-        stop_pid(self.proc)
+        stop_process(self.proc)
 
 
 def day(text: str) -> int:

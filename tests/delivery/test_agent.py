@@ -13,8 +13,10 @@ import pytest
 import requests
 
 from meter.agent import create_app
-
-from .helpers import REPO, free_address, stop_pid, wait_for
+from tests.support import REPO
+from tests.support.addresses import free_address
+from tests.support.processes import stop_process
+from tests.support.waiting import wait_for
 
 KEY = "agent-key-0123456789abcdef"
 AT = "2024-03-07T00:10:00+13:00"
@@ -23,7 +25,7 @@ AT = "2024-03-07T00:10:00+13:00"
 @pytest.fixture
 def fresh(tempest, meter_for):
     """A meter with its agent key that has not ticked yet."""
-    return meter_for(tempest, agent={"key": KEY, "host": "127.0.0.1", "port": 8003})
+    return meter_for(tempest, agent={"key": KEY, "host": "127.0.0.1", "port": 8001})
 
 
 @pytest.fixture
@@ -198,7 +200,7 @@ def test_several_agents_on_one_machine_each_on_its_own_address(tempest, meter_fo
         assert r.status_code == 200 and r.json()["tick"]["written"] > 0
     finally:
         for p in procs:
-            stop_pid(p)
+            stop_process(p)
     assert all(p.returncode == 0 for p in procs)  # SIGTERM: a clean stop
 
 

@@ -23,8 +23,10 @@ import pytest
 import requests
 
 from meter import clock
-
-from .helpers import REPO, free_address, stop_pid, wait_for
+from tests.support import REPO
+from tests.support.addresses import free_address
+from tests.support.processes import stop_process
+from tests.support.waiting import wait_for
 
 AT = "2024-06-10T01:00:00+12:00"  # an hour into the local day: the first tick records 12
 LINE = re.compile(r"^(?P<serial>\S+) (?P<when>\d{4}-\d\d-\d\dT\d\d:\d\d[+-]\d\d:\d\d)  (?P<body>.*)$")
@@ -117,7 +119,7 @@ def test_demo_meter_shows_its_readings_and_tempest_receives_nothing(tempest, met
         assert r.returncode == 2 and "demo mode" in r.stderr, (args, r.stderr)
     assert tempest.days(m.serial) == {}
     assert tempest.files(m.serial) == []
-    assert tempest.admin(f"api/v1/meters/{m.serial}").json().get("heartbeats", 0) == 0
+    assert tempest.admin("GET", f"api/v1/meters/{m.serial}").json().get("heartbeats", 0) == 0
     assert m.names("sent") == []
 
 
@@ -171,7 +173,7 @@ def test_demo_meter_at_demo_speed_opens_no_socket(tmp_path, meter_for, listener)
             r = requests.post(base + route, headers=auth, timeout=30)
             assert r.status_code == 409 and "demo mode" in r.text, (route, r.text)
     finally:
-        stop_pid(agent)
+        stop_process(agent)
     assert listener.connections() == 0
     # The same meter with demo off reaches that socket at once: the check above can fail.
     m.update(demo=False)

@@ -7,8 +7,7 @@ import re
 
 from meter.agent import create_app
 from meter.cli import main
-
-from .helpers import REPO
+from tests.support import REPO
 
 AGENT_DOC = (REPO / "docs" / "agent-api.md").read_text()
 DELIVERY_DOC = (REPO / "docs" / "delivery.md").read_text()

@@ -13,8 +13,11 @@ import time
 import pytest
 
 from meter.delivery.upload import upload_pass
+from tests.support import REPO
+from tests.support.addresses import free_address
+from tests.support.waiting import wait_for
 
-from .helpers import REPO, free_address, seconds, wait_for
+from .helpers import seconds
 
 T0 = "2024-03-05T10:00:00+13:00"
 T1 = "2024-03-07T00:10:00+13:00"  # 05 and 06 are over
@@ -120,9 +123,9 @@ def test_wrong_key_is_retried_not_rejected(tempest, meter_for):
     assert "not-the-key" not in (m.root / "delivery.log").read_text()
 
 
-def test_a_file_tempest_will_never_take_goes_to_rejected_with_the_reason(own_tempest,
+def test_a_file_tempest_will_never_take_goes_to_rejected_with_the_reason(make_tempest,
                                                                          meter_for):
-    server = own_tempest(TEMPEST_MAX_CONTENT_LENGTH=4096).start()
+    server = make_tempest(TEMPEST_MAX_CONTENT_LENGTH=4096).start()
     m = meter_for(server)
     names, before = _sealed(m)
     res = upload_pass(m.cfg, m.root, seconds(T1))

@@ -13,9 +13,9 @@ import pytest
 from core import dayfile_reader
 from meter import daybuild, registers
 from meter.delivery.upload import upload_pass
-from tests.support import ci_guard
+from tests.support import REPO, ci_guard
 
-from .helpers import REPO, day, seconds
+from .helpers import day, seconds
 
 T0 = "2024-03-05T10:00:00+13:00"
 T1 = "2024-03-07T00:10:00+13:00"

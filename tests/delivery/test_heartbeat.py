@@ -22,7 +22,7 @@ def test_heartbeat_fields_reach_the_registry(tempest, meter_for):
     out = json.loads(r.stdout)
     assert out["sent"] is True and out["status"] == 200 and out["server_time"]
 
-    got = tempest.admin(f"api/v1/meters/{m.serial}").json()
+    got = tempest.admin("GET", f"api/v1/meters/{m.serial}").json()
     assert got["status"] == "online" and got["heartbeats"] == 1
     assert got["kind"] == "pi" and got["version"] == "0.1.0"
     assert got["config_hash"] == m.cfg.hash()
@@ -39,7 +39,7 @@ def test_heartbeat_fields_reach_the_registry(tempest, meter_for):
 
 
 def test_heartbeat_when_tempest_is_down_returns_at_once(meter_for):
-    from .helpers import free_address
+    from tests.support.addresses import free_address
 
     host, port = free_address()
     m = meter_for(None, url=f"http://{host}:{port}/")
@@ -75,4 +75,4 @@ def test_seed_era_tempest_gets_the_seed_heartbeat(tempest, meter_for, proxy_fact
     out = heartbeat.send(m.cfg, m.root, seconds(T))
     assert out["sent"] is True
     assert [r["path"] for r in proxy.requests()] == ["/api/v1/heartbeats", "/heartbeat"]
-    assert tempest.admin(f"api/v1/meters/{m.serial}").json()["heartbeats"] == 1
+    assert tempest.admin("GET", f"api/v1/meters/{m.serial}").json()["heartbeats"] == 1

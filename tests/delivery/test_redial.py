@@ -6,8 +6,10 @@ import json
 import os
 
 from meter.delivery.upload import upload_pass
+from tests.support.addresses import free_address
+from tests.support.waiting import wait_for
 
-from .helpers import free_address, seconds, wait_for
+from .helpers import seconds
 
 T0 = "2024-03-05T10:00:00+13:00"
 T1 = "2024-03-09T00:10:00+13:00"

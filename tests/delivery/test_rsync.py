@@ -10,13 +10,14 @@ import os
 import subprocess
 
 import pytest
-import requests
 
 from tests.support import ci_guard
+from tests.support.sshd import ssh_keygen
+from tests.support.tempest import Tempest
+from tests.support.waiting import wait_for
 from tests.tempest.tempest_testdata import make_day
 
-from .helpers import TempestServer, wait_for
-from .sshd import Sshd, keygen, missing
+from .rsync_drop import RsyncDrop, missing
 
 pytestmark = ci_guard.skip_unless(not missing(), "what the rsync route needs",
                                   "; ".join(missing()))
@@ -30,8 +31,8 @@ DAYS = ["2024-03-05", "2024-03-06"]
 def drop(tmp_path_factory):
     """A real Tempest and an sshd whose one key may only rrsync into its drop folder."""
     d = tmp_path_factory.mktemp("rsync")
-    server = TempestServer(d / "tempest", d / "tempest.log").start()
-    sshd = Sshd(d / "sshd", server.data_dir / "drop").start()
+    server = Tempest(d / "tempest", d / "tempest.log").start()
+    sshd = RsyncDrop(d / "sshd", server.data_dir / "drop").start()
     yield server, sshd
     sshd.stop()
     server.stop()
@@ -94,7 +95,7 @@ def test_sshd_down_keeps_the_files_then_they_go(drop, meter_for, serial):
 
 def test_an_unknown_host_key_is_refused(drop, meter_for, serial, tmp_path):
     server, sshd = drop
-    impostor = keygen(tmp_path / "impostor")
+    impostor = ssh_keygen(tmp_path / "impostor")
     known = tmp_path / "known_hosts"
     known.write_text(f"[{sshd.host}]:{sshd.port} {impostor}\n")
     m = meter_for(server, delivery={**sshd.delivery(serial), "ssh_known_hosts": str(known)})
@@ -137,14 +138,14 @@ def _quarantined(server, name: str) -> dict:
     """The open quarantine record of the file delivered as `name` (waits for ingest)."""
 
     def find():
-        items = requests.get(server.url + "api/v1/quarantine", timeout=10).json()["items"]
+        items = server.get("api/v1/quarantine", timeout=10).json()["items"]
         return next((q for q in items if q["original_name"] == name), None)
 
     return wait_for(find, 20)
 
 
 def _registered(server) -> set[str]:
-    r = requests.get(server.url + "api/v1/meters?per_page=1000", timeout=10)
+    r = server.get("api/v1/meters?per_page=1000", timeout=10)
     r.raise_for_status()
     return {m["serial"] for m in r.json()["items"]}
 
@@ -192,7 +193,7 @@ def test_a_file_of_another_serial_in_a_meters_folder_is_quarantined(drop, meter_
     victim = f"{serial}-v"
     key = server.add_meter(victim)
     day = DAYS[0]
-    r = requests.post(server.url + "api/v1/days", timeout=10, headers={"x-api-key": key},
+    r = server.post("api/v1/days", timeout=10, headers={"x-api-key": key},
                       data=make_day(victim, day, status="open", upto=100))
     assert r.status_code == 202, r.text
     server.wait_days(victim, [day])
@@ -234,5 +235,5 @@ def test_a_file_of_an_unknown_serial_is_quarantined_and_registers_nothing(drop, 
     assert "not registered" in q["reason"] and "tempest meters add" in q["reason"], q["reason"]
     server.wait_days(serial, [DAYS[1]])
     assert ghost not in _registered(server)
-    assert requests.get(server.url + f"api/v1/meters/{ghost}", timeout=10).status_code == 404
+    assert server.get(f"api/v1/meters/{ghost}", timeout=10).status_code == 404
     assert _files_at_top(server) == []

@@ -4,7 +4,7 @@ rsync with `--links` recreates the sender's links on the server. The drop accoun
 command is `rrsync -munge ...` (rsync's `--munge-links` on the receiving side), so a link a
 meter sends lands pointing under `/rsyncd-munged/` and leads nowhere; Tempest never reads a
 link anyway (O_NOFOLLOW), this is the second wall. A real sshd pins the meter's key as the
-roles do (tests/delivery/sshd.py), and a real Tempest watches the drop folder.
+roles do (tests/delivery/rsync_drop.py), and a real Tempest watches the drop folder.
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ import time
 
 import pytest
 
+from tests.support.tempest import Tempest
 from tests.tempest.tempest_testdata import make_day
 
-from .helpers import TempestServer
-from .sshd import Sshd
+from .rsync_drop import RsyncDrop
 
 DAY = "2024-03-05"
 
 
 @pytest.fixture
 def drop(tmp_path):
-    server = TempestServer(tmp_path / "tempest", tmp_path / "tempest.log").start()
-    sshd = Sshd(tmp_path / "sshd", server.data_dir / "drop").start()
+    server = Tempest(tmp_path / "tempest", tmp_path / "tempest.log").start()
+    sshd = RsyncDrop(tmp_path / "sshd", server.data_dir / "drop").start()
     yield server, sshd
     sshd.stop()
     server.stop()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 from meter.delivery.upload import upload_pass
+from tests.support.waiting import wait_for
 
-from .helpers import seconds, wait_for
+from .helpers import seconds
 
 T0 = "2024-03-05T10:00:00+13:00"
 T1 = "2024-03-09T00:10:00+13:00"  # days 05..08 are over
@@ -65,10 +66,10 @@ def test_open_day_is_uploaded_when_it_changes_and_the_sealed_day_wins(tempest, m
     assert days["2024-03-06"]["status"] == "open"
 
 
-def test_tempest_down_three_days_everything_arrives_in_order(own_tempest, meter_for):
+def test_tempest_down_three_days_everything_arrives_in_order(make_tempest, meter_for):
     """A real Tempest stopped for three days of meter time (cron ticking and delivering every
     six hours meanwhile), then started again on the same address."""
-    server = own_tempest().start()
+    server = make_tempest().start()
     m = meter_for(server)
     m.tick("2024-03-05T00:30:00+13:00")
     assert m.cli("deliver", at="2024-03-05T00:30:00+13:00").exit_code == 0
