@@ -146,10 +146,10 @@ def main() -> None:
 
         # 2. Heap over a month, the whole program.
         fakes = runner.fakes_overhead(tmp)
-        tempest = picotest.Tempest(tmp).start()
+        tempest = picotest.pico_tempest(tmp).start()
         try:
             month = tmp / "month"
-            picotest.build_image(month, picotest.raw_config(url=tempest.url),
+            picotest.build_image(month, picotest.raw_config(url=tempest.url + "/"),
                                  options={"heartbeat_s": 21600})
             (month / "month.json").write_text(json.dumps({"days": args.days}))
             cap = 128 * 1024 + fakes  # 128 KiB for the program; the fakes on top

@@ -17,18 +17,14 @@ from core import civil
 from meter import daybuild, registers
 from meter.config import from_dict
 from tests.pico import picotest
-from tests.pico.picotest import Tempest, build_image, fast, free_address
+from tests.pico.picotest import build_image, fast, pico_tempest
 from tests.pico_harness import runner
+from tests.support.addresses import free_address
+from tests.support.waiting import wait_for
 
 
-def wait(predicate, timeout=60.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        got = predicate()
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+def wait(predicate, timeout: float, what: str):
+    return wait_for(predicate, timeout, 0.2, what)
 
 
 def sealed(flash: Path) -> set[str]:
@@ -57,7 +53,7 @@ def test_tempest_down_wifi_lost_ntp_failing_then_everything_arrives(tmp_path):
     # NTP fails 4 times first: until it answers, nothing may be recorded. Local midnight
     # (Berlin) is 15 minutes after the start.
     p = runner.start(flash, heap="256K", control=fast("2024-06-10T21:45:00", ntp={"fail": 4}))
-    tempest = Tempest(tmp_path)
+    tempest = pico_tempest(tmp_path, address=(host, port))
     try:
         wait(lambda: len(sealed(flash)) >= 1, 60, "a sealed day with Tempest down")
         assert not list((flash / "sent").iterdir())
@@ -65,7 +61,7 @@ def test_tempest_down_wifi_lost_ntp_failing_then_everything_arrives(tmp_path):
         wait(lambda: len([e for e in p.events() if e[1] == "wlan-connect"]) >= 5, 60,
              "reconnection attempts")
         p.control(wlan={"up": True})
-        tempest.start(host, port)
+        tempest.start()
         wait(lambda: len(tempest.days("pico-1")) >= 1, 60, "the backlog reaching Tempest")
         beats = wait(lambda: [b for b in tempest.heartbeats("pico-1")], 30, "a heartbeat")
         stored = {d: tempest.day_file("pico-1", d) for d in tempest.days("pico-1")}
@@ -100,7 +96,7 @@ def test_flash_full_then_room_again_loses_no_sealed_day(tmp_path):
     host, port = free_address()
     raw = picotest.raw_config(url=f"http://{host}:{port}/", delivery={"backoff_max_s": 120})
     earlier = pi_bytes(raw, ["2024-06-09"])["2024-06-09"]
-    tempest = Tempest(tmp_path)
+    tempest = pico_tempest(tmp_path, address=(host, port))
     try:
         with runner.limited_flash(tmp_path / "flash", 320) as flash:
             build_image(flash, raw, options={"heartbeat_s": 600, "sent_keep": 1})
@@ -121,13 +117,13 @@ def test_flash_full_then_room_again_loses_no_sealed_day(tmp_path):
             try:
                 wait(lambda: (flash / "crash.log").exists()
                      and "flash full" in (flash / "crash.log").read_text(), 60, "a full flash")
-                tempest.start(host, port)
+                tempest.start()
                 wait(lambda: len(tempest.days("pico-1")) >= 2, 90, "both days in Tempest")
                 beats = wait(lambda: tempest.heartbeats("pico-1"), 30, "a heartbeat")
             finally:
                 p.stop()
                 res = p.wait()
-            stored = tempest.days("pico-1")
+            stored = sorted(tempest.days("pico-1"))
             files = {d: tempest.day_file("pico-1", d) for d in stored}
             log = (flash / "crash.log").read_text()
     finally:
@@ -158,11 +154,10 @@ def test_a_corrupt_journal_is_logged_set_aside_and_the_day_rebuilt(tmp_path):
     garbled_day = journal.name.removesuffix(".journal")
     text = journal.read_text().splitlines(keepends=True)
     journal.write_text("H garbled by a flash fault\n" + "".join(text[1:]))
-    tempest = Tempest(tmp_path)
-    tempest.start()
+    tempest = pico_tempest(tmp_path).start()
     try:
         # The config points at the real Tempest now (a redeploy would do the same).
-        build_image(flash, dict(raw, tempest_url=tempest.url))
+        build_image(flash, dict(raw, tempest_url=tempest.url + "/"))
         p = runner.start(flash, heap="256K", power_on=False,
                          control=fast("2024-06-10T20:00:00"))
         try:
@@ -191,10 +186,10 @@ def test_a_corrupt_journal_is_logged_set_aside_and_the_day_rebuilt(tmp_path):
 @pytest.mark.parametrize("hang", [{"ntp": {"delay_ms": 20000}}], ids=["ntp-hangs"])
 def test_a_hung_step_is_reset_by_the_watchdog_and_reported_on_the_next_boot(tmp_path, hang):
     picotest.require("micropython", "mpy-cross")
-    tempest = Tempest(tmp_path).start()
+    tempest = pico_tempest(tmp_path).start()
     try:
         flash = tmp_path / "flash"
-        build_image(flash, picotest.raw_config(url=tempest.url), options={"heartbeat_s": 600})
+        build_image(flash, picotest.raw_config(url=tempest.url + "/"), options={"heartbeat_s": 600})
         res = runner.run(flash, heap="256K", timeout=60,
                          control=fast("2024-06-10T21:30:00", **hang))
         assert res.reset == "wdt", res.output[-2000:]

@@ -23,6 +23,7 @@ from meter.config import from_dict
 from tests.pico import picotest
 from tests.pico.picotest import build_image, flash_files, mp_script, parse_json_lines
 from tests.pico_harness import runner
+from tests.support import REPO
 
 NZ = {"latitude": -36.85, "longitude": 174.76, "country": "NZ"}
 # Everything the model can do, around the end of NZ daylight time (2024-04-07).
@@ -144,9 +145,9 @@ def test_every_file_compiles_with_mpy_cross(tmp_path):
     from meter.pico_config import PICO_CORE
 
     picotest.require("mpy-cross")
-    sources = sorted(Path(picotest.REPO, "pico").rglob("*.py"))
-    sources += sorted(Path(picotest.REPO, "loadmodel").glob("*.py"))
-    sources += [Path(picotest.REPO, "core", name) for name in PICO_CORE]
+    sources = sorted(Path(REPO, "pico").rglob("*.py"))
+    sources += sorted(Path(REPO, "loadmodel").glob("*.py"))
+    sources += [Path(REPO, "core", name) for name in PICO_CORE]
     assert len(sources) > 25
     failed = []
     for src in sources:
@@ -162,7 +163,7 @@ def test_pico_config_cli_renders_the_config(tmp_path):
     res = subprocess.run([sys.executable, "-m", "meter.pico_config", "--config",
                           str(tmp_path / "m.json"), "-o", str(tmp_path / "out" / "config.json"),
                           "--option", "heartbeat_s=30"],
-                         capture_output=True, text=True, cwd=picotest.REPO, timeout=120)
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "out" / "config.json").read_text())
     assert doc["model"]["serial"] == "pico-1" and doc["pico"]["heartbeat_s"] == 30
@@ -174,5 +175,5 @@ def test_pico_config_cli_renders_the_config(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     res = subprocess.run([sys.executable, "-m", "meter.pico_config", "--config",
                           str(tmp_path / "bad.json"), "-o", str(tmp_path / "x.json")],
-                         capture_output=True, text=True, cwd=picotest.REPO, timeout=120)
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
     assert res.returncode != 0 and "tempest_url" in res.stderr

@@ -13,17 +13,16 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
 
 from tests.pico import picotest
-from tests.pico.picotest import API_KEY, PASSWORD, SSID, Tempest
+from tests.pico.picotest import API_KEY, PASSWORD, SSID, pico_tempest
 from tests.pico_harness.harnessdir import tool
 from tests.pico_harness.vpico import vpico
-
-REPO = Path(picotest.REPO)
+from tests.support import REPO
+from tests.support.waiting import wait_for
 
 
 def inventory(tmp: Path, port: str, tempest_url: str) -> Path:
@@ -65,7 +64,7 @@ def playbook(inv: Path) -> tuple[subprocess.CompletedProcess, dict]:
 
 def test_playbook_deploys_idempotently_and_the_days_reach_tempest(tmp_path):
     picotest.require("micropython", "mpremote", "mpy-cross", "ansible-playbook")
-    tempest = Tempest(tmp_path).start()
+    tempest = pico_tempest(tmp_path).start()
     control = picotest.fast("2024-06-10T21:56:00")
     try:
         # A board fresh from flashing MicroPython: an empty flash (and, for this test only, a
@@ -74,7 +73,7 @@ def test_playbook_deploys_idempotently_and_the_days_reach_tempest(tmp_path):
                  # What a deploy from before the shared core left: the model under /meter/.
                  "meter/model/ticker.py": "raise ImportError('the old layout')\n"}
         with vpico(tmp_path, files=files, control=control, heap="192K") as dev:
-            inv = inventory(tmp_path, dev.device, tempest.url)
+            inv = inventory(tmp_path, dev.device, tempest.url + "/")
             first, counts = playbook(inv)
             assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
             assert counts["changed"] >= 2 and counts["failed"] == 0, first.stdout[-3000:]
@@ -95,13 +94,10 @@ def test_playbook_deploys_idempotently_and_the_days_reach_tempest(tmp_path):
             assert counts["changed"] == 0, second.stdout[-3000:]
 
             # The program runs (restarted by the second run's contact) and delivers.
-            assert tempest.wait_days("pico-1", 1, timeout=90) == ["2024-06-10"]
-            deadline = time.time() + 30
-            beats = []
-            while time.time() < deadline and not beats:
-                beats = [b for b in tempest.heartbeats("pico-1") if b.get("kind") == "pico"]
-                time.sleep(0.3)
-            assert beats, "no heartbeat from the deployed program"
+            assert list(tempest.wait_days("pico-1", ["2024-06-10"], timeout=90)) == ["2024-06-10"]
+            beats = wait_for(lambda: [b for b in tempest.heartbeats("pico-1")
+                                      if b.get("kind") == "pico"], 30, 0.3,
+                             "a heartbeat from the deployed program")
             assert beats[0]["reset_cause"] == "reset: deploy"
             assert {"uptime_s", "free_mem", "version", "config_hash"} <= set(beats[0])
             assert not [e for e in dev.events() if e[1] == "wdt-expired"]

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import ci_guard
-
-from .harnessdir import tool
+from .harnessdir import require
 from .vpico import vpico
-
-
-def require(*names: str) -> None:
-    """Skip, saying why, when a MicroPython tool from the dev extra is missing (under CI=true
-    that fails the run: tests/support/ci_guard.py)."""
-    ci_guard.require_binary(*names, find=tool, why="run scripts/setup.sh --test (dev extra)")
 
 
 @pytest.fixture

@@ -42,6 +42,14 @@ def tool(name: str) -> Path | None:
     return Path(found) if found else None
 
 
+def require(*names: str) -> None:
+    """Skip, saying why, when a MicroPython tool from the dev extra is missing (under CI=true
+    that fails the run: tests/support/ci_guard.py)."""
+    from tests.support import ci_guard
+
+    ci_guard.require_binary(*names, find=tool, why="run scripts/setup.sh --test (dev extra)")
+
+
 def micropython_env() -> dict[str, str]:
     # TZ=UTC: the unix port's mktime()/localtime() use the host time zone; a Pico has none.
     env = dict(os.environ)

@@ -14,8 +14,7 @@ import pytest
 from tests.support import ci_guard
 
 from . import runner
-from .conftest import require
-from .harnessdir import PWRON_RESET, WDT_RESET
+from .harnessdir import PWRON_RESET, WDT_RESET, require
 
 FAST = {"clock": {"fast": True}}
 
