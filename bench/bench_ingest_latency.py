@@ -17,12 +17,13 @@ import time
 from pathlib import Path
 
 import requests
-from bench_tempest_common import OUT, Server, day_files, percentile, register
+from bench_tempest_common import OUT, PRODUCTION_PACE, day_files, percentile, register
 
 from tempest import create_app
 from tempest.db import connect
 from tempest.ingest.process import Processor
 from tempest.settings import layout
+from tests.support.tempest import Tempest
 
 
 def direct(paths: list[Path], work: Path) -> list[float]:
@@ -61,7 +62,7 @@ def main() -> None:
     staging = work / "staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    server = Server(data)
+    server = Tempest(data, **PRODUCTION_PACE).start(timeout=60)
     session = requests.Session()
     latencies = []
     try:

@@ -23,12 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-from bench_tempest_common import OUT, Server, day_files, register
+from bench_tempest_common import OUT, PRODUCTION_PACE, day_files, register
 
 from core.dayfile_reader import parse
 from tempest import create_app
 from tempest.db import connect, transaction
 from tempest.store import Delivery, record_day
+from tests.support.tempest import Tempest
 
 
 def stored_files(db: Path) -> int:
@@ -120,8 +121,8 @@ def main() -> None:
     staging.mkdir(parents=True)
     for p in paths:
         shutil.copyfile(p, staging / p.name)
-    server = Server(data, env={"TEMPEST_INGEST_BATCH": str(args.batch),
-                               "TEMPEST_INGEST_PROCESSES": str(args.processes)})
+    server = Tempest(data, TEMPEST_INGEST_BATCH=args.batch,
+                     TEMPEST_INGEST_PROCESSES=args.processes, **PRODUCTION_PACE).start(timeout=60)
     try:
         drop = data / "drop"
         start = time.perf_counter()

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -34,12 +33,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
-from bench_tempest_common import OUT, REPO, free_port, percentile
+from bench_tempest_common import OUT, PRODUCTION_PACE, REPO, percentile
 
 from core import civil
+from tests.support.tempest import Tempest
 from tests.tempest.tempest_testdata import make_day
-
-HOST = "127.0.0.31"
 
 
 def issue_keys(data_dir: Path, serials: list[str]) -> tuple[dict[str, str], float]:
@@ -48,64 +46,6 @@ def issue_keys(data_dir: Path, serials: list[str]) -> tuple[dict[str, str], floa
                         "--data-dir", str(data_dir)], capture_output=True, text=True, check=True,
                        cwd=REPO)
     return json.loads(r.stdout), time.monotonic() - t0
-
-
-class Tempest:
-    """gunicorn (web) and `tempest ingest --watch`, each stopped by its PID."""
-
-    def __init__(self, data_dir: Path, workers: int, log: Path):
-        self.port = free_port(HOST)
-        self.url = f"http://{HOST}:{self.port}/"
-        env = {**os.environ, "TEMPEST_DATA_DIR": str(data_dir), "TEMPEST_SETTLE_SECONDS": "0"}
-        with open(log, "ab") as out:
-            self.web = subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers),
-                 "--bind", f"{HOST}:{self.port}", "--log-level", "warning", "tempest.wsgi:app"],
-                stdout=out, stderr=out, env=env, cwd=REPO)
-            self.ingest = subprocess.Popen(
-                [sys.executable, "-m", "tempest", "ingest", "--watch", "--data-dir",
-                 str(data_dir)], stdout=out, stderr=out, env=env, cwd=REPO)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                health = requests.get(self.url + "api/v1/health", timeout=2).json()
-                if health["ingest"]["running"]:
-                    return
-            except (requests.RequestException, ValueError):
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"Tempest did not come up; see {log}")
-
-    def pids(self) -> list[int]:
-        out = []
-        for root in (self.web.pid, self.ingest.pid):
-            out.append(root)
-            out += children(root)
-        return out
-
-    def stop(self) -> None:
-        for p in (self.web, self.ingest):
-            if p.poll() is None:
-                os.kill(p.pid, signal.SIGTERM)
-        for p in (self.web, self.ingest):
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(p.pid, signal.SIGKILL)
-                p.wait()
-
-
-def children(pid: int) -> list[int]:
-    out = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                for c in f.read().split():
-                    out += [int(c), *children(int(c))]
-    except OSError:
-        pass
-    return out
 
 
 def rss_mib(pids: list[int]) -> float:
@@ -141,7 +81,7 @@ def heartbeat_body(serial: str, backlog: int) -> bytes:
     now = datetime.now(UTC).astimezone()
     return json.dumps({
         "serial": serial, "kind": "pi", "version": "0.1.0", "address": "127.0.0.11",
-        "agent_url": "http://127.0.0.11:8003/", "timestamp": now.isoformat(timespec="seconds"),
+        "agent_url": "http://127.0.0.11:8001/", "timestamp": now.isoformat(timespec="seconds"),
         "last_tick": now.isoformat(timespec="seconds"), "config_hash": "sha256:" + "0" * 64,
         "outbox_backlog": backlog, "free_disk_bytes": 12_000_000_000}).encode()
 
@@ -168,10 +108,10 @@ def run_load(tempest: Tempest, events, keys, files, threads: int):
             sent = time.monotonic()
             try:
                 if kind == "heartbeat":
-                    r = session.post(tempest.url + "api/v1/heartbeats", timeout=30,
+                    r = session.post(tempest.endpoint("api/v1/heartbeats"), timeout=30,
                                      data=heartbeat_body(serial, 0), headers=headers)
                 else:
-                    r = session.post(tempest.url + "api/v1/days", timeout=30,
+                    r = session.post(tempest.endpoint("api/v1/days"), timeout=30,
                                      data=files[(serial, day)], headers=headers)
                 status = r.status_code
             except requests.RequestException:
@@ -220,7 +160,9 @@ def main() -> None:
                                        zone="Europe/Berlin")
     print(f"built {len(files)} day files ({len(next(iter(files.values()))) // 1024} KiB each)")
     events = schedule(serials, args, rnd)
-    tempest = Tempest(data, args.workers, base / "tempest.log")
+    # gunicorn (web) and `tempest ingest --watch`, each stopped by its PID.
+    tempest = Tempest(data, base / "tempest.log", gunicorn_workers=args.workers,
+                      **PRODUCTION_PACE).start(timeout=60)
     memory: list[tuple[float, float, float]] = []  # (second, RSS MiB, load average)
     load_before = os.getloadavg()[0]
     try:

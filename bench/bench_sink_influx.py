@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 
-from bench_sinks_common import OUT, VictoriaMetrics, config_for, seed
+from bench_sinks_common import OUT, config_for, seed
 
 from tempest import db
 from tempest.read import stored
@@ -39,6 +39,7 @@ from tempest.settings import layout
 from tempest.sinks import lineproto, queue, registry
 from tempest.sinks.influx import InfluxSink
 from tempest.sinks.worker import Policy, SinkWorker
+from tests.support.sink_servers import VM_BINARY, VictoriaMetrics
 
 
 def all_days(conn):
@@ -147,6 +148,8 @@ def main() -> None:
                    help="run VictoriaMetrics on the last CPU and this process on the others, "
                         "so the two do not take each other's CPU (needs 2 or more CPUs)")
     args = p.parse_args()
+    if not os.path.exists(VM_BINARY):
+        sys.exit("victoria-metrics is not installed (scripts/setup.sh --test as root)")
     work = OUT / "sink_influx"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -157,7 +160,7 @@ def main() -> None:
     if args.pin and len(cpus) > 1:
         vm_cpus = {cpus[-1]}
         os.sched_setaffinity(0, set(cpus[:-1]))
-    vm = VictoriaMetrics(work / "vm", vm_cpus)
+    vm = VictoriaMetrics(work / "vm", vm_cpus).start()
     try:
         config = config_for(work / "data", SINK_INFLUX_URL=vm.url, SINK_INFLUX_TOKEN="bench",
                             SINK_INFLUX_ORG="bench", SINK_INFLUX_BUCKET="meters")

@@ -1,19 +1,14 @@
 """Shared by the sink and export benchmarks: a store seeded fast through the store's own API
-(`tempest.store.record_day`, the call ingest makes, without parsing files), and a real
-VictoriaMetrics on loopback stopped by its PID."""
+(`tempest.store.record_day`, the call ingest makes, without parsing files). The real
+VictoriaMetrics they run is tests/support/sink_servers.py's (stopped by its PID)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -25,7 +20,6 @@ from tempest.store import Delivery, record_day  # noqa: E402
 from tests.tempest.tempest_testdata import grid  # noqa: E402
 
 OUT = REPO / "bench" / "out"
-VM_BINARY = "/usr/bin/victoria-metrics"
 ZONES = ("Australia/Sydney", "Pacific/Auckland", "Europe/Berlin", "America/New_York")
 
 
@@ -87,58 +81,3 @@ def seed(data_dir: Path, meters: int, first: str, days: int, channels: int = 3,
     finally:
         conn.close()
     return stored
-
-
-def free_address(host: str = "127.0.0.50") -> tuple[str, int]:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return host, s.getsockname()[1]
-
-
-class VictoriaMetrics:
-    def __init__(self, folder: Path, cpus: set[int] | None = None):
-        if not Path(VM_BINARY).exists():
-            sys.exit("victoria-metrics is not installed (scripts/setup.sh --test as root)")
-        folder.mkdir(parents=True, exist_ok=True)
-        self.host, self.port = free_address()
-        self.url = f"http://{self.host}:{self.port}"
-        log = open(folder / "vm.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [VM_BINARY, "-retentionPeriod=100y", f"-storageDataPath={folder / 'data'}",
-             f"-httpListenAddr={self.host}:{self.port}", "-loggerLevel=ERROR"],
-            stdout=log, stderr=log,
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
-        log.close()
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if requests.get(self.url + "/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.1)
-        self.stop()
-        sys.exit("victoria-metrics did not start")
-
-    def cpu_seconds(self) -> float:
-        """CPU time VictoriaMetrics has used (user + system), from /proc."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def settle(self, timeout: float = 15.0) -> None:
-        """Wait until VictoriaMetrics is idle (its background merges of what the last phase
-        wrote would otherwise run into, and bill, the next phase)."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            before = self.cpu_seconds()
-            time.sleep(0.5)
-            if self.cpu_seconds() - before < 0.02:
-                return
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)

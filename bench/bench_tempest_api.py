@@ -23,13 +23,14 @@ import sys
 import time
 from pathlib import Path
 
-from bench_tempest_common import OUT, Server, wrk_result
+from bench_tempest_common import OUT, PRODUCTION_PACE, wrk_result
 
 from core import civil, tz, tzdb
 from core.dayfile_reader import ACTUAL, Day
 from tempest import codec, create_app, keys
 from tempest.db import connect, transaction
 from tempest.store import Delivery, record_day
+from tests.support.tempest import Tempest
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 LUA = """
@@ -133,7 +134,8 @@ def main() -> None:
     names = {"baseline": "GET / (baseline)", "fleet": "fleet list page (50 of all)",
              "day": "one day's readings"}
     for label, workers in (("tempest serve", 0), ("gunicorn -w 2", 2)):
-        server = Server(data, gunicorn_workers=workers, ingest=False)
+        server = Tempest(data, gunicorn_workers=workers, ingest=False,
+                         **PRODUCTION_PACE).start(timeout=60)
         try:
             for kind in ("baseline", "fleet", "day"):  # warm caches and workers, not measured
                 wrk(server.url, kind, args.meters, days, 2, 2, 4, work)

@@ -1,25 +1,23 @@
-"""Shared by the Tempest benchmarks: day files on disk, a real Tempest process, percentiles."""
+"""Shared by the Tempest benchmarks: day files on disk, percentiles, wrk's results. The real
+Tempest they run is tests/support/tempest.py's (started and stopped by PID)."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
-
-import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from core import civil  # noqa: E402
+from tempest import settings  # noqa: E402
 from tests.tempest.tempest_testdata import make_day  # noqa: E402
 
 OUT = REPO / "bench" / "out"
+# Tempest at its production pace: the drop folder rescanned as often as by default, not every
+# second as the tests have it (tests/support/tempest.py); files are still taken at once.
+PRODUCTION_PACE = {"TEMPEST_RESCAN_SECONDS": settings.DEFAULTS["RESCAN_SECONDS"]}
 
 
 def day_names(count: int, meters: int) -> list[tuple[str, str]]:
@@ -63,56 +61,6 @@ def register(data: Path, paths: list[Path]) -> None:
             keys.add(conn, serial)
     finally:
         conn.close()
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A real `tempest serve` (or gunicorn) process, stopped by its PID."""
-
-    def __init__(self, data_dir: Path, host: str = "127.0.0.30", gunicorn_workers: int = 0,
-                 ingest: bool = True, env: dict | None = None):
-        self.data_dir = data_dir
-        self.host = host
-        self.port = free_port(host)
-        self.url = f"http://{host}:{self.port}"
-        self.env = {**os.environ, "TEMPEST_DATA_DIR": str(data_dir),
-                    "TEMPEST_SETTLE_SECONDS": "0", **(env or {})}
-        if gunicorn_workers:
-            cmd = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(gunicorn_workers),
-                   "-b", f"{host}:{self.port}", "--log-level", "warning", "tempest.wsgi:app"]
-        else:
-            cmd = [sys.executable, "-m", "tempest", "serve", "--data-dir", str(data_dir),
-                   "--host", host, "--port", str(self.port), "--no-access-log"]
-            if not ingest:
-                cmd.append("--no-ingest")
-        log = open(data_dir.parent / f"{data_dir.name}.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=self.env, cwd=REPO)
-        log.close()
-        deadline = time.time() + 60
-        while True:
-            try:
-                if requests.get(self.url + "/api/v1/health", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None or time.time() > deadline:
-                self.stop()
-                raise RuntimeError("Tempest did not start; see its log")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -27,12 +27,13 @@ from pathlib import Path
 
 import requests
 from bench_tempest_api import populate, template_day
-from bench_tempest_common import OUT, Server, percentile, wrk_result
+from bench_tempest_common import OUT, PRODUCTION_PACE, percentile, wrk_result
 
 from core.configdoc import config_hash
 from tempest.db import connect, transaction
 from tempest.fleetconfig import init_db as init_fleetconfig
 from tempest.store import Delivery, record_day
+from tests.support.tempest import Tempest
 
 WRK = shutil.which("wrk")
 FLEET_VIEWS = [
@@ -175,7 +176,8 @@ def main() -> None:
                  "year chart data (366 days)"),
     }
     for label, workers in (("tempest serve", 0), ("gunicorn -w 2", 2)):
-        server = Server(data, gunicorn_workers=workers, ingest=False)
+        server = Tempest(data, gunicorn_workers=workers, ingest=False,
+                         **PRODUCTION_PACE).start(timeout=60)
         try:
             for paths, _, _ in routes.values():  # warm caches and workers, not measured
                 measure(server.url, paths, 2, 2, work)
