@@ -12,9 +12,10 @@ same registers as a Pi would.
 
 `--image` writes the whole flash image: main.py, picometer/ and the shared model
 (core/ and loadmodel/, the same code the Pi runs) compiled to .mpy with mpy-cross,
-config.json and registers.txt. Only files whose bytes change are rewritten, so a deploy can
-compare hashes. secrets.py (Wi-Fi and API key) is not part of it: the pico role
-writes it from the vault.
+config.json and registers.txt; with `--display oled_1_3` or `lcd_1_14` (or the config's
+`display`) also picometer/display/ with that panel's driver, and nothing of it otherwise.
+Only files whose bytes change are rewritten, so a deploy can compare hashes. secrets.py
+(Wi-Fi and API key) is not part of it: the pico role writes it from the vault.
 """
 
 from __future__ import annotations
@@ -54,7 +55,15 @@ OPTIONS = {
     "max_intervals": 12,  # intervals recorded per main-loop pass when catching up
     "led": True,  # status LED patterns
     "idle_ms": 1000,  # longest sleep between main-loop passes
+    "display": "none",  # none, oled_1_3 or lcd_1_14 (DISPLAYS)
+    "display_s": 5,  # seconds each screen shows
+    "demo_keep": 7,  # demo mode: sealed days kept in the outbox (nothing collects them)
 }
+# The Pico displays (docs/pico.md, "Displays"): the modules of picometer/display/ each needs.
+# The flash image holds them only when one is chosen, so a Pico without pays nothing for them.
+DISPLAY_COMMON = ("__init__.py", "panel.py", "screens.py", "history.py")
+DISPLAYS = {"none": (), "oled_1_3": DISPLAY_COMMON + ("sh1107.py",),
+            "lcd_1_14": DISPLAY_COMMON + ("st7789.py",)}
 # A single step must finish well within the RP2040 watchdog's 8.3 s.
 _MAX_DEADLINE_MS = 6500
 
@@ -67,6 +76,8 @@ def check(cfg: Config) -> None:
     """Refuse what a Pico meter cannot do, naming the field."""
     raw = cfg.raw
     s = delivery_settings.delivery(cfg)
+    if s.demo:
+        return  # no network at all: Tempest's URL and the delivery settings do not matter
     if not s.tempest_url:
         raise PicoConfigError("tempest_url", "a Pico W meter needs Tempest's http:// URL")
     if not s.tempest_url.startswith("http://"):
@@ -77,7 +88,35 @@ def check(cfg: Config) -> None:
     if s.upload_open_day:
         raise PicoConfigError("delivery.upload_open_day", "a Pico W uploads sealed days only")
     if raw.get("time_scale", 1) != 1:
-        raise PicoConfigError("time_scale", "a Pico W runs in real time (its clock is NTP's)")
+        raise PicoConfigError("time_scale", "a Pico W runs in real time (its clock is NTP's); "
+                              "demo speed is for demo mode (\"demo\": true)")
+
+
+def display_name(cfg: Config, given: str | None = None) -> str:
+    """The display to build for: `given` (--display, the pico role's pico_display), else the
+    config's `display` (the seed's field; null for none)."""
+    name = given if given else (cfg.raw.get("display") or "none")
+    if name not in DISPLAYS:
+        raise PicoConfigError("display" if not given else "pico.display",
+                              f"{name!r} is not a Pico display (one of {', '.join(DISPLAYS)})")
+    return name
+
+
+def demo_start(cfg: Config) -> int:
+    """Where a demo Pico's clock starts (Unix seconds) unless its RTC was set: time_origin,
+    else the commissioning day's local midnight."""
+    origin = cfg.raw.get("time_origin")
+    if origin:
+        from meter.clock import ClockError, parse_instant
+
+        try:
+            return int(parse_instant(origin))
+        except ClockError as exc:
+            raise PicoConfigError("time_origin", str(exc)) from exc
+    from core.tz import Zone
+
+    zone = Zone(cfg.model["timezone"], cfg.model["tz_rules"])
+    return zone.day_start(cfg.model["commissioned_day"]) * 60
 
 
 def options(cfg: Config, overrides: dict | None = None) -> dict:
@@ -90,11 +129,16 @@ def options(cfg: Config, overrides: dict | None = None) -> dict:
         "backoff_max_s": s.backoff_max_s,
         "http_timeout_ms": min(int(s.timeout_s * 1000), OPTIONS["http_timeout_ms"]),
         "hostname": cfg.serial[:32],
+        "display": display_name(cfg),
     })
+    if s.demo:
+        opts.update({"demo": True, "time_scale": int(cfg.raw.get("time_scale", 1)),
+                     "demo_start": demo_start(cfg)})
     for key, value in (overrides or {}).items():
         if key not in opts:
             raise PicoConfigError(f"pico.{key}", f"unknown Pico option (one of {', '.join(sorted(opts))})")
         opts[key] = value
+    display_name(cfg, opts["display"])
     if opts["http_deadline_ms"] > _MAX_DEADLINE_MS:
         raise PicoConfigError("pico.http_deadline_ms", f"at most {_MAX_DEADLINE_MS} ms: a request "
                               "must end before the watchdog (8.3 s) resets the board")
@@ -233,8 +277,9 @@ def compile_mpy(src: Path, name: str, mpy_cross: str) -> bytes:
 
 
 def program_files(cfg: Config, mpy: bool = True, mpy_cross: str | None = None,
-                  pico_dir: Path = PICO_DIR) -> dict[str, bytes]:
-    """{path on the flash: bytes} for the program and the shared model."""
+                  pico_dir: Path = PICO_DIR, display: str = "none") -> dict[str, bytes]:
+    """{path on the flash: bytes} for the program and the shared model (and the modules of
+    `display`, if one is named)."""
     files: dict[str, bytes] = {"main.py": (pico_dir / "main.py").read_bytes()}
     exe = find_mpy_cross(mpy_cross) if mpy else None
     with tempfile.TemporaryDirectory() as tmp:
@@ -244,6 +289,8 @@ def program_files(cfg: Config, mpy: bool = True, mpy_cross: str | None = None,
             trimmed[name].write_text(text)
         sources = [(p, "picometer/" + p.name)
                    for p in sorted((pico_dir / "picometer").glob("*.py"))]
+        sources += [(pico_dir / "picometer" / "display" / name, "picometer/display/" + name)
+                    for name in DISPLAYS[display]]
         sources += [(CORE_DIR / name, "core/" + name) for name in PICO_CORE]
         sources += [(trimmed.get(p.name, p), "loadmodel/" + p.name)
                     for p in sorted(MODEL_DIR.glob("*.py"))]
@@ -291,8 +338,9 @@ def manifest(files: dict[str, bytes]) -> dict[str, str]:
 def image(cfg: Config, start=None, days: int = REGISTERS_DAYS, overrides: dict | None = None,
           mpy: bool = True, mpy_cross: str | None = None) -> dict[str, bytes]:
     first = start_day(cfg, start)
-    files = program_files(cfg, mpy, mpy_cross)
-    files["config.json"] = config_text(document(cfg, overrides, first)).encode()
+    doc = document(cfg, overrides, first)
+    files = program_files(cfg, mpy, mpy_cross, display=doc["pico"]["display"])
+    files["config.json"] = config_text(doc).encode()
     files["registers.txt"] = registers_text(cfg, first, days).encode()
     return files
 
@@ -328,17 +376,22 @@ def _parse_options(pairs: tuple[str, ...], json_text: str | None) -> dict:
 @click.option("--option", "option_pairs", multiple=True, metavar="KEY=VALUE",
               help="A Pico option, e.g. heartbeat_s=60 or led=false (VALUE is JSON).")
 @click.option("--options-json", default=None, help="Pico options as one JSON object.")
+@click.option("--display", type=click.Choice(sorted(DISPLAYS)), default=None, metavar="NAME",
+              help="The Pico's display: none, oled_1_3 or lcd_1_14 (default: the config's "
+                   "`display`, else none); the image holds its modules only when one is chosen.")
 @click.option("--mpy/--no-mpy", default=True, show_default=True,
               help="Compile the program and model to .mpy (less heap on the board).")
 @click.option("--mpy-cross", "mpy_cross", default=None, help="The mpy-cross executable.")
-def pico_config(config_path, output, image_dir, start, days, option_pairs, options_json, mpy,
-                mpy_cross):
+def pico_config(config_path, output, image_dir, start, days, option_pairs, options_json, display,
+                mpy, mpy_cross):
     """Render a Pico W meter's config.json (and registers table, or whole flash image)."""
     if not output and not image_dir:
         raise click.UsageError("give -o/--output, --image or both")
     try:
         cfg = read(Path(config_path))
         overrides = _parse_options(option_pairs, options_json)
+        if display:
+            overrides["display"] = display
         first = start_day(cfg, start)
         doc = document(cfg, overrides, first)
         regs = registers_text(cfg, first, days)
@@ -351,7 +404,7 @@ def pico_config(config_path, output, image_dir, start, days, option_pairs, optio
         (out.parent / "registers.txt").write_text(regs)
         click.echo(f"wrote {out} and {out.parent / 'registers.txt'}")
     if image_dir:
-        files = program_files(cfg, mpy, mpy_cross)
+        files = program_files(cfg, mpy, mpy_cross, display=doc["pico"]["display"])
         files["config.json"] = config_text(doc).encode()
         files["registers.txt"] = regs.encode()
         changed = write_image(Path(image_dir), files)

@@ -13,6 +13,12 @@
 #
 # Booting (config, secrets, reset cause, deploy hold, the watchdog) is picometer/start.py, which
 # main.py unloads once the App is built: its code is not needed again until the next boot.
+#
+# Demo mode (option "demo"): no Wi-Fi, NTP, upload or heartbeat (their modules are not even
+# imported), a clock of its own, each interval printed to the USB console, the outbox kept to
+# the newest "demo_keep" days. A display (option "display") shows the readings in either mode,
+# drawn in the idle slices. Both live in picometer/show.py, loaded only when one is on: a
+# meter without either pays no heap for them.
 
 import gc
 import time
@@ -38,7 +44,16 @@ class App:
         self._first = True
         crash.uptime = self.uptime_s
         self.feed()
-        # The model first, while the heap is emptiest: it is the biggest part by far.
+        self.demo = opts.get("demo", False)
+        self.display = None
+        self.readings = None
+        show = dev = None
+        if self.demo or opts.get("display", "none") != "none":
+            from picometer import show
+
+            # The display's frame buffers first, then the model, while the heap is emptiest:
+            # they are the biggest parts by far.
+            dev = show.panel(opts.get("display", "none"), crash)
         from picometer.flashfs import FlashFS
         from picometer.recorder import Recorder
 
@@ -46,26 +61,36 @@ class App:
         self.recorder = Recorder(cfg, tz, self.fs, ROOT, opts.get("max_intervals", 12),
                                  False, self.feed)
         self.feed()
-        from picometer import clock, http, wifi
-
         self.serial = cfg["serial"]
-        self.clock = clock.Clock(opts.get("ntp_host", "pool.ntp.org"), opts.get("ntp_timeout_s", 1),
-                                 opts.get("ntp_resync_s", 21600))
+        self.demo_keep = opts.get("demo_keep", 7)
+        self.wifi = None
+        self.client = None
+        self.heartbeat = None
+        if self.demo:
+            self.clock = show.demo_clock(self.recorder, opts)
+        else:
+            from picometer import clock, http, wifi
+            from picometer.heartbeat import Heartbeat
+
+            self.clock = clock.Clock(opts.get("ntp_host", "pool.ntp.org"),
+                                     opts.get("ntp_timeout_s", 1), opts.get("ntp_resync_s", 21600))
+            ssid, password, key = creds
+            self.wifi = wifi.Wifi(ssid, password, opts.get("hostname"))
+            self.client = http.Client(opts["tempest_url"], key, opts.get("http_timeout_ms", 3000),
+                                      opts.get("http_deadline_ms", 5000), self.fs.buf)
+            self.heartbeat = Heartbeat(self.client, self.serial, opts.get("version", ""),
+                                       opts.get("config_hash"))
         crash.clock = self.clock
-        ssid, password, key = creds
-        self.wifi = wifi.Wifi(ssid, password, opts.get("hostname"))
-        self.client = http.Client(opts["tempest_url"], key, opts.get("http_timeout_ms", 3000),
-                                  opts.get("http_deadline_ms", 5000), self.fs.buf)
-        from picometer.heartbeat import Heartbeat
         from picometer.outbox import Outbox
 
         self.outbox = Outbox(self.fs, ROOT, self.serial, self.client,
                              opts.get("backoff_max_s", 3600), opts.get("sent_keep", 3))
-        self.heartbeat = Heartbeat(self.client, self.serial, opts.get("version", ""),
-                                   opts.get("config_hash"))
         self.hb_ms = opts.get("heartbeat_s", 60) * 1000
         self.hb_next = time.ticks_ms()
-        self.hb_on = opts.get("heartbeat", True)
+        self.hb_on = opts.get("heartbeat", True) and not self.demo
+        self.feed()
+        if show is not None:
+            show.attach(self, cfg, opts, dev)
         self.led = None
         if opts.get("led", True):
             from picometer.led import Led
@@ -104,7 +129,7 @@ class App:
 
     def last_error(self):
         for err in (self.crash.last_error, self.outbox.last_error, self.clock.last_error,
-                    self.wifi.last_error):
+                    self.wifi.last_error if self.wifi is not None else None):
             if err:
                 return err
         return None
@@ -144,9 +169,15 @@ class App:
         self.retry[name] = (n, time.ticks_add(time.ticks_ms(), wait))
 
     def tick(self):
-        s = self.recorder.tick(self.clock.minute())
+        try:
+            s = self.recorder.tick(self.clock.minute())
+        finally:
+            if self.readings is not None:  # what was recorded, even by a failed tick
+                self.readings.flush(self.crash)
         if s["sealed"] or s["released"]:
             self.outbox.changed()
+            if self.demo:  # nothing will ever collect them: keep the flash from filling
+                self.outbox.prune("outbox", self.demo_keep)
         if not self.recorder.pending:
             self.last_tick = self.recorder.last_tick()
         return True
@@ -166,9 +197,11 @@ class App:
     def once(self):
         """One pass of the main loop; True when work is left (no idling)."""
         self.failing = False
-        up = self.step("wifi", self.wifi.poll)
-        if up and self.clock.due():
-            self.step("ntp", self.clock.sync)
+        up = False  # never in demo mode: no Wi-Fi, so no NTP, upload or heartbeat
+        if self.wifi is not None:
+            up = self.step("wifi", self.wifi.poll)
+            if up and self.clock.due():
+                self.step("ntp", self.clock.sync)
         busy = False
         if self.clock.valid():
             if self.recorder.due(self.clock.minute()):
@@ -188,7 +221,7 @@ class App:
 
         if self.failing:
             return led.ERROR
-        if not self.wifi.up:
+        if self.wifi is not None and not self.wifi.up:
             return led.NO_WIFI
         if not self.clock.valid():
             return led.NO_TIME
@@ -200,9 +233,10 @@ class App:
         if self.clock.valid():
             n_ms = self.recorder.n * 60000
             into = (self.clock.unix() % (self.recorder.n * 60)) * 1000
-            wait = min(wait, n_ms - into + 500)
+            wait = min(wait, (n_ms - into + 500) // self.clock.scale + 1)
         led = self.led
-        step = _SLICE_MS if led is not None else min(self.idle_ms, 4000)
+        display = self.display
+        step = _SLICE_MS if led is not None or display is not None else min(self.idle_ms, 4000)
         pattern = self.pattern() if led is not None else 0
         while wait > 0:
             s = min(step, wait)
@@ -211,12 +245,13 @@ class App:
             self.feed()
             if led is not None:
                 led.show(pattern)
+            if display is not None:
+                self.step("display", display.poll)
 
     def loop(self):
         while True:
             if not self.once():
                 self.idle()
-
 
     def run(self):
         """The main loop, for good. An exception escaping it (the steps catch their own) is

@@ -24,6 +24,8 @@ def epoch_offset():
 
 
 class Clock:
+    scale = 1  # simulated seconds per real second (demo mode's clock, in show.py, may run faster)
+
     def __init__(self, host="pool.ntp.org", timeout_s=1, resync_s=21600):
         self.host = host
         self.timeout_s = timeout_s

@@ -41,14 +41,16 @@ def epoch(text: str) -> int:
 
 
 @functools.lru_cache(maxsize=8)
-def _program(archetype: str | None, country: str) -> tuple[tuple[str, bytes], ...]:
-    # Compiling ~30 modules takes a second; the image differs only by the trimmed data modules.
+def _program(archetype: str | None, country: str,
+             display: str = "none") -> tuple[tuple[str, bytes], ...]:
+    # Compiling ~30 modules takes a second; the image differs only by the trimmed data modules
+    # (and the display's modules, when one is chosen).
     raw = {"serial": "x", "archetype": archetype or "couple", "location": {**BERLIN,
                                                                            "country": country}}
     if archetype is None:
         raw = {"serial": "x", "profile": {str(h): 0.1 for h in range(24)},
                "location": {**BERLIN, "country": country}}
-    return tuple(pico_config.program_files(from_dict(raw)).items())
+    return tuple(pico_config.program_files(from_dict(raw), display=display).items())
 
 
 def build_image(flash: Path, raw: dict, *, start: str | None = None, options: dict | None = None,
@@ -61,8 +63,9 @@ def build_image(flash: Path, raw: dict, *, start: str | None = None, options: di
     cfg = from_dict(raw)
     first = pico_config.start_day(cfg, start)
     opts = {"led": False, "idle_ms": 4000, **(options or {})}
-    files = dict(_program(cfg.model["archetype"], cfg.model["country"]))
-    files["config.json"] = pico_config.config_text(pico_config.document(cfg, opts, first)).encode()
+    doc = pico_config.document(cfg, opts, first)
+    files = dict(_program(cfg.model["archetype"], cfg.model["country"], doc["pico"]["display"]))
+    files["config.json"] = pico_config.config_text(doc).encode()
     files["registers.txt"] = pico_config.registers_text(cfg, first, 60).encode()
     pico_config.write_image(flash, files)
     if secrets:
