@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.meter.conftest import SEED_KILI, SEED_MACBOOK, family
+from tests.meter.configs import SEED_KILI, SEED_MACBOOK, family
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from meter.bulk import derive_all
 from meter.clock import now_minute
 from meter.config import from_dict
 from meter.daybuild import build_days
-from tests.meter.conftest import family
+from tests.meter.configs import family
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 40

@@ -7,7 +7,7 @@ import pytest
 
 from core import civil, dayfile_reader
 from meter.daybuild import build_days
-from tests.meter.conftest import cfg_of, family
+from tests.meter.configs import cfg_of, family
 
 DAY = civil.parse_day("2024-10-27")  # 25 hours in Berlin
 

@@ -6,7 +6,7 @@ import pytest
 from core import civil
 from loadmodel.engine import MeterModel
 from meter.vector.engine import QUALITY_TEXT, VectorMeter, labels_of
-from tests.meter.conftest import AUCKLAND, BERLIN, SEED_KILI, cfg_of
+from tests.meter.configs import AUCKLAND, BERLIN, SEED_KILI, cfg_of
 
 FAULTS = {"missing_intervals": 0.01, "missing_run_max": 4, "estimated": 0.01, "spikes": 0.01,
           "clock_drift_s_per_day": 45, "clock_resync_days": 9, "outage_days": 0.05}

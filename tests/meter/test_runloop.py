@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.meter.conftest import family
+from tests.meter.configs import family
 
 ROOT = Path(__file__).resolve().parents[2]
 

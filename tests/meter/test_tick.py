@@ -6,7 +6,7 @@ from pathlib import Path
 from core import civil, dayfile_reader
 from meter import operations, registers
 from meter.daybuild import build_days
-from tests.meter.conftest import cfg_of, family
+from tests.meter.configs import cfg_of, family
 
 
 def minute(iso: str) -> int:
