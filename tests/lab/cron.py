@@ -9,11 +9,13 @@ outside the lab writes the machine's spool, which the lab's cron never reads.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from pathlib import Path
 
-from . import procs
+from tests.support import processes
+
 from .namespace import Namespace
 from .users import LabError
 
@@ -28,7 +30,7 @@ class Cron:
 
     @property
     def pid(self) -> int | None:
-        return procs.read_pidfile(self.pidfile)
+        return processes.read_pidfile(self.pidfile)
 
     def start(self) -> bool:
         """Start cron in the lab namespace unless it runs; True if this call started it.
@@ -50,15 +52,17 @@ class Cron:
             proc = subprocess.Popen(self.ns.prefix() + [CRON, "-f", "-L", "15"],
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                     start_new_session=True, cwd="/")
-        procs.write_pidfile(self.pidfile, proc.pid)
+        processes.write_pidfile(self.pidfile, proc.pid)
         # cron takes its lock in /run/crond.pid at once; give a failing start time to exit.
-        if procs.wait_for(lambda: not procs.alive(proc.pid), 0.3):
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(0.3)
+        if proc.returncode is not None:
             raise LabError(f"cron exited at start; see {self.log}")
         return True
 
     def stop(self) -> int | None:
         """Stop the daemon by PID. Jobs it already started finish on their own."""
-        return procs.stop_pidfile(self.pidfile)
+        return processes.stop_pidfile(self.pidfile)
 
     def install(self, user: str, text: str) -> None:
         """`crontab -u USER -` inside the lab, i.e. into the lab's spool."""

@@ -23,13 +23,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import procs, users
+from tests.support import processes
+
+from . import users
 from .config import REPO, Host, LabConfig
 from .cron import CRON, Cron
 from .inventory import known_hosts_line, render, ssh_options
 from .namespace import Namespace
 from .namespace import unavailable as namespace_unavailable
-from .sshd import RRSYNC, SSHD, Sshd, ensure_key, pinned_key_line, render_config
+from .sshd import (
+    RRSYNC,
+    SSHD,
+    ensure_key,
+    lab_sshd,
+    pinned_key_line,
+    render_config,
+    start_or_reload,
+)
 from .users import LabError, ensure_account, ensure_home, ensure_owned
 
 __all__ = ["Host", "Lab", "LabConfig", "LabError", "cron_missing", "missing"]
@@ -66,7 +76,7 @@ class Lab:
             "turned off by METERS_LAB_NAMESPACE=0"
             if os.environ.get("METERS_LAB_NAMESPACE") == "0" else namespace_unavailable())
         self.ns = Namespace(d, enabled=self.namespace_problem is None)
-        self.sshd = Sshd(self.config, self.ns)
+        self.sshd = lab_sshd(self.config, self.ns)
         self.cron = Cron(d, self.ns)
         self.key = d / "ssh" / "id_ed25519"
         self.host_key = d / "ssh" / "ssh_host_ed25519_key"
@@ -156,7 +166,7 @@ class Lab:
                 self.cron.clear_spool()
                 for mail in self.ns.mail.iterdir():
                     mail.unlink()
-            return self.sshd.start(reload=changed)
+            return start_or_reload(self.sshd, cfg, reload=changed)
 
     def down(self) -> None:
         """Stop cron, sshd and every process of the lab, by PID. Accounts and homes stay."""
@@ -168,7 +178,7 @@ class Lab:
 
     def _stop_user_processes(self) -> None:
         uids = {users.uid_of(user) for user in users.lab_users(self.config.prefix)} - {None}
-        procs.stop(procs.pids_of_uids(uids))
+        processes.stop_pids(processes.pids_of_uids(uids))
 
     def wipe_homes(self) -> None:
         """Every host back to a fresh image: processes, homes, crontabs and cron mail."""

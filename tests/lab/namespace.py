@@ -20,7 +20,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import procs
+from tests.support import processes
+
 from .users import LabError
 
 # Entries of the machine's /run the lab gets its own copy of: cron's lock and @reboot marker
@@ -62,7 +63,7 @@ class Namespace:
 
     @property
     def pid(self) -> int | None:
-        return procs.read_pidfile(self.pidfile)
+        return processes.read_pidfile(self.pidfile)
 
     @property
     def running(self) -> bool:
@@ -178,10 +179,10 @@ class Namespace:
         line = holder.stdout.readline() if ready else b""
         holder.stdout.close()
         if line.strip() != b"ready":
-            procs.stop([holder.pid])
+            processes.stop_pids([holder.pid])
             raise LabError(f"could not set up the lab namespace; see {self.log}")
-        procs.write_pidfile(self.pidfile, holder.pid)
-        self.idfile.write_text(procs.mount_ns(holder.pid) or "")
+        processes.write_pidfile(self.pidfile, holder.pid)
+        self.idfile.write_text(processes.mount_ns(holder.pid) or "")
         return holder.pid
 
     def members(self) -> list[int]:
@@ -189,15 +190,15 @@ class Namespace:
         if not self.enabled:
             return []
         ns = self.idfile.read_text().strip() if self.idfile.exists() else ""
-        if not ns or ns == procs.mount_ns(os.getpid()):
+        if not ns or ns == processes.mount_ns(os.getpid()):
             return []  # never sweep the namespace we ourselves live in
-        return procs.pids_in_mount_ns(ns)
+        return processes.pids_in_mount_ns(ns)
 
     def stop(self) -> None:
         """Stop every process left in the namespace, by PID, then the holder."""
         holder = self.pid
-        procs.stop([p for p in self.members() if p != holder])
+        processes.stop_pids([p for p in self.members() if p != holder])
         if holder is not None:
-            procs.stop([holder])
+            processes.stop_pids([holder])
         self.pidfile.unlink(missing_ok=True)
         self.idfile.unlink(missing_ok=True)

@@ -1,32 +1,28 @@
 """The lab's one sshd: keys, a generated config that pins each account to its address, and
-start / reload / stop by PID.
+the server itself (tests/support/sshd.py: started in the lab's namespace, reloaded, stopped by
+the PID in the lab's pidfile).
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
 from pathlib import Path
 
-from . import procs
+from tests.support.sshd import SSHD, Sshd, SshdError, ssh_keygen
+
 from .config import LabConfig
 from .namespace import Namespace
 from .users import LabError
 
-SSHD = "/usr/sbin/sshd"
+__all__ = ["RRSYNC", "SSHD", "Sshd", "ensure_key", "lab_sshd", "pinned_key_line",
+           "render_config", "start_or_reload"]
+
 RRSYNC = "/usr/bin/rrsync"
-LISTENING = b"Server listening on 0.0.0.0"
 
 
 def ensure_key(path: Path, comment: str) -> str:
     """An ed25519 key pair at `path` (made once); returns the public key line."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment,
-                        "-f", str(path)], check=True, capture_output=True)
-    return Path(f"{path}.pub").read_text().strip()
+    return ssh_keygen(path, comment)
 
 
 def pinned_key_line(cfg: LabConfig, public_key: str, folder: Path) -> str:
@@ -90,74 +86,35 @@ def render_config(cfg: LabConfig, host_key: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-class Sshd:
-    def __init__(self, cfg: LabConfig, ns: Namespace):
-        self.cfg = cfg
-        self.ns = ns
-        self.config = cfg.dir / "sshd_config"
-        self.pidfile = cfg.dir / "state" / "sshd.pid"
-        self.log = cfg.dir / "log" / "sshd.log"
+def lab_sshd(cfg: LabConfig, ns: Namespace) -> Sshd:
+    """The lab's sshd: config and pidfile in the lab's folder, run inside its namespace, in a
+    session of its own so that it outlives `lab up`."""
+    return Sshd(cfg.dir / "sshd_config", cfg.dir / "log" / "sshd.log",
+                cfg.dir / "state" / "sshd.pid", launcher=ns.prefix, detach=True)
 
-    @property
-    def pid(self) -> int | None:
-        return procs.read_pidfile(self.pidfile)
 
-    def write_config(self, text: str) -> bool:
-        """Write the config; True if it changed."""
-        if self.config.exists() and self.config.read_text() == text:
+def start_or_reload(sshd: Sshd, cfg: LabConfig, reload: bool = False) -> bool:
+    """Start sshd, or reload it if it runs and `reload` is set; True if this started it."""
+    try:
+        if sshd.pid is not None:
+            if reload:
+                sshd.reload()
+            else:
+                sshd.check()
             return False
-        self.config.write_text(text)
-        self.config.chmod(0o600)
-        return True
-
-    def _check(self) -> None:
-        result = self.ns.run([SSHD, "-t", "-f", str(self.config)])
-        if result.returncode != 0:
-            raise LabError(f"sshd rejects {self.config}: {result.stderr.strip()}")
-
-    def _listening_count(self) -> int:
-        return self.log.read_bytes().count(LISTENING) if self.log.exists() else 0
-
-    def _wait_listening(self, pid: int, before: int) -> None:
-        if not procs.wait_for(
-                lambda: self._listening_count() > before or not procs.alive(pid), 10):
-            raise LabError(f"sshd did not start listening; see {self.log}")
-        if not procs.alive(pid):
-            raise LabError(f"sshd exited; see {self.log}")
-
-    def _port_free(self) -> bool:
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("0.0.0.0", self.cfg.port))
-            except OSError:
-                return False
-        return True
-
-    def start(self, reload: bool = False) -> bool:
-        """Start sshd, or reload it if it runs and `reload` is set; True if this started it."""
-        self._check()
-        pid = self.pid
-        if pid is not None:
-            if not reload:
-                return False
-            before = self._listening_count()
-            os.kill(pid, signal.SIGHUP)  # sshd re-executes itself with the new config
-            self._wait_listening(pid, before)
-            return False
-        if not self._port_free():
-            raise LabError(f"port {self.cfg.port} is in use by another program; "
+        if not _port_free(cfg.port):
+            raise LabError(f"port {cfg.port} is in use by another program; "
                            "set METERS_LAB_PORT to a free port")
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        before = self._listening_count()
-        with open(self.log, "ab") as log:
-            # -D: stay in the foreground so the PID we record is sshd's own; -e: log to the file.
-            proc = subprocess.Popen(self.ns.prefix() + [SSHD, "-D", "-e", "-f", str(self.config)],
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    start_new_session=True, cwd="/")
-        procs.write_pidfile(self.pidfile, proc.pid)
-        self._wait_listening(proc.pid, before)
-        return True
+        return sshd.start()
+    except SshdError as exc:
+        raise LabError(str(exc)) from exc
 
-    def stop(self) -> int | None:
-        return procs.stop_pidfile(self.pidfile)
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True

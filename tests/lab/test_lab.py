@@ -19,13 +19,14 @@ import pytest
 import yaml
 
 from tests.support import ci_guard
+from tests.support.processes import alive, mount_ns, stop_pids
+from tests.support.waiting import wait_for
 
 from .config import REPO
 from .cron import CRON, Cron
 from .fixtures import skip_lab
 from .fleet import Lab, LabConfig, cron_missing, rrsync_available
 from .namespace import Namespace
-from .procs import alive, mount_ns, stop, wait_for
 from .sshd import pinned_key_line
 from .users import delete_account, lab_users
 
@@ -100,7 +101,8 @@ class CronWatch:
         expected = [self.m01.home / "cron-probe", self.m02.home / "cron-probe",
                     self.m03.home / "cron-probe", self.marker("crontab", self.fake_ns),
                     self.marker("crond", self.fake_ns)]
-        wait_for(lambda: all(p.exists() for p in expected), boundary + 20 - time.time(), 0.2)
+        wait_for(lambda: all(p.exists() for p in expected), boundary + 20 - time.time(), 0.2,
+                 "the first minute's cron jobs")
         time.sleep(2)  # jobs of one minute start together; give any stray one time to land
 
     def close(self) -> None:
@@ -108,7 +110,7 @@ class CronWatch:
             self.cron.remove(host.user)
         for host in (self.m01, self.m02, self.m03):
             (host.home / "cron-probe").unlink(missing_ok=True)
-        stop(self.pids)
+        stop_pids(self.pids)
         if self.probe is not None:
             self.probe.stop()
 
