@@ -15,6 +15,7 @@ ground truth says was delivered must be stored exactly once, in Tempest and in e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -74,14 +75,19 @@ def _issue_keys(data_dir, serials: list[str]) -> dict[str, str]:
 @pytest.mark.slow
 def test_worst_week_loses_nothing_and_stores_every_day_once(tmp_path):
     rnd = random.Random(SEED)
+    # The servers are stopped by PID however the test ends (before the tmpfs go).
     with (tmpfs(tmp_path / "tempest", "48m") as (tdir, no_disk),
-          tmpfs(tmp_path / "meters", "1g") as (mdir, _)):
+          tmpfs(tmp_path / "meters", "1g") as (mdir, _), contextlib.ExitStack() as servers):
         if no_disk:  # the rest of the week still runs (not under CI); say what was left out
             ci_guard.left_out("the full disk", no_disk)
         (tmp_path / "vm").mkdir()
-        vm = VictoriaMetrics(tmp_path / "vm").start()
+        vm = VictoriaMetrics(tmp_path / "vm")
+        servers.callback(vm.stop)
+        vm.start()
         (tmp_path / "mdms").mkdir()
-        mdms = ReferenceMdms(tmp_path / "mdms", api_key=MDMS_KEY, stall_seconds=3.0).start()
+        mdms = ReferenceMdms(tmp_path / "mdms", api_key=MDMS_KEY, stall_seconds=3.0)
+        servers.callback(mdms.stop)
+        mdms.start()
         data = tdir / "data"
         tempest = Tempest(data, tmp_path / "tempest.log",
                           TEMPEST_SINK_INFLUX_URL=vm.url, TEMPEST_SINK_INFLUX_TOKEN="t",
@@ -93,6 +99,7 @@ def test_worst_week_loses_nothing_and_stores_every_day_once(tmp_path):
                           # A 48 MiB disk is below the default reserve; the week fills it for a
                           # stretch instead (the reserve's 507 is test_tempest_quotas.py's).
                           TEMPEST_DISK_RESERVE_BYTES=0)
+        servers.callback(tempest.stop)
         faults = {"missing_intervals": 0.005, "estimated": 0.005, "spikes": 0.001,
                   "outage_days": 0.03, "late_days": 0.15, "late_max_days": LATE_MAX_DAYS,
                   "duplicate_days": 0.15}
