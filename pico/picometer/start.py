@@ -89,7 +89,8 @@ def boot():
         return None
     try:
         cfg, tz, opts = load_config()
-        creds = load_secrets()
+        # A demo meter never uses the network: it needs no Wi-Fi or key (docs/pico.md).
+        creds = (None, None, None) if opts.get("demo") else load_secrets()
     except Exception as e:  # noqa: BLE001 - a missing or broken config: wait for a deploy
         crash.record(e, "config")
         print("picometer: no usable config.json / secrets.py: not starting")

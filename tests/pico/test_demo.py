@@ -186,7 +186,8 @@ def test_demo_pico_with_the_lcd_draws_between_steps_in_the_pico_heap(tmp_path):
     picotest.require("micropython", "mpy-cross")
     raw = demo_config("http://127.0.0.1:9/", time_scale=300)
     flash = tmp_path / "flash"
-    build_image(flash, raw, options={"display": "lcd_1_14", "display_s": 5})
+    # No secrets.py: a demo Pico needs no Wi-Fi or key.
+    build_image(flash, raw, options={"display": "lcd_1_14", "display_s": 5}, secrets=False)
     (flash / "demo.json").write_text(json.dumps({"days": 1.5}))
     (flash / "drive.py").write_text(picotest.mp_script("demo.py"))
     cap = picotest.cap_for_program(tmp_path, 192)

@@ -174,3 +174,37 @@ def test_screens_rotate_on_their_timer_and_the_keys_step_through_them(tmp_path):
     assert got[2][0] == rotation[-1]  # back from the first screen: the last
     assert got[3][0] == rotation[0] and 1700 <= got[3][1] - got[2][1] <= 2600, got
     assert got[4][0] == rotation[1] and 1700 <= got[4][1] - got[3][1] <= 2600, got
+
+
+def test_pico_config_ships_a_display_only_when_one_is_chosen():
+    """CPython: the image builder's choices (meter/pico_config.py)."""
+    raw = picotest.raw_config()
+    cfg = from_dict(raw)
+    names = {d: sorted(n for n in pico_config.program_files(cfg, mpy=False, display=d)
+                       if n.startswith("picometer/display/"))
+             for d in ("none", "oled_1_3", "lcd_1_14")}
+    common = ["picometer/display/__init__.py", "picometer/display/history.py",
+              "picometer/display/panel.py", "picometer/display/screens.py"]
+    assert names["none"] == []
+    assert names["oled_1_3"] == sorted(common + ["picometer/display/sh1107.py"])
+    assert names["lcd_1_14"] == sorted(common + ["picometer/display/st7789.py"])
+    # The seed's `display` field chooses one too; --display (the role) wins; a name that is
+    # not a Pico display is refused, naming the field.
+    assert pico_config.options(from_dict({**raw, "display": "oled_1_3"}))["display"] == "oled_1_3"
+    assert pico_config.options(from_dict({**raw, "display": None}))["display"] == "none"
+    assert pico_config.options(from_dict({**raw, "display": "oled_1_3"}),
+                               {"display": "none"})["display"] == "none"
+    with pytest.raises(pico_config.PicoConfigError) as bad:
+        pico_config.options(from_dict({**raw, "display": "epaper"}))
+    assert bad.value.field == "display" and "oled_1_3" in str(bad.value)
+    # Demo speed is for demo mode only; a demo Pico needs no Tempest.
+    with pytest.raises(pico_config.PicoConfigError) as bad:
+        pico_config.document(from_dict({**raw, "time_scale": 300}))
+    assert bad.value.field == "time_scale"
+    demo = {**raw, "demo": True, "time_scale": 300, "time_origin": "2024-06-10T21:45:00Z"}
+    del demo["tempest_url"]
+    opts = pico_config.document(from_dict(demo))["pico"]
+    assert (opts["demo"], opts["time_scale"], opts["demo_start"]) == (True, 300, 1718055900)
+    del demo["time_origin"]
+    opts = pico_config.document(from_dict(demo))["pico"]
+    assert opts["demo_start"] == 1717192800  # 2024-06-01 (commissioned) 00:00 in Berlin
