@@ -155,7 +155,7 @@ def redial(meters: Meters, first: str, last: str | None) -> None:
 @meter_options
 @click.option("--host", help="Address to listen on (default: agent.host, else 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535),
-              help="Port to listen on (default: agent.port, else 8003).")
+              help="Port to listen on (default: agent.port, else 8001, the seed's).")
 def agent(meters: Meters, host: str | None, port: int | None) -> None:
     """Serve the meter agent (HTTP API: status, config, tick, day, redial) for one meter.
     For production run it under gunicorn; see docs/agent-api.md."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from meter.config import Config
 
 DEFAULT_AGENT_HOST = "127.0.0.1"
-DEFAULT_AGENT_PORT = 8003  # the seed's agent port
+DEFAULT_AGENT_PORT = 8001  # the seed's agent port (docs/seed.md)
 # The first retry waits about a minute: with cron ticking every 1-5 minutes that is "the next
 # tick or the one after", then the wait doubles up to backoff_max_s.
 BACKOFF_BASE_S = 60

@@ -24,7 +24,7 @@ from tests.lab.fleet import Lab
 
 SOURCE_PARTS = ("pyproject.toml", "README.md", "core", "loadmodel", "meter", "tempest")
 TEMPEST_PORT = 8002
-AGENT_PORT = 8003
+AGENT_PORT = 8001
 VAULT_PASSWORD = "meters-lab-vault"  # guards nothing real: the lab's keys are made up
 ADMIN_TOKEN = "lab-admin-token-0123456789abcdef"
 # A fleet of varied meters; delivery alternates so both routes are always in the fleet.

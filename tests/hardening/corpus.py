@@ -39,7 +39,7 @@ def day_docs() -> tuple[dict, ...]:
 
 def heartbeat() -> dict:
     return {"serial": SERIAL, "kind": "pi", "version": "0.1.0", "address": "127.0.0.11",
-            "agent_url": "http://127.0.0.11:8003/", "timestamp": "2024-05-26T10:05:00+12:00",
+            "agent_url": "http://127.0.0.11:8001/", "timestamp": "2024-05-26T10:05:00+12:00",
             "last_tick": "2024-05-26T10:05:00+12:00", "config_hash": "sha256:" + "a" * 64,
             "outbox_backlog": 0, "free_disk_bytes": 10**9}
 
@@ -53,4 +53,4 @@ def meter_config() -> dict:
             "commissioned": "2024-01-01", "tempest_url": "http://127.0.0.1:8002/",
             "tempest_api_key": "meter-secret-key-0123456789",
             "delivery": {"mode": "http", "timeout_s": 10},
-            "agent": {"host": "127.0.0.1", "port": 8003, "key": "agent-secret-key-0123456789"}}
+            "agent": {"host": "127.0.0.1", "port": 8001, "key": "agent-secret-key-0123456789"}}

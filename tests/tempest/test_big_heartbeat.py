@@ -18,7 +18,7 @@ from tests.support.tempest_client import admin_headers
 PAGES = ("/api/v1/heartbeats", "/api/v1/heartbeats?serial=kili", "/ui/heartbeats",
          "/ui/heartbeats?serial=kili", "/ui/meters/kili")
 HEARTBEAT = {"serial": "kili", "kind": "pi", "version": "0.1.0", "address": "127.0.0.11",
-             "agent_url": "http://127.0.0.11:8003/", "timestamp": "2024-05-26T10:05:00+12:00",
+             "agent_url": "http://127.0.0.11:8001/", "timestamp": "2024-05-26T10:05:00+12:00",
              "last_tick": "2024-05-26T10:05:00+12:00", "config_hash": "sha256:" + "a" * 64,
              "outbox_backlog": 3, "free_disk_bytes": 10**9, "last_error": "E" * 400}
 

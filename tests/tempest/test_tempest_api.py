@@ -136,7 +136,7 @@ def test_revoked_key_is_refused(client, conn, key):
 # -- heartbeats and the registry ------------------------------------------------------------------
 
 def test_heartbeat_updates_the_registry(client, conn, key):
-    hb = {"serial": "kili", "address": "127.0.0.11", "agent_url": "http://127.0.0.11:8003/",
+    hb = {"serial": "kili", "address": "127.0.0.11", "agent_url": "http://127.0.0.11:8001/",
           "timestamp": "2023-05-26T10:05:00+12:00", "version": "0.1.0",
           "config_hash": "sha256:" + "a" * 64, "outbox_backlog": 2,
           "last_tick": "2023-05-26T10:05:00+12:00", "free_disk_bytes": 10**9, "kind": "pi"}

@@ -82,7 +82,7 @@ def test_desired_config_hash_drift_and_secrets(app, client, conn):
 
     key = issue_key(conn, "kili")
     raw = {"serial": "kili", "timezone": "Pacific/Auckland", "tempest_api_key": key,
-           "agent": {"key": "agent-secret-123", "port": 8003}}
+           "agent": {"key": "agent-secret-123", "port": 8001}}
     r = client.put("/api/v1/meters/kili/desired-config", json={"config": raw, "source": "t"},
                    headers=admin_headers())
     body = r.get_json()
