@@ -23,6 +23,12 @@ from core.dayfile_common import (
 )
 
 
+def moved_note(named: str, placed: str) -> str:
+    """The note of a seed file whose readings belong to the day before the one it names; Tempest
+    finds such a file again by the day the seed named (the seed's `GET /payload?day=`)."""
+    return f"seed reading_day {named} moved to {placed}, the day its readings belong to"
+
+
 def _legacy_zone(labels: list[str], default_zone: str) -> tuple[tz.Zone, str]:
     """A seed file has no zone: use its fixed offset if every timestamp has the same one."""
     offsets = set()
@@ -69,8 +75,7 @@ def parse_seed(doc: dict, text: str, shape: str, legacy_timezone: str) -> Day:
         # The seed's first meters named a day after the midnight that ends it.
         day -= 1
         reading_day = civil.format_day(day)
-        notes.append(f"seed reading_day {doc['reading_day']} moved to {reading_day}, the day "
-                     "its readings belong to")
+        notes.append(moved_note(doc["reading_day"], reading_day))
     ends = grid(zone, day, interval)
     index = {e: i for i, e in enumerate(ends)}
     values: dict[str, list[int | None]] = {c: [None] * len(ends) for c in streams}

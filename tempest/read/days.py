@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from core import civil
+from core.dayfile_seed import moved_note
 from tempest import codec
 from tempest.isotime import iso
 
@@ -48,6 +50,20 @@ def summary(row) -> dict:
 def get(conn: sqlite3.Connection, serial: str, day: str):
     return conn.execute(f"SELECT {DAY_COLUMNS} FROM days WHERE serial = ? AND reading_day = ?",
                         (serial, day)).fetchone()
+
+
+def named_by_seed(conn: sqlite3.Connection, serial: str, day: str):
+    """The stored day whose file named itself `day` though its readings are the day before's
+    (the seed's first meters named a day after the midnight that ends it; ingest stores such a
+    file under the day its readings belong to, with a note): what the seed's own
+    `/payload?day=` meant. None when there is no such day."""
+    placed = civil.format_day(civil.parse_day(day) - 1)
+    row = get(conn, serial, placed)
+    if row is None:
+        return None
+    found = conn.execute("SELECT notes FROM files WHERE id = ?", (row["file_id"],)).fetchone()
+    notes = json.loads(found["notes"]) if found is not None and found["notes"] else []
+    return row if moved_note(day, placed) in notes else None
 
 
 def listing(conn: sqlite3.Connection, serial: str, first: str | None, last: str | None,

@@ -73,6 +73,18 @@ def replay(conn: sqlite3.Connection, sink: str, first: str, last: str,
     return len(keys)
 
 
+def hurry(conn: sqlite3.Connection, sink: str) -> list[Item]:
+    """Make every item waiting for `sink` due now, backoff or not (the seed's `POST /upload`:
+    forward what waits, now). Returns them, in delivery order; the worker sends them."""
+    with transaction(conn):
+        conn.execute("UPDATE sink_queue SET next_at = 0 WHERE sink = ? AND state = 'queued'",
+                     (sink,))
+        rows = conn.execute(
+            "SELECT id, sink, serial, reading_day, cause, attempts, next_at FROM sink_queue "
+            "WHERE sink = ? AND state = 'queued' ORDER BY id", (sink,)).fetchall()
+    return [Item(*tuple(r)) for r in rows]
+
+
 def head(conn: sqlite3.Connection, sink: str, limit: int, after: int = 0) -> list[Item]:
     """The oldest waiting items of one sink (those after id `after`), in delivery order."""
     rows = conn.execute(

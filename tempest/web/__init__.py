@@ -15,6 +15,7 @@ from tempest.web import (
     heartbeats,
     openapi_spec,
     seed,
+    seed_archives,
     uploads,
 )
 
@@ -41,6 +42,7 @@ def _cors(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.after_request(_cors)
-    for bp in (seed.bp, uploads.bp, heartbeats.bp, api_meters.bp, api_quota.bp, api_admin.bp,
-               api_ingest.bp, api_sinks.bp, api_exports.bp, openapi):
+    for bp in (seed.bp, seed_archives.bp, uploads.bp, heartbeats.bp, api_meters.bp,
+               api_quota.bp, api_admin.bp, api_ingest.bp, api_sinks.bp, api_exports.bp,
+               openapi):
         app.register_blueprint(bp)

@@ -32,10 +32,26 @@ def is_admin() -> bool:
     return hmac.compare_digest(str(configured).encode(), sent.encode())
 
 
+# A seed fleet shared one short key (`12345` in its examples). Tempest never issues such a key,
+# so one is never taken; the refusal says what to do rather than only "invalid".
+SEED_SHARED_KEY = ("this key is too short to be a Tempest key ({rule}, one per meter): it "
+                   "looks like a seed fleet's shared key. Give every meter a key of its own "
+                   "with `meter migrate-seed` (docs/migrate-from-seed.md)")
+
+
+# A key used for another serial: perhaps one key shared by a fleet, as the seed's was.
+OTHER_SERIAL = ("this key does not belong to {what}; every meter needs a key of its own (a "
+                "fleet sharing one, as the seed's did: docs/migrate-from-seed.md)")
+
+
 def meter_serial(required: bool = True) -> str | None:
     """The serial whose key came with the request (401 when `required` and there is none)."""
-    serial = keys.serial_for(get_db(), request.headers.get("x-api-key"))
+    sent = request.headers.get("x-api-key")
+    serial = keys.serial_for(get_db(), sent)
     if serial is None and required:
+        if sent and len(sent) < keys.MIN_KEY_LENGTH:  # never a key Tempest issued
+            raise APIError(401, "unauthorized", SEED_SHARED_KEY.format(rule=keys.KEY_RULE),
+                           see="docs/migrate-from-seed.md")
         raise APIError(401, "unauthorized", "a valid x-api-key header is required")
     return serial
 

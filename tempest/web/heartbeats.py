@@ -26,7 +26,7 @@ def accept_heartbeat():
     if claimed is None:
         raise bad_request("a heartbeat names its serial", "serial")
     if claimed != serial:
-        raise APIError(403, "forbidden", "this key does not belong to that serial",
+        raise APIError(403, "forbidden", auth.OTHER_SERIAL.format(what="that serial"),
                        field="serial")
     now = time.time()
     try:

@@ -50,7 +50,11 @@ def paths() -> dict:
     return {
         "/": {"get": op("Tempest's identity and clock", seed, errors=())},
         "/heartbeats": {"get": op("Last heartbeat per meter, most recent first", seed,
-                                  errors=())},
+                                  errors=()),
+                        "post": op("Heartbeat, as the seed's Pico firmware posted it (the same "
+                                   "as POST /heartbeat)", seed, security=METER,
+                                   body="{serial, ip, timestamp}",
+                                   errors=("400", "401", "403", "503"))},
         "/meters": {"get": op("Every meter with file counts", seed, errors=())},
         "/meter": {"get": op("A meter's days (newest first), or one day's import readings",
                              seed, params=[_p("serial", "query", required=True),
@@ -74,6 +78,9 @@ def paths() -> dict:
         "/update": {"post": op("Upload a day file (any accepted shape)", seed, security=METER,
                                body="a day file", ok="202", ok_desc="queued",
                                errors=UPLOAD_ERRORS)},
+        "/updates": {"post": op("Upload a day file, as the seed's Pico firmware posted it (the "
+                                "same as POST /update)", seed, security=METER, body="a day file",
+                                ok="202", ok_desc="queued", errors=UPLOAD_ERRORS)},
         "/api/v1/openapi.json": {"get": op("This document", api, errors=())},
         "/api/v1/health": {"get": op("Liveness and the ingest worker's state", api, errors=())},
         "/api/v1/summary": {"get": op("Fleet summary", api, errors=())},
@@ -147,6 +154,30 @@ def paths() -> dict:
                        errors=("401", "403", "404", "409"))},
         **sink_and_export_paths(),
         **fleet_config_paths(),
+        **seed_archive_paths(),
+    }
+
+
+def seed_archive_paths() -> dict:
+    """The seed's archive mirror and `POST /upload`, over the MDMS sink
+    (tempest/web/seed_archives.py)."""
+    seed = "seed"
+    streams = _p("datastream", desc="channel name")
+    return {
+        "/archives": {"get": op("Meters with days forwarded to the MDMS", seed, errors=())},
+        "/archives/{serial}": {"get": op("A meter's count of forwarded days", seed,
+                                         params=[SERIAL])},
+        "/archives/{serial}/payloads": {"get": op("A meter's forwarded days", seed,
+                                                  params=[SERIAL])},
+        "/archives/{serial}/payloads/{date}": {
+            "get": op("One forwarded day's datastreams with counts and totals", seed,
+                      params=[SERIAL, DATE])},
+        "/archives/{serial}/payloads/{date}/{datastream}": {
+            "get": op("One forwarded datastream's readings", seed,
+                      params=[SERIAL, DATE, streams])},
+        "/upload": {"post": op("Forward every day waiting for the MDMS now, through the sink's "
+                               "queue: {uploaded}", seed, security=ADMIN,
+                               errors=("401", "403", "409", "502", "503"))},
     }
 
 

@@ -1,9 +1,11 @@
-"""The seed's routes with the seed's JSON shapes (../shared/seed/seed-protocol.md).
+"""The seed's routes with the seed's JSON shapes (docs/seed.md, docs/api.md).
 
 Meters in the field and the seed's UI scripts call these; field names and nesting are exact.
 In the seed, "available" payloads waited to be forwarded and "archived" ones had been; here
 `countOfFilesAvailable` counts the days Tempest stores for the meter and
-`countOfFilesArchived` the files ingested into its archive.
+`countOfFilesArchived` the files ingested into its archive (the `/archives` routes, for days
+forwarded to the MDMS, are tempest/web/seed_archives.py). The seed's last Pico firmware posted
+to `/heartbeats` and `/updates` (plural), answered here as `/heartbeat` and `/update`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def _local_iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).astimezone().isoformat(timespec="seconds")
 
 
-def _last(row, now: float) -> tuple[str | None, int | None]:
+def last_heard(row, now: float) -> tuple[str | None, int | None]:
     if row["last_seen"] is None:
         return None, None
     return _local_iso(row["last_seen"]), int(now - row["last_seen"])
@@ -50,7 +52,7 @@ def heartbeats():
     now = time.time()
     out = []
     for r in read_meters.heard_from(get_db()):
-        when, elapsed = _last(r, now)
+        when, elapsed = last_heard(r, now)
         out.append({"serialNumber": r["serial"], "timeLastCommunicated": when,
                     "elapsedSeconds": elapsed})
     return jsonify(out)
@@ -61,12 +63,11 @@ def meters():
     now = time.time()
     out = []
     for r in read_meters.every(get_db()):
-        when, elapsed = _last(r, now)
+        when, elapsed = last_heard(r, now)
         out.append({"serialNumber": r["serial"], "timeLastCommunicated": when,
                     "elapsedSeconds": elapsed, "countOfFilesAvailable": r["days_stored"],
                     "countOfFilesArchived": r["files_archived"],
-                    "latestFile": f"{r['serial']}_{r['last_day']}.json" if r["last_day"]
-                    else None})
+                    "latestFile": r["last_day"]})  # the seed's: the day, not a file name
     return jsonify(out)
 
 
@@ -86,7 +87,11 @@ def meter(serial: str):
 @bp.get("/meters/<serial>/payloads")
 def payloads(serial: str):
     _meter(serial)
-    rows = read_days.payloads(get_db(), serial)
+    return payload_list(serial, read_days.payloads(get_db(), serial))
+
+
+def payload_list(serial: str, rows) -> Response:
+    """The seed's payload list of `rows` (tempest.read.days.payloads' columns)."""
     return jsonify([{
         "filename": f"{serial}_{r['reading_day']}.json", "serialNumber": serial,
         "payloadDate": r["reading_day"], "meterVersion": r["meter_version"],
@@ -157,11 +162,14 @@ def meter_query():
 
 @bp.get("/payload")
 def payload():
-    """The stored day payload, as it was received."""
+    """The stored day payload, as it was received. `day` is the seed's: a seed file named
+    after the midnight ending its readings is found by the day it named, though Tempest
+    stores it under the day before (tempest.read.days.named_by_seed)."""
     serial, day = request.args.get("serial"), request.args.get("day")
     if not serial or not day:
         raise bad_request("serial and day are required", "serial" if not serial else "day")
-    row = _day(serial, day)
+    row = read_days.named_by_seed(get_db(), serial_path(serial), day_path(day)) or _day(
+        serial, day)
     try:
         data = archive.stored_file(get_db(), layout(current_app.config).data_dir, row)
     except archive.NotArchived as exc:
@@ -179,11 +187,16 @@ def status():
                     "archivedPayloads": counts["files_archived"]})
 
 
+# The seed's Pico firmware posted to `{tempest_url}/heartbeats` and `{tempest_url}/updates`:
+# plural, and with two slashes (its tempest_url ends with one). Routing matches `//updates`
+# as `/updates` (werkzeug merges slashes when it matches; tests/seed/test_plural_routes.py).
 @bp.post("/heartbeat")
+@bp.post("/heartbeats")
 def heartbeat():
     return accept_heartbeat()
 
 
 @bp.post("/update")
+@bp.post("/updates")
 def update():
     return accept_day_file()

@@ -91,7 +91,7 @@ def accept_day_file():
     doc = auth.json_object(data)
     claimed = doc.get("serial")
     if claimed is not None and claimed != serial:
-        raise APIError(403, "forbidden", "this key does not belong to the file's serial",
+        raise APIError(403, "forbidden", auth.OTHER_SERIAL.format(what="the file's serial"),
                        field="serial")
     try:
         day = parse_checked(data, _zone_for(serial))

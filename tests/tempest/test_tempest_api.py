@@ -78,8 +78,11 @@ def test_a_key_writes_only_its_own_serial(client, conn, key):
     issue_key(conn, "other")
     r = upload(client, key, make_day("other", "2023-05-26"))
     assert r.status_code == 403
-    assert r.get_json() == {"error": "forbidden", "field": "serial",
-                            "reason": "this key does not belong to the file's serial"}
+    body = r.get_json()
+    assert (body["error"], body["field"]) == ("forbidden", "serial")
+    assert body["reason"].startswith("this key does not belong to the file's serial; every "
+                                     "meter needs a key of its own")
+    assert "docs/migrate-from-seed.md" in body["reason"]
 
 
 @pytest.mark.parametrize("body, reason", [

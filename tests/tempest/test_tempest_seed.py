@@ -1,4 +1,4 @@
-"""The seed's routes answer with the seed's exact JSON shapes (../shared/seed/seed-protocol.md)."""
+"""The seed's routes answer with the seed's exact JSON shapes (docs/seed.md)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_heartbeats_and_meters(client, loaded):
                                     "countOfFilesAvailable", "countOfFilesArchived",
                                     "latestFile"]
     assert meters["kili"]["countOfFilesAvailable"] == 2
-    assert meters["kili"]["latestFile"] == "kili_2023-05-26.json"
+    assert meters["kili"]["latestFile"] == "2023-05-26"  # the seed's: the day itself
     assert meters["idle"]["timeLastCommunicated"] is None and meters["idle"]["latestFile"] is None
     assert client.get("/meters/kili").get_json() == {"serialNumber": "kili", "payloads": 2}
     assert client.get("/status").get_json() == {"activeMeters": 1, "inactiveMeters": 2,
