@@ -13,6 +13,7 @@ import click
 from core import __version__, dayfile_reader
 from meter import operations, registers
 from meter.cli_delivery import agent, deliver, heartbeat, redial, sync, upload
+from meter.cli_migrate import migrate_seed
 from meter.cli_options import EXIT_BAD_INPUT, Meters, fail, meter_options, parse_day_option
 from meter.pico_config import pico_config
 
@@ -166,8 +167,9 @@ def check_config(meters: Meters) -> None:
 
 
 # The delivery commands (upload, sync, deliver, heartbeat, redial, agent) live in
-# meter/cli_delivery.py, the Pico image builder in meter/pico_config.py.
-for _command in (upload, sync, deliver, heartbeat, redial, agent, pico_config):
+# meter/cli_delivery.py, the Pico image builder in meter/pico_config.py, the seed fleet's
+# migration in meter/cli_migrate.py.
+for _command in (upload, sync, deliver, heartbeat, redial, agent, pico_config, migrate_seed):
     main.add_command(_command)
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 GROUPS = {"meter": REPO / "meter" / "cli.py", "tempest": REPO / "tempest" / "cli.py"}
 COMMAND_MODULES = {
     "meter.cli_delivery": REPO / "meter" / "cli_delivery.py",
+    "meter.cli_migrate": REPO / "meter" / "cli_migrate.py",
     "tempest.cli_meters": REPO / "tempest" / "cli_meters.py",
     "tempest.sinks.cli": REPO / "tempest" / "sinks" / "cli.py",
     "tempest.exports.cli": REPO / "tempest" / "exports" / "cli.py",
