@@ -75,6 +75,9 @@ class Tempest(TempestClient):
 
     def launch(self) -> Tempest:
         """Start the processes and return at once (start() also waits until it answers)."""
+        if any(p.poll() is None for p in self.processes()):
+            # A second start would lose the running processes' PIDs, and so the way to stop them.
+            raise RuntimeError(f"Tempest at {self.url} is running: stop() or kill9() it first")
         env = {**self.env, "TEMPEST_DATA_DIR": str(self.data_dir)}  # gunicorn's only way
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
