@@ -60,18 +60,3 @@ def deployed(lab: Lab, request) -> Deployed:
     inventory = fleet.write_inventory(meters)
     first = fleet.playbook("site.yml", inventory=inventory)
     return Deployed(lab, fleet, meters, inventory, first, cron, time.time(), fresh)
-
-
-def wait_for(predicate, timeout: float, step: float = 1.0, what: str = "a condition"):
-    """Poll until predicate() returns something truthy; that value, or fail after timeout."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except OSError as exc:  # a server restarting, a file not there yet
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")

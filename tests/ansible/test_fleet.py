@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from .conftest import Deployed, wait_for
+from tests.support.waiting import wait_for
+
+from .conftest import Deployed
 from .fleet import (
     AGENT_PORT,
     TEMPEST_PORT,
@@ -127,7 +129,7 @@ def test_ticks_reach_tempest_over_http_and_over_rsync(deployed):
         assert body["delivery"]["route"] == route
         assert name_of_day in body["delivery"]["sent"], body
         stored = wait_for(lambda n=name, d=day: stored_on(deployed, n, d), timeout=30,
-                          what=f"{name_of_day} in Tempest")
+                          interval=1, what=f"{name_of_day} in Tempest", ignore=(OSError,))
         assert stored[0]["source"] == source
         assert stored[0]["day_status"] == "sealed"
 
@@ -228,7 +230,8 @@ def test_collect_recovers_days_a_meter_could_not_deliver(deployed):
     assert run.recap["m03"]["changed"] > 0
     stored = wait_for(lambda: [f for f in stored_files(deployed, "m03")
                                if f["reading_day"] in days and f["outcome"] == "stored"],
-                      timeout=30, what="the collected days in Tempest")
+                      timeout=30, interval=1, what="the collected days in Tempest",
+                      ignore=(OSError,))
     assert sorted(f["reading_day"] for f in stored) == days
     assert {f["source"] for f in stored} == {"drop"}
     # The meter did not deliver them itself: they are still waiting in its outbox.
@@ -292,7 +295,8 @@ def test_cron_ticks_and_sends_heartbeats_on_schedule(deployed, request):
             f"{tempest_url(deployed)}api/v1/heartbeats?serial=m02&limit=100")["items"]
             if datetime.fromisoformat(b["received_at"]).timestamp() > since
             and datetime.fromisoformat(b["received_at"]).second < 25}) >= 2,
-            timeout=130, step=5, what="two on-schedule heartbeats from m02")
+            timeout=130, interval=5, what="two on-schedule heartbeats from m02",
+            ignore=(OSError,))
     # m02 ticks every minute and nobody ticks it by hand: its last interval is a minute ago.
     last_tick = datetime.fromisoformat(agent(deployed, "m02")["last_tick"])
     assert time.time() - last_tick.timestamp() < 150, last_tick

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.procs import wait_for
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +99,8 @@ def test_the_data_dir_holds_no_secret_after_a_deploy(tmp_path):
 
         # Tempest took the token from that file at start: the admin API opens with it only.
         url = f"http://127.0.0.1:{port}/api/v1/meters"
-        wait_for(lambda: requests.get(url, timeout=5).ok, 30, 0.2, "Tempest answering")
+        wait_for(lambda: requests.get(url, timeout=5).ok, 30, 0.2, "Tempest answering",
+                 ignore=(requests.RequestException,))
         wrong = requests.post(url, json={"serial": "probe"}, timeout=10,
                               headers={"Authorization": "Bearer " + TOKEN[::-1]})
         assert wrong.status_code == 401
