@@ -205,7 +205,7 @@ def test_every_validator_refuses_a_trailing_newline(what, good, accepted):
         assert not accepted(good + ending), f"{what} accepted {good + ending!r}"
 
 
-# Every `pattern` in the JSON Schemas (meter/schema/), with a value it must match. JSON Schema
+# Every `pattern` in the JSON Schemas (meter/schema/, core/schema/), with a value it must match. JSON Schema
 # patterns are ECMA 262 regular expressions, where `$` is the very end of the string.
 PATTERN_SAMPLES = {
     "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$": "kili",
@@ -240,7 +240,9 @@ def _schema_patterns() -> set[str]:
             for v in node:
                 walk(v)
 
-    for path in (REPO / "meter" / "schema").glob("*.json"):
+    paths = [*(REPO / "meter" / "schema").glob("*.json"), *(REPO / "core" / "schema").glob("*.json")]
+    assert {p.name for p in paths} >= {"config.schema.json", "day-file.schema.json"}
+    for path in paths:
         walk(json.loads(path.read_text()))
     return found
 
