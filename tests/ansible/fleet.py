@@ -119,9 +119,12 @@ class Fleet:
         if version:
             py = target / "pyproject.toml"
             py.write_text(re.sub(r'(?m)^version = ".*"$', f'version = "{version}"', py.read_text()))
-            init = target / "meter" / "__init__.py"
-            init.write_text(re.sub(r'(?m)^__version__ = ".*"$', f'__version__ = "{version}"',
-                                   init.read_text()))
+            # The one __version__ every part reports (core/, since the shared core moved out).
+            init = target / "core" / "__init__.py"
+            bumped = re.sub(r'(?m)^__version__ = ".*"$', f'__version__ = "{version}"',
+                            init.read_text())
+            assert bumped != init.read_text(), f"no __version__ in {init}"
+            init.write_text(bumped)
         return target
 
     # -- the inventory --------------------------------------------------------------------------
