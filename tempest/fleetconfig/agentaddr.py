@@ -4,9 +4,10 @@ a meter reports.
 A heartbeat's `agent_url` is the meter's own claim, and anyone who holds a meter's Tempest key
 can send heartbeats: if Tempest called that address, a heartbeat could send the next config
 push, with the meter's agent key, to any server. So the address is registered by the deploy,
-with the admin token, beside the agent key (the meter role sends it with the inventory's config:
-`PUT .../desired-config` with `agent_url`; by hand, `PUT .../agent-key` with `url`), and kept
-here. The heartbeat's `agent_url` is still recorded and shown, and used for nothing.
+with the admin token, beside the agent key (the tempest_registration role sends it with the
+inventory's config: `PUT .../desired-config` with `agent_url`; by hand, `PUT .../agent-key`
+with `url`), and kept here. The heartbeat's `agent_url` is still recorded and shown, and used
+for nothing.
 
 The same goes for how: https:// addresses are verified against TEMPEST_AGENT_CA_BUNDLE (or the
 system's CAs), and TEMPEST_AGENT_HTTPS_ONLY refuses plain http (settings.py beside this).

@@ -335,6 +335,8 @@ def _ansible_check(path: str, start: str):
 
 ANSIBLE_CHECKS = [
     ("roles/meter/tasks/preflight.yml", "meter_serial is", "meter_serial", "kili", str),
+    ("roles/tempest_registration/tasks/preflight.yml", "tempest_registration_serial is",
+     "tempest_registration_serial", "kili", str),
     ("roles/tempest/tasks/drop.yml", "tempest_drop_authorized_keys | map(attribute='name')",
      "tempest_drop_authorized_keys", "kili", lambda v: [{"name": v, "key": "ssh-ed25519 AAAA"}]),
     ("playbooks/collect.yml", "meter_collect_from is", "meter_collect_from", "2024-05-01", str),
