@@ -7,4 +7,5 @@
 # It stands on `core` (civil dates, time zones, the day-file writer) and on nothing else.
 
 # The load model's version: a change that alters any reading for the same config and seed bumps it.
-MODEL_VERSION = "1.0.0"
+# 2.0.0: every household is an individual drawn from its seed (loadmodel/individual.py).
+MODEL_VERSION = "2.0.0"

@@ -1,4 +1,6 @@
-# Household archetypes: who is at home when, and what they switch on.
+# Household archetypes: who is at home when, and what they switch on. They are the skeleton
+# of a population: each household of a kind is an individual drawn from its seed around them
+# (loadmodel/individual.py: occupants, dwelling, what it owns, efficiency, rhythm, habits).
 #
 # Numbers are integers (watts, minutes, uses per day x100, percent) so every engine agrees.
 # Activity is the share (0..100) of the household awake and at home in each local hour; an
@@ -9,7 +11,7 @@ PREFS = {
     "kettle": (2, 1, 0, 0, 1, 12, 80, 100, 80, 50, 40, 35, 40, 30, 30, 40, 40, 35, 30, 30, 30, 25, 12, 4),
     "breakfast": (0, 0, 0, 0, 0, 10, 70, 100, 90, 60, 30, 10, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
     "lunch": (0, 0, 0, 0, 0, 0, 0, 0, 5, 15, 45, 90, 100, 70, 25, 5, 0, 0, 0, 0, 0, 0, 0, 0),
-    "dinner": (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 15, 20, 15, 15, 20, 35, 70, 100, 85, 50, 25, 5, 0),
+    "dinner": (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 15, 20, 15, 15, 25, 45, 75, 100, 90, 60, 30, 8, 0),
     "snack": (1, 0, 0, 0, 0, 0, 20, 50, 40, 20, 20, 30, 70, 40, 20, 20, 30, 50, 70, 50, 30, 25, 10, 3),
     "chores": (0, 0, 0, 0, 0, 0, 5, 20, 60, 90, 100, 90, 60, 50, 55, 50, 40, 30, 25, 20, 15, 8, 0, 0),
     "after_dinner": (20, 8, 2, 0, 0, 0, 5, 15, 20, 15, 10, 10, 15, 15, 10, 10, 10, 15, 25, 50, 80, 100, 80, 45),
@@ -25,7 +27,7 @@ APPLIANCES = {
     "kettle": (2400, 2, 4, "kettle", 5, None),
     "toaster": (1100, 2, 4, "breakfast", 0, None),
     "microwave": (1000, 2, 7, "snack", 5, None),
-    "hob": (1800, 10, 40, "dinner", 15, None),
+    "hob": (1500, 10, 40, "dinner", 15, None),
     "oven": (2200, 25, 60, "dinner", 25, ((12, 2400), (6, 600), (6, 2000), (6, 500))),
     "lunch_cooking": (1600, 10, 30, "lunch", 10, None),
     "washing_machine": (2000, 60, 120, "chores", 0, ((18, 2000), (40, 220), (12, 500))),
@@ -33,21 +35,25 @@ APPLIANCES = {
     "dishwasher": (1900, 90, 150, "after_dinner", 0, ((10, 90), (18, 1900), (45, 90), (14, 1900), (10, 60))),
     "vacuum": (1400, 10, 35, "chores", 0, None),
     "iron": (1200, 15, 40, "chores", 0, ((3, 1200), (3, 400))),
-    "tv": (120, 45, 210, "screen", 15, None),
+    "tv": (100, 45, 210, "screen", 15, None),
     "games": (250, 40, 150, "screen", 15, None),
     "computer": (90, 30, 180, "screen", 5, None),
     "office_pc": (130, 180, 300, "work", 0, None),
     "hair_dryer": (1800, 3, 8, "shower", 5, None),
+    "electric_shower": (9000, 5, 10, "shower", 0, None),
+    "space_heater": (2000, 60, 180, "screen", 400, None),
 }
 
 # Archetypes. activity: (weekday, weekend) 24 hourly values. uses: appliance -> (weekday,
-# weekend) uses per day x100. typical_kwh: annual consumption the model is scaled to by default.
+# weekend) uses per day x100 of an owner at the archetype's occupants. typical_kwh: the median
+# annual consumption of this kind of household in the German mix (measured, for reference:
+# a household uses what its traits make it use unless its config sets annual_kwh).
 ARCHETYPES = {
     "single": {
         "occupants": 1,
-        "typical_kwh": 1900,
-        "standby_w": 85,
-        "fridge_w": 130,
+        "typical_kwh": 2000,
+        "standby_w": 70,
+        "fridge_w": 95,
         "light_w": 85,
         "activity": (
             (6, 3, 2, 1, 1, 6, 38, 62, 42, 30, 28, 28, 32, 30, 28, 30, 35, 48, 60, 64, 64, 58, 42, 18),
@@ -63,9 +69,9 @@ ARCHETYPES = {
     },
     "couple": {
         "occupants": 2,
-        "typical_kwh": 2900,
-        "standby_w": 75,
-        "fridge_w": 140,
+        "typical_kwh": 2700,
+        "standby_w": 65,
+        "fridge_w": 100,
         "light_w": 120,
         "activity": (
             (6, 3, 2, 1, 2, 9, 48, 70, 50, 38, 36, 36, 40, 36, 36, 38, 42, 55, 64, 68, 68, 62, 42, 20),
@@ -81,9 +87,9 @@ ARCHETYPES = {
     },
     "family": {
         "occupants": 4,
-        "typical_kwh": 4300,
-        "standby_w": 95,
-        "fridge_w": 160,
+        "typical_kwh": 4200,
+        "standby_w": 75,
+        "fridge_w": 110,
         "light_w": 170,
         "activity": (
             (7, 3, 2, 2, 3, 13, 62, 82, 58, 46, 44, 46, 52, 50, 52, 60, 64, 70, 74, 74, 70, 56, 32, 14),
@@ -91,17 +97,17 @@ ARCHETYPES = {
         ),
         "uses": {
             "kettle": (330, 450), "toaster": (80, 110), "microwave": (160, 180), "hob": (95, 100),
-            "oven": (45, 60), "lunch_cooking": (40, 90), "washing_machine": (90, 120),
-            "tumble_dryer": (40, 55), "dishwasher": (100, 120), "vacuum": (20, 50), "iron": (15, 30),
+            "oven": (45, 60), "lunch_cooking": (40, 90), "washing_machine": (75, 95),
+            "tumble_dryer": (35, 45), "dishwasher": (85, 100), "vacuum": (20, 50), "iron": (15, 30),
             "tv": (170, 220), "games": (60, 120), "computer": (150, 180), "hair_dryer": (90, 110),
         },
         "away_days": 16,
     },
     "retired": {
         "occupants": 2,
-        "typical_kwh": 2600,
-        "standby_w": 70,
-        "fridge_w": 140,
+        "typical_kwh": 2100,
+        "standby_w": 60,
+        "fridge_w": 100,
         "light_w": 120,
         "activity": (
             (4, 2, 1, 1, 1, 2, 10, 45, 70, 70, 65, 65, 75, 65, 55, 55, 60, 70, 80, 80, 75, 60, 35, 12),
@@ -117,9 +123,9 @@ ARCHETYPES = {
     },
     "home_office": {
         "occupants": 2,
-        "typical_kwh": 3600,
-        "standby_w": 90,
-        "fridge_w": 140,
+        "typical_kwh": 3100,
+        "standby_w": 75,
+        "fridge_w": 100,
         "light_w": 130,
         "activity": (
             (5, 2, 1, 1, 1, 5, 35, 70, 75, 75, 70, 70, 80, 70, 70, 70, 65, 65, 80, 85, 85, 75, 50, 20),

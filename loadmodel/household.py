@@ -8,97 +8,40 @@
 
 from core import civil
 from loadmodel import archetypes, climate, holidays, rng, sun
-from loadmodel.fixed import ONE
+from loadmodel.timing import Cdfs, activity_at, darkness, pick_bin, season_factor, slot_count
 
 WEEKDAY = 0
 WEEKEND = 1
-_MAX_SLOTS = 12
 # Public: the vector engine (meter/vector/household.py) must use the very same numbers.
 HEAT_BASE_C10 = 155  # heating degree days below 15.5 C
 COOL_BASE_C10 = 230  # cooling degree days above 23 C
 SETBACK_WEIGHT = 35  # heating when asleep or out, relative to 100 when at home
+EARLY_SHIFT = -90  # minutes a shift worker's early-shift day starts before an office day
+LATE_SHIFT = 300  # and a late-shift day after it
+# The day's shift (rhythm + chronotype + shift work) stays within [-SHIFT_BEFORE, SHIFT_AFTER].
+SHIFT_BEFORE = 240
+SHIFT_AFTER = 480
+POOL_KEY = 3000  # the pool pump's event key (appliances use 4096 and up)
 
 
-def activity_at(profile, x):
-    """Activity 0..100 at local minute x, interpolated between the hourly values (at :30)."""
-    y = x - 30
-    h0 = (y // 60) % 24
-    f = y % 60
-    a0 = profile[h0]
-    return a0 + ((profile[(h0 + 1) % 24] - a0) * f) // 60
-
-
-def darkness(m, sunrise, sunset):
-    """0..64: how much light a home needs at local minute m (ramps around dusk and dawn)."""
-    dm = sunrise + 20 - m
-    de = m - (sunset - 20)
-    d = dm if dm > de else de
-    if d >= 30:
-        return 64
-    if d <= -30:
+def pump_watts(pump_w, temp):
+    """A heating circulation pump's mean draw on a day of mean temperature `temp` (C/10)."""
+    if pump_w <= 0 or temp >= HEAT_BASE_C10:
         return 0
-    return ((d + 30) * 64) // 60
+    f = 400 + (HEAT_BASE_C10 - temp) * 6
+    return (pump_w * (f if f < 1000 else 1000)) // 1000
 
 
-def slot_count(uses_wd, uses_we):
-    top = uses_wd if uses_wd > uses_we else uses_we
-    k = (2 * top + 99) // 100
-    if k < 2:
-        return 2
-    if k > _MAX_SLOTS:
-        return _MAX_SLOTS
-    return k
+def spa_watts(spa_w, temp):
+    """A spa pool's mean heater draw: it loses more heat the colder it is outside."""
+    w = (spa_w * (380 - temp)) // 300
+    return w if w > 0 else 0
 
 
-def build_cdf(pref, activity):
-    """Cumulative start-time weights over 96 quarter hours."""
-    cdf = []
-    total = 0
-    for q in range(96):
-        h = q // 4
-        total += pref[h] * activity[h]
-        cdf.append(total)
-    return cdf
-
-
-def pick_bin(cdf, u):
-    """The quarter hour whose cumulative weight first exceeds u (0..65535) of the total."""
-    target = (u * cdf[95]) >> 16
-    lo = 0
-    hi = 95
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if cdf[mid] > target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-class Cdfs:
-    """The start-time CDFs of one preference for (weekday, weekend), built when indexed.
-
-    Indexes like the tuple (build_cdf(pref, activity[0]), build_cdf(pref, activity[1])). Kept
-    for every appliance they are 2 x 96 integers each, about 12 KiB for a household, which a
-    Pico W cannot spare for numbers each day plan reads once.
-    """
-
-    def __init__(self, pref, activity):
-        self.pref = pref
-        self.activity = activity
-
-    def __len__(self):
-        return 2
-
-    def __getitem__(self, dtype):
-        if dtype != 0 and dtype != 1:
-            raise IndexError(dtype)
-        return build_cdf(self.pref, self.activity[dtype])
-
-
-def season_factor(sensitivity, temp_c10):
-    """Permille use factor: more use in cold weather for a positive sensitivity (percent)."""
-    return 1000 + (sensitivity * (150 - temp_c10)) // 25
+def pool_minutes(temp):
+    """A pool pump's daily run: two hours in cool weather, up to eight in the heat."""
+    m = 120 + (temp - 100) * 3
+    return 120 if m < 120 else 480 if m > 480 else m
 
 
 class DayPlan:
@@ -118,6 +61,8 @@ class DayPlan:
         self.geometry = (0, 0)
         self.cloud = 0
         self.fridge_on = 0
+        self.cold_on = ()  # on-minutes per cycle of each freezer or second fridge
+        self.pump = 0  # the heating circulation pump's watts today
         self.events = []  # (start, end, watts): scaled with the household
         self.extra = []  # (start, end, watts): EV charging, not scaled
         self.heat_on = None  # 48 half-hour on-minute counts, or None
@@ -133,11 +78,27 @@ class Household:
         self.zone = zone
         name = cfg["archetype"]
         arch = archetypes.ARCHETYPES[name]
-        self.occupants = arch["occupants"]
+        # The household's own traits, drawn once (loadmodel/individual.py); only the numbers
+        # the day plans and minutes read are kept.
+        from loadmodel import individual
+
+        ind = individual.draw(self.seed, name, arch, cfg["country"], cfg["hot_water"],
+                              cfg["heating"] is not None, cfg["ev"])
+        individual.forget()
+        self.occupants = ind["occupants"]
         self.activity = arch["activity"]
-        self.standby = arch["standby_w"]
-        self.fridge_w = arch["fridge_w"]
-        self.light_w = arch["light_w"]
+        self.standby = ind["standby"]
+        self.fridge_w = ind["fridge_w"]
+        self.light_w = ind["light_w"]
+        self.cold = ind["cold"]
+        self.pump_w = ind["pump"]
+        self.spa_w = ind["spa"]  # a spa pool's heater, at 8 C outside
+        self.pool_w = ind["pool"]
+        self.pool_start = ind["pool_start"]
+        self.chrono = ind["chrono"]
+        self.home_p16 = ind["home_p16"]
+        self.shift_p16 = ind["shift_p16"]
+        self.efficiency = ind["efficiency"]
         self.scale = cfg["scale_permille"]
         self.lat = cfg["latitude_e4"]
         self.lon = cfg["longitude_e4"]
@@ -152,27 +113,41 @@ class Household:
         self.amp_c10 = clim[1]
         self.heating = cfg["heating"]
         self.cooling = cfg["cooling"]
-        self.hot_water = cfg["hot_water"]
-        self.ev = cfg["ev"]
+        self.hot_water = ind["hot_water"]
+        self.water_wh = ind["water_wh"]  # hot water a day at an ordinary mood
+        self.water_morning = ind["water_morning"]  # permille of it after the morning showers
+        self.ev = ind["ev"]
         self.pv = cfg["pv"]
         self.fridge_period = 40 + rng.below(self.seed, rng.S_FRIDGE, 0, 0, 21)
         self.fridge_phase = rng.below(self.seed, rng.S_FRIDGE, 0, 1, self.fridge_period)
         # Appliances in name order, so their random streams never depend on dict order.
+        # Each is (name, spec, uses x100 weekday, weekend, slots, start CDFs, first event key,
+        # start offset in minutes): what this household owns, at its own rates and times.
         self.appliances = []
-        uses = arch["uses"]
+        uses = ind["uses"]
         for key in sorted(uses):
             spec = archetypes.APPLIANCES[key]
             wd, we = uses[key]
             cdfs = Cdfs(archetypes.PREFS[spec[3]], arch["activity"])
-            self.appliances.append((key, spec, wd, we, slot_count(wd, we), cdfs))
-        self.shower_cdfs = Cdfs(archetypes.PREFS["shower"], arch["activity"])
-        self.heat_weights = (self._heat_weights(0), self._heat_weights(1))
+            self.appliances.append((key, spec, wd, we, slot_count(wd, we), cdfs,
+                                    ind["keys"][key], ind["timing"][key]))
+        # Hot water, EV charging, heating and cooling: code a household without them never
+        # loads (loadmodel/services.py).
+        self.services = None
+        self.shower_cdfs = None
+        self.heat_weights = None
+        if self.hot_water is not None or self.ev is not None or self.heating is not None \
+                or self.cooling is not None:
+            from loadmodel import services
+
+            self.services = services
+            if self.hot_water == "element":
+                self.shower_cdfs = Cdfs(archetypes.PREFS["shower"], arch["activity"])
+            if self.heating is not None or self.cooling is not None:
+                self.heat_weights = (services.heat_weights(self.activity, 0),
+                                     services.heat_weights(self.activity, 1))
         self._plans = {}
         self._trip_cache = {}
-
-    def _heat_weights(self, dtype):
-        prof = self.activity[dtype]
-        return [100 if prof[c // 2] >= 30 else SETBACK_WEIGHT for c in range(48)]
 
     # -- the day ----------------------------------------------------------------------------
 
@@ -225,10 +200,26 @@ class Household:
         p.day = day
         p.dtype = self.daytype(day)
         p.away = self.is_away(day)
+        # A weekday at home (working from home, a part-time day off) is lived like a weekend
+        # day; a shift worker's early or late shift moves the whole day.
+        extra = self.chrono
         if p.dtype == WEEKDAY:
-            p.shift = rng.below(seed, rng.S_DAY, day, 0, 61) - 30
+            if self.home_p16 and rng.u16(seed, rng.S_HOME, day, 0) < self.home_p16:
+                p.dtype = WEEKEND
+            elif self.shift_p16 and rng.u16(seed, rng.S_HOME, day, 1) < self.shift_p16:
+                if rng.u16(seed, rng.S_HOME, day, 2) < 32768:
+                    extra += EARLY_SHIFT
+                else:
+                    extra += LATE_SHIFT
+        if p.dtype == WEEKDAY:
+            shift = rng.below(seed, rng.S_DAY, day, 0, 61) - 30 + extra
         else:
-            p.shift = rng.below(seed, rng.S_DAY, day, 0, 91) - 30
+            shift = rng.below(seed, rng.S_DAY, day, 0, 91) - 30 + extra
+        if shift < -SHIFT_BEFORE:
+            shift = -SHIFT_BEFORE
+        elif shift > SHIFT_AFTER:
+            shift = SHIFT_AFTER
+        p.shift = shift
         p.mood = 700 + rng.below(seed, rng.S_DAY, day, 1, 601)
         p.noise_hash = rng.draw(seed, rng.S_MINUTE_NOISE, day, 0)
         p.temp = climate.temp_c10(self.rseed, self.lat, day, self.mean_c10, self.amp_c10)
@@ -236,21 +227,29 @@ class Household:
         p.sunrise, p.sunset, p.noon = sun.times(self.lat, self.lon, day, offset)
         duty = 300 + p.temp // 2
         p.fridge_on = (self.fridge_period * duty) // 1000
+        if self.cold:
+            p.cold_on = [(c[1] * (c[3] + p.temp // 2)) // 1000 for c in self.cold]
+        p.pump = pump_watts(self.pump_w, p.temp) + spa_watts(self.spa_w, p.temp)
+        if self.pool_w:
+            p.events.append((self.pool_start, self.pool_start + pool_minutes(p.temp), self.pool_w))
         if self.pv is not None:
             p.geometry = sun.geometry(self.lat, day)
             p.cloud = climate.cloud_pct(self.rseed, self.lat, day)
         if not p.away:
             self._plan_appliances(p)
-            self._plan_hot_water(p)
-            self._plan_ev(p)
-        self._plan_climate(p)
+        services = self.services
+        if services is not None:
+            if not p.away:
+                services.plan_hot_water(self, p)
+                services.plan_ev(self, p)
+            services.plan_climate(self, p)
         return p
 
     def _plan_appliances(self, p):
         seed = self.seed
         day = p.day
         for ai in range(len(self.appliances)):
-            key, spec, wd, we, slots, cdfs = self.appliances[ai]
+            key, spec, wd, we, slots, cdfs, akey, offset = self.appliances[ai]
             watts, lo, hi, pref, sens, phases = spec
             uses = we if p.dtype == WEEKEND else wd
             lam = (uses * season_factor(sens, p.temp)) // 1000
@@ -258,17 +257,20 @@ class Household:
             threshold = (lam * 65536) // (100 * slots)
             cdf = None  # built on the first event of the day, then reused for the others
             for k in range(slots):
-                key_k = ai * 16 + k
+                key_k = akey + k
                 if rng.u16(seed, rng.S_EVENT_COUNT, day, key_k) >= threshold:
                     continue
                 if cdf is None:
                     cdf = cdfs[p.dtype]
                 q = pick_bin(cdf, rng.u16(seed, rng.S_EVENT_TIME, day, key_k))
-                start = q * 15 + rng.below(seed, rng.S_EVENT_MINUTE, day, key_k, 15) + p.shift
+                start = (q * 15 + rng.below(seed, rng.S_EVENT_MINUTE, day, key_k, 15) + p.shift
+                         + offset)
                 if start < 0:
                     start = 0
                 length = lo + rng.below(seed, rng.S_EVENT_LEN, day, key_k, hi - lo + 1)
-                pf = 900 + rng.below(seed, rng.S_EVENT_POWER, day, key_k, 201)
+                # this use's power (+-10%) times the household's appliance efficiency
+                pf = ((900 + rng.below(seed, rng.S_EVENT_POWER, day, key_k, 201))
+                      * self.efficiency) // 1000
                 if phases is None:
                     p.events.append((start, start + length, (watts * pf) // 1000))
                     continue
@@ -284,84 +286,19 @@ class Household:
                         p.events.append((t, stop, (w * pf) // 1000))
                     t = stop
 
-    def _plan_hot_water(self, p):
-        mode = self.hot_water
-        if mode is None:
-            return
-        seed = self.seed
-        day = p.day
-        need = (self.occupants * 1800 * p.mood) // 1000
-        need = (need * season_factor(10, p.temp)) // 1000
-        watts = 3000
-        if mode == "night":
-            start = 23 * 60 + rng.below(seed, rng.S_EVENT_TIME, day, 1000, 60)
-            p.events.append((start, start + (need * 60) // watts + 1, watts))
-            return
-        morning = (need * 45) // 100
-        q = pick_bin(self.shower_cdfs[p.dtype], rng.u16(seed, rng.S_EVENT_TIME, day, 1001))
-        start = q * 15 + rng.below(seed, rng.S_EVENT_MINUTE, day, 1001, 15) + p.shift + 10
-        if start < 0:
-            start = 0
-        p.events.append((start, start + (morning * 60) // watts + 1, watts))
-        start = 18 * 60 + rng.below(seed, rng.S_EVENT_TIME, day, 1002, 180)
-        p.events.append((start, start + ((need - morning) * 60) // watts + 1, watts))
-
-    def _plan_ev(self, p):
-        ev = self.ev
-        if ev is None:
-            return
-        seed = self.seed
-        day = p.day
-        threshold = (ev["sessions_per_week_x100"] * 65536) // 700
-        if rng.u16(seed, rng.S_EV, day, 0) >= threshold:
-            return
-        if ev["offpeak"]:
-            start = 22 * 60 + rng.below(seed, rng.S_EV, day, 1, 120)
-        elif p.dtype == WEEKDAY:
-            start = 17 * 60 + rng.below(seed, rng.S_EV, day, 1, 150) + p.shift
-        else:
-            start = 10 * 60 + rng.below(seed, rng.S_EV, day, 1, 600)
-        energy = (ev["wh_per_session"] * (700 + rng.below(seed, rng.S_EV, day, 2, 601))) // 1000
-        minutes = (energy * 60) // ev["watts"]
-        if minutes < 5:
-            minutes = 5
-        p.extra.append((start, start + minutes, ev["watts"]))
-
-    def _plan_climate(self, p):
-        """Space heating or cooling as thermostat cycling in half-hour cycles."""
-        spec = None
-        need_wh = 0
-        weights = self.heat_weights[p.dtype]
-        if self.heating is not None and p.temp < HEAT_BASE_C10:
-            spec = self.heating
-            need_wh = ((HEAT_BASE_C10 - p.temp) * spec["wh_per_degree_day"]) // 10
-        elif self.cooling is not None and p.temp > COOL_BASE_C10:
-            spec = self.cooling
-            need_wh = ((p.temp - COOL_BASE_C10) * spec["wh_per_degree_day"]) // 10
-        if spec is None or need_wh <= 0:
-            return
-        if p.away:
-            weights = [SETBACK_WEIGHT] * 48
-        total = 0
-        for w in weights:
-            total += w
-        need_min = (need_wh * 60) // spec["watts"]
-        on = []
-        for c in range(48):
-            n = (need_min * weights[c]) // total
-            on.append(30 if n > 30 else n)
-        p.heat_on = on
-        p.heat_watts = spec["watts"]
-        p.heat_phase = rng.below(self.seed, rng.S_DAY, p.day, 2, 30)
-
     # -- the minute -------------------------------------------------------------------------
 
     def minute(self, day, m):
         """(consumption W, PV generation W) at local minute m of local day `day`."""
         p = self.plan(day)
-        base = self.standby
-        if (day * 1440 + m + self.fridge_phase) % self.fridge_period < p.fridge_on:
+        base = self.standby + p.pump
+        t = day * 1440 + m
+        if (t + self.fridge_phase) % self.fridge_period < p.fridge_on:
             base += self.fridge_w
+        for i in range(len(self.cold)):
+            c = self.cold[i]
+            if (t + c[2]) % c[1] < p.cold_on[i]:
+                base += c[0]
         extra = 0
         if not p.away:
             dark = darkness(m, p.sunrise, p.sunset)
@@ -390,19 +327,5 @@ class Household:
         total = (total * (1000 + noise)) // 1000
         pv = 0
         if self.pv is not None and p.sunrise < m < p.sunset:
-            pv = self._pv(p, day, m)
+            pv = sun.pv_watts(self.lat, self.pv["watts_peak"], self.rseed, p, day, m)
         return total, pv
-
-    def _pv(self, p, day, m):
-        s = sun.height(self.lat, p.geometry, m - p.noon)
-        if s <= 0:
-            return 0
-        irr = (s * (s + 3277)) // (ONE + 3277)
-        # Cloud: every 10 minutes the sun is either out or behind a cloud (more often on a
-        # cloudy day), blended between those knots so output ramps rather than steps.
-        q = (day * 1440 + m) // 10
-        threshold = p.cloud * 655
-        f0 = 30 if rng.u16(self.rseed, rng.S_CLOUD, q, 1) < threshold else 100
-        f1 = 30 if rng.u16(self.rseed, rng.S_CLOUD, q + 1, 1) < threshold else 100
-        f = f0 + ((f1 - f0) * (m % 10)) // 10
-        return (self.pv["watts_peak"] * irr * f * 85) // (ONE * 10000)

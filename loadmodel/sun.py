@@ -1,7 +1,8 @@
-# Sunrise, sunset and the sun's height, in integers (see fixed.py for why).
+# Sunrise, sunset, the sun's height and rooftop PV output, in integers (see fixed.py for why).
 # Accurate to a few minutes, which is all lighting and rooftop PV need.
 
 from core import civil
+from loadmodel import rng
 from loadmodel.fixed import ONE, TURN, acos_ba, cos_ba, degrees_e4_to_ba, isqrt, sin_ba
 
 _SIN_TILT = 13035  # sin(23.44 deg) * ONE
@@ -59,3 +60,19 @@ def geometry(lat_e4, day):
     sd, cd = declination(civil.day_of_year(day))
     phi = degrees_e4_to_ba(lat_e4)
     return (sin_ba(phi) * sd) >> 15, (cos_ba(phi) * cd) >> 15
+
+
+def pv_watts(lat_e4, watts_peak, rseed, p, day, m):
+    """Rooftop PV output at local minute m of a day plan `p` (its noon, geometry, cloud)."""
+    s = height(lat_e4, p.geometry, m - p.noon)
+    if s <= 0:
+        return 0
+    irr = (s * (s + 3277)) // (ONE + 3277)
+    # Cloud: every 10 minutes the sun is either out or behind a cloud (more often on a
+    # cloudy day), blended between those knots so output ramps rather than steps.
+    q = (day * 1440 + m) // 10
+    threshold = p.cloud * 655
+    f0 = 30 if rng.u16(rseed, rng.S_CLOUD, q, 1) < threshold else 100
+    f1 = 30 if rng.u16(rseed, rng.S_CLOUD, q + 1, 1) < threshold else 100
+    f = f0 + ((f1 - f0) * (m % 10)) // 10
+    return (watts_peak * irr * f * 85) // (ONE * 10000)

@@ -1,8 +1,9 @@
 """Many meters on one host: derive N meter configs from one base config.
 
-Meter i (1-based) gets serial `<base serial>-<i:04d>`, its own seed, and with `mix` an
-archetype and annual consumption drawn (deterministically) from a typical household mix, so a
-host can simulate thousands of different homes from one file.
+Meter i (1-based) gets serial `<base serial>-<i:04d>` and its own seed, so each is a household
+of its own (loadmodel/individual.py draws its traits from the seed). With `mix` its archetype is
+drawn (deterministically) from the household mix of the base config's country
+(loadmodel/countries.py), so a host can simulate thousands of different homes from one file.
 """
 
 from __future__ import annotations
@@ -10,12 +11,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from loadmodel import rng
-from meter.config import ConfigError, default_seed
+from loadmodel import countries, rng
+from meter.config import DEFAULT_LOCATION, ConfigError, default_seed
 
-# Household sizes in Germany (Destatis): about 41% one person, 34% two, 25% more; split the
-# two-person homes between working couples, retirees and home offices.
-MIX = (("single", 41), ("couple", 16), ("retired", 12), ("home_office", 6), ("family", 25))
+
+def country_of(raw: dict) -> str:
+    """The country a config places its household in (as meter.config.normalise reads it)."""
+    if "location" in raw:
+        return raw["location"].get("country", "")
+    return DEFAULT_LOCATION["country"]
+
+
+def pick_archetype(country: str, pick: int) -> str:
+    """The archetype at `pick` (0..999) in the country's household mix."""
+    for name, share in countries.archetype_shares(country):
+        if pick < share:
+            return name
+        pick -= share
+    return countries.archetype_shares(country)[-1][0]
 
 
 def derive(base: dict, i: int, mix: bool) -> dict:
@@ -25,12 +38,8 @@ def derive(base: dict, i: int, mix: bool) -> dict:
     base_seed = base.get("seed", default_seed(base["serial"]))
     raw["seed"] = rng.draw(base_seed, rng.S_BULK, i, 0)
     if mix and "profile" not in base:
-        pick = rng.below(base_seed, rng.S_BULK, i, 1, 100)
-        for name, share in MIX:
-            if pick < share:
-                raw["archetype"] = name
-                break
-            pick -= share
+        raw["archetype"] = pick_archetype(country_of(base),
+                                          rng.below(base_seed, rng.S_BULK, i, 1, 1000))
         raw.pop("annual_kwh", None)
     return raw
 

@@ -1,11 +1,11 @@
-"""Scale a household to its annual kWh target.
+"""Scale one household to an annual kWh target (`annual_kwh` in its config).
 
-The archetypes describe behaviour (who switches what on, when); `annual_kwh` says how much
-the household uses in a year. The scale that maps one to the other is found by simulating a
-reference sample of days (a week from each month of 2023) with a fixed reference seed, so it depends
-only on the household's description and place, not on its own random draws: meters of one
-kind share it (cached), and each meter still varies around the target as real homes do.
-Space heating and cooling, EV charging and PV come from their own settings and are not scaled.
+Without a target a household uses what its own traits make it use (loadmodel/individual.py:
+who lives there, what they own, their habits). With one, the scale that maps this household
+(its own seed, so its own traits) to the target is found by simulating a reference sample of
+days, a week from each month of 2023: the household then uses about the target in a year,
+varying from year to year as real homes do. Space heating and cooling, EV charging and PV come
+from their own settings and are not scaled.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ import numpy as np
 
 from core import civil
 
-REFERENCE_SEED = 20240101
 _WEEKS = [civil.days_from_civil(2023, month, 8) for month in range(1, 13)]
 
 
 def reference_model(model: dict) -> dict:
     ref = dict(model)
-    ref.update(seed=REFERENCE_SEED, heating=None, cooling=None, ev=None, pv=None,
+    # Electric heating stays switched on with no energy: it decides the household's traits
+    # (no separate circulation pump), not its scaled consumption.
+    heating = None if model["heating"] is None else {"watts": 1, "wh_per_degree_day": 0}
+    ref.update(heating=heating, cooling=None, ev=None, pv=None,
                interval=60, scale_permille=1000,
                channels=[["Total", "import", 1000, None]],
                faults={k: (0 if k.endswith("_p32") else v) for k, v in model["faults"].items()},

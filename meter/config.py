@@ -25,7 +25,7 @@ from core.configdoc import (
     metadata_config,
 )
 from core.jsonschemas import Validator as SchemaValidator
-from loadmodel import MODEL_VERSION, archetypes, holidays
+from loadmodel import MODEL_VERSION, holidays
 
 DEFAULT_COMMISSIONED = "2024-01-01"
 DEFAULT_TIMEZONE = "UTC"
@@ -110,11 +110,11 @@ def from_dict(raw) -> Config:
             raise ConfigError(name, "unknown field (check its spelling in docs/config.md)")
         raise ConfigError(path, _short(_message(err, raw)))
     model = normalise(raw)
-    if model["load_model"] == "household":
+    if model["load_model"] == "household" and "annual_kwh" in raw:
+        # Without it, a household uses what its own traits make it use (loadmodel/individual.py).
         from meter import calibrate
 
-        target = raw.get("annual_kwh", archetype_typical_kwh(model["archetype"]))
-        model["scale_permille"] = calibrate.scale_permille(model, target)
+        model["scale_permille"] = calibrate.scale_permille(model, raw["annual_kwh"])
     model["generator_json"] = canonical_json({
         "engine": "meters", "model": model["load_model"], "model_version": MODEL_VERSION,
         "seed": model["seed"], "archetype": model["archetype"]})
@@ -196,7 +196,9 @@ def normalise(raw: dict) -> dict:
         "climate": None,
         "heating": _climate_load(raw.get("heating"), "heating"),
         "cooling": _climate_load(raw.get("cooling"), "cooling"),
-        "hot_water": None if raw.get("hot_water") in (None, "none") else raw["hot_water"],
+        # Not given: drawn for the household at its country's rate (loadmodel/individual.py).
+        "hot_water": "auto" if "hot_water" not in raw else
+        None if raw["hot_water"] in (None, "none") else raw["hot_water"],
         "ev": _ev(raw.get("ev")),
         "pv": None,
         "profile_w": None,
@@ -249,10 +251,13 @@ def _ev(spec):
     if not spec:
         return None
     merged = {**_EV_DEFAULTS, **spec}
+    # What the config leaves open is the household's own habit (loadmodel/individual.py):
+    # how often and how much it charges around the defaults, and whether on an off-peak timer.
     return {"watts": _permille(merged["kw"]),
             "wh_per_session": _permille(merged["kwh_per_session"]),
             "sessions_per_week_x100": int(Decimal(str(merged["sessions_per_week"])) * 100),
-            "offpeak": bool(merged["offpeak"])}
+            "offpeak": bool(spec["offpeak"]) if "offpeak" in spec else None,
+            "habits": "sessions_per_week" not in spec and "kwh_per_session" not in spec}
 
 
 def _faults(raw: dict) -> dict:
@@ -322,6 +327,3 @@ def _initial_registers(raw: dict, channels: list[list]) -> list[int]:
             raise ConfigError(f"initial_registers.{name}", "not a channel of this meter")
     return [_permille(regs.get(c[0], 0)) for c in channels]
 
-
-def archetype_typical_kwh(name: str) -> int:
-    return archetypes.ARCHETYPES[name]["typical_kwh"]

@@ -10,17 +10,20 @@ from __future__ import annotations
 import numpy as np
 
 from core import civil
-from loadmodel import climate, holidays, rng
-from loadmodel.fixed import ONE, TURN
+from loadmodel import rng
 from loadmodel.household import (
     COOL_BASE_C10,
+    EARLY_SHIFT,
     HEAT_BASE_C10,
+    LATE_SHIFT,
     SETBACK_WEIGHT,
+    SHIFT_AFTER,
+    SHIFT_BEFORE,
     WEEKDAY,
     WEEKEND,
     Household,
 )
-from meter.vector import ints
+from meter.vector import ints, sky
 
 _MINUTES = np.arange(1440, dtype=np.int64)
 _MINUTES32 = _MINUTES.astype(np.int32)
@@ -31,17 +34,21 @@ class VectorHousehold:
         # The per-tick model's constructor does all the per-meter set-up; reuse it.
         self.h = Household(cfg, zone)
         h = self.h
-        # activity_at() for every x in [-120, 1560): index x + 120.
-        xs = np.arange(-120, 1560, dtype=np.int64)
+        # activity_at() for every x in [-SHIFT_AFTER, 1440 + SHIFT_BEFORE): index x + SHIFT_AFTER.
+        xs = np.arange(-SHIFT_AFTER, 1440 + SHIFT_BEFORE, dtype=np.int64)
         act_tab = np.stack([self._activity_table(h.activity[t], xs) for t in (0, 1)])
-        # windows[t][k] is the 1440 values starting at x = k - 120: one row per shift.
+        # windows[t][k] is the 1440 values starting at x = k - SHIFT_AFTER: one row per shift.
         self.act_windows = [np.lib.stride_tricks.sliding_window_view(
             act_tab[t].astype(np.int32), 1440) for t in (0, 1)]
         self.cdfs = [(np.array(a[5][0], dtype=np.int64), np.array(a[5][1], dtype=np.int64))
                      for a in h.appliances]
-        self.shower_cdfs = (np.array(h.shower_cdfs[0], dtype=np.int64),
-                            np.array(h.shower_cdfs[1], dtype=np.int64))
-        self.heat_w = np.array(h.heat_weights, dtype=np.int64)  # [2, 48]
+        self.shower_cdfs = None if h.shower_cdfs is None else (
+            np.array(h.shower_cdfs[0], dtype=np.int64), np.array(h.shower_cdfs[1], dtype=np.int64))
+        self.heat_w = None if h.heat_weights is None else np.array(h.heat_weights, dtype=np.int64)
+        # (phase + m) % period for every phase and minute of a compressor's cycle: a row
+        # gather per day instead of a modulo per minute.
+        self._cycles = {p: ((np.arange(p)[:, None] + _MINUTES[None, :]) % p).astype(np.int16)
+                        for p in {h.fridge_period, *(c[1] for c in h.cold)}}
         self._tz_starts = np.array(zone.starts, dtype=np.int64)
         self._tz_offsets = np.array(zone.offsets, dtype=np.int64)
 
@@ -62,23 +69,42 @@ class VectorHousehold:
         away = self._away(days)
         weekend = ((days + 3) % 7) >= 5
         if h.country or h.extra_holidays:
-            weekend |= holidays_of(h.country, days, h.extra_holidays)
+            weekend |= sky.holidays_of(h.country, days, h.extra_holidays)
+        # Household._make_plan: weekdays at home, shift work, the household's chronotype.
+        workday = ~weekend
+        extra = np.full(len(days), h.chrono, dtype=np.int64)
+        home = np.zeros(len(days), dtype=bool)
+        if h.home_p16:
+            home = workday & (ints.u16(seed, rng.S_HOME, days, 0) < h.home_p16)
+            weekend = weekend | home
+        if h.shift_p16:
+            on_shift = workday & ~home & (ints.u16(seed, rng.S_HOME, days, 1) < h.shift_p16)
+            early = ints.u16(seed, rng.S_HOME, days, 2) < 32768
+            extra += np.where(on_shift, np.where(early, EARLY_SHIFT, LATE_SHIFT), 0)
         dtype = np.where(weekend, WEEKEND, WEEKDAY).astype(np.int64)
         shift = np.where(dtype == WEEKDAY, ints.below(seed, rng.S_DAY, days, 0, 61),
-                         ints.below(seed, rng.S_DAY, days, 0, 91)) - 30
+                         ints.below(seed, rng.S_DAY, days, 0, 91)) - 30 + extra
+        shift = np.clip(shift, -SHIFT_BEFORE, SHIFT_AFTER)
         mood = 700 + ints.below(seed, rng.S_DAY, days, 1, 601)
-        doy = days - year_start(days)
-        temp = self._temps(days, doy)
+        doy = days - sky.year_start(days)
+        temp = sky.temps(h, days, doy)
         # The day's UTC offset at local noon, as Household._make_plan() takes it.
         midnight = days * 1440
         offsets = self._offset_at(midnight + 720 - self._offset_at(midnight))
-        sunrise, sunset, noon, geom = self._sun(doy, offsets)
+        sunrise, sunset, noon, geom = sky.sun(h, doy, offsets)
         fridge_on = (h.fridge_period * (300 + temp // 2)) // 1000
+        cold_on = [(c[1] * (c[3] + temp // 2)) // 1000 for c in h.cold]
+        pump = np.zeros(len(days), dtype=np.int64)
+        if h.pump_w > 0:  # household.pump_watts
+            f = np.minimum(400 + (HEAT_BASE_C10 - temp) * 6, 1000)
+            pump = np.where(temp < HEAT_BASE_C10, (h.pump_w * f) // 1000, 0)
+        if h.spa_w > 0:  # household.spa_watts
+            pump = pump + np.maximum((h.spa_w * (380 - temp)) // 300, 0)
         out = {"dtype": dtype, "away": away, "shift": shift, "mood": mood, "temp": temp,
                "sunrise": sunrise, "sunset": sunset, "noon": noon, "geom": geom,
-               "fridge_on": fridge_on}
+               "fridge_on": fridge_on, "cold_on": cold_on, "pump": pump}
         if h.pv is not None:
-            out["cloud"] = self._clouds(days, doy)
+            out["cloud"] = sky.clouds(h, days, doy)
         return out
 
     def _away(self, days):
@@ -98,47 +124,6 @@ class VectorHousehold:
         i = np.searchsorted(self._tz_starts, utc, side="right") - 1
         return self._tz_offsets[np.maximum(i, 0)]
 
-    def _temps(self, days, doy):
-        # climate.temp_c10 and climate.normal_temp_c10
-        h = self.h
-        anomaly = np.zeros(len(days), dtype=np.int64)
-        for k in range(6):
-            anomaly += climate._WEIGHTS[k] * ints.bell(h.rseed, rng.S_WEATHER, days - k, 0)
-        anomaly = (anomaly * 30) // (21 * 8000)
-        sdoy = doy + 182 if h.lat < 0 else doy
-        normal = h.mean_c10 - (h.amp_c10 * ints.cos_ba(((sdoy - 20) * TURN) // 365)) // 32768
-        return normal + anomaly
-
-    def _clouds(self, days, doy):
-        # climate.cloud_pct
-        h = self.h
-        doy = doy + 182 if h.lat < 0 else doy
-        seasonal = 55 + (15 * ints.cos_ba(((doy - 10) * TURN) // 365)) // 32768
-        total = np.zeros(len(days), dtype=np.int64)
-        for k in range(3):
-            total += (3 - k) * (ints.u16(h.rseed, rng.S_CLOUD, days - k, 0) - 32768)
-        return np.clip(seasonal + (total * 70) // (6 * 32768), 0, 100)
-
-    def _sun(self, doy, offsets):
-        # sun.declination, sun.eot_minutes, sun.times, sun.geometry
-        h = self.h
-        lam = ((doy - 79) * TURN) // 365
-        sd = (13035 * ints.sin_ba(lam)) >> 15
-        cd = ints.isqrt(ONE * ONE - sd * sd)
-        phi = (h.lat * TURN) // 3600000
-        sp = int(ints.sin_ba(phi))
-        cp = int(ints.cos_ba(phi))
-        b = ((doy - 81) * TURN) // 364
-        eot = (987 * ints.sin_ba(2 * b) - 753 * ints.cos_ba(b) - 150 * ints.sin_ba(b)) // (100 * ONE)
-        noon = 720 - (h.lon * 4) // 10000 - eot + offsets
-        num = -476 * ONE - sp * sd
-        den = (cp * cd) >> 15
-        safe = np.where(den <= 0, 1, den)
-        x = np.where(den <= 0, np.where(num > 0, ONE, -ONE), np.clip(num // safe, -ONE, ONE))
-        half = (ints.acos_ba(x) * 1440) // TURN
-        geom = ((sp * sd) >> 15, (cp * cd) >> 15)
-        return noon - half, noon + half, noon, geom
-
     # -- events (DayPlan.events / .extra) --------------------------------------------------
 
     def events(self, days: np.ndarray, s: dict):
@@ -148,7 +133,7 @@ class VectorHousehold:
         idx_all, st_all, en_all, w_all = [], [], [], []
         home = ~s["away"]
         di = np.arange(len(days), dtype=np.int64)
-        for ai, (_key, spec, wd, we, slots, _cdfs) in enumerate(h.appliances):
+        for ai, (_key, spec, wd, we, slots, _cdfs, akey, offset) in enumerate(h.appliances):
             watts, lo, hi, _pref, sens, phases = spec
             uses = np.where(s["dtype"] == WEEKEND, we, wd)
             sf = 1000 + (sens * (150 - s["temp"])) // 25
@@ -156,7 +141,7 @@ class VectorHousehold:
             lam = (lam * s["mood"]) // 1000
             threshold = (lam * 65536) // (100 * slots)
             # All slots of the appliance at once: rows are slots, columns days.
-            keys = (ai * 16 + np.arange(slots, dtype=np.int64))[:, None]
+            keys = (akey + np.arange(slots, dtype=np.int64))[:, None]
             hit = (ints.u16(seed, rng.S_EVENT_COUNT, days[None, :], keys) < threshold) & home
             slot_i, day_i = np.nonzero(hit)
             if not len(day_i):
@@ -166,10 +151,11 @@ class VectorHousehold:
             dt = s["dtype"][day_i]
             u = ints.u16(seed, rng.S_EVENT_TIME, d_hit, key)
             q = self._pick_bin(self.cdfs[ai], dt, u)
-            start = q * 15 + ints.below(seed, rng.S_EVENT_MINUTE, d_hit, key, 15) + s["shift"][day_i]
+            start = (q * 15 + ints.below(seed, rng.S_EVENT_MINUTE, d_hit, key, 15)
+                     + s["shift"][day_i] + offset)
             start = np.maximum(start, 0)
             length = lo + ints.below(seed, rng.S_EVENT_LEN, d_hit, key, hi - lo + 1)
-            pf = 900 + ints.below(seed, rng.S_EVENT_POWER, d_hit, key, 201)
+            pf = ((900 + ints.below(seed, rng.S_EVENT_POWER, d_hit, key, 201)) * h.efficiency) // 1000
             rows = di[day_i]
             if phases is None:
                 idx_all.append(rows)
@@ -188,6 +174,12 @@ class VectorHousehold:
                 en_all.append(stop[keep])
                 w_all.append(((w * pf) // 1000)[keep])
                 t = stop
+        if h.pool_w:  # Household._make_plan: the pool pump's timer runs, home or away
+            run = np.clip(120 + (s["temp"] - 100) * 3, 120, 480)
+            idx_all.append(di)
+            st_all.append(np.full(len(days), h.pool_start, dtype=np.int64))
+            en_all.append(h.pool_start + run)
+            w_all.append(np.full(len(days), h.pool_w, dtype=np.int64))
         self._hot_water(days, s, di, home, idx_all, st_all, en_all, w_all)
         scaled = self._cat(idx_all, st_all, en_all, w_all)
         extra = self._ev(days, s, di, home)
@@ -214,14 +206,14 @@ class VectorHousehold:
         return out
 
     def _hot_water(self, days, s, di, home, idx, st, en, w):
-        # Household._plan_hot_water
+        # services.plan_hot_water
         h = self.h
         if h.hot_water is None or not home.any():
             return
         seed = h.seed
         d = days[home]
         rows = di[home]
-        need = (h.occupants * 1800 * s["mood"][home]) // 1000
+        need = (h.water_wh * s["mood"][home]) // 1000
         need = (need * (1000 + (10 * (150 - s["temp"][home])) // 25)) // 1000
         watts = 3000
         if h.hot_water == "night":
@@ -231,23 +223,24 @@ class VectorHousehold:
             en.append(start + (need * 60) // watts + 1)
             w.append(np.full(len(d), watts, dtype=np.int64))
             return
-        morning = (need * 45) // 100
+        morning = (need * h.water_morning) // 1000
+        midday = (need * 20) // 100
+        shift = s["shift"][home]
         u = ints.u16(seed, rng.S_EVENT_TIME, d, 1001)
         q = self._pick_bin(self.shower_cdfs, s["dtype"][home], u)
-        start = q * 15 + ints.below(seed, rng.S_EVENT_MINUTE, d, 1001, 15) + s["shift"][home] + 10
-        start = np.maximum(start, 0)
-        idx.append(rows)
-        st.append(start)
-        en.append(start + (morning * 60) // watts + 1)
-        w.append(np.full(len(d), watts, dtype=np.int64))
-        start = 18 * 60 + ints.below(seed, rng.S_EVENT_TIME, d, 1002, 180)
-        idx.append(rows)
-        st.append(start)
-        en.append(start + ((need - morning) * 60) // watts + 1)
-        w.append(np.full(len(d), watts, dtype=np.int64))
+        start = q * 15 + ints.below(seed, rng.S_EVENT_MINUTE, d, 1001, 15) + shift + 10
+        blocks = ((np.maximum(start, 0), morning),
+                  (11 * 60 + ints.below(seed, rng.S_EVENT_TIME, d, 1003, 240) + shift, midday),
+                  (18 * 60 + ints.below(seed, rng.S_EVENT_TIME, d, 1002, 360) + shift,
+                   need - morning - midday))
+        for start, wh in blocks:
+            idx.append(rows)
+            st.append(start)
+            en.append(start + (wh * 60) // watts + 1)
+            w.append(np.full(len(d), watts, dtype=np.int64))
 
     def _ev(self, days, s, di, home):
-        # Household._plan_ev
+        # services.plan_ev
         h = self.h
         ev = h.ev
         if ev is None:
@@ -256,13 +249,12 @@ class VectorHousehold:
         threshold = (ev["sessions_per_week_x100"] * 65536) // 700
         hit = (ints.u16(seed, rng.S_EV, days, 0) < threshold) & home
         d = days[hit]
-        r1 = ints.below(seed, rng.S_EV, d, 1, 120)
         if ev["offpeak"]:
-            start = 22 * 60 + r1
+            start = 22 * 60 + ints.below(seed, rng.S_EV, d, 1, 180)
         else:
             wk = s["dtype"][hit] == WEEKDAY
-            start = np.where(wk, 17 * 60 + ints.below(seed, rng.S_EV, d, 1, 150) + s["shift"][hit],
-                             10 * 60 + ints.below(seed, rng.S_EV, d, 1, 600))
+            start = np.where(wk, 15 * 60 + ints.below(seed, rng.S_EV, d, 1, 300) + s["shift"][hit]
+                             + ev["arrival"], 10 * 60 + ints.below(seed, rng.S_EV, d, 1, 600))
         energy = (ev["wh_per_session"] * (700 + ints.below(seed, rng.S_EV, d, 2, 601))) // 1000
         minutes = np.maximum((energy * 60) // ev["watts"], 5)
         return (di[hit], start, start + minutes, np.full(len(d), ev["watts"], dtype=np.int64))
@@ -284,14 +276,17 @@ class VectorHousehold:
         base = self._paint(ei, es, ee, ew, flat).reshape(n, 1440)[1:]
         extra = self._paint(xi, xs, xe, xw, flat).reshape(n, 1440)[1:] if len(xi) else None
         s = {k: (v[1:] if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+        s["cold_on"] = [on[1:] for on in s["cold_on"]]
         s["geom"] = (s["geom"][0][1:], s["geom"][1][1:])
         m = _MINUTES32[None, :]
-        base += np.int32(h.standby)
-        # The fridge compressor: on for fridge_on minutes of every fridge_period (absolute).
-        pos = (days[:, None] * 1440 + h.fridge_phase) % h.fridge_period
-        cycle = (pos.astype(np.int32) + m) % np.int32(h.fridge_period)
-        base += np.where(cycle < s["fridge_on"][:, None].astype(np.int32), np.int32(h.fridge_w),
-                         np.int32(0))
+        base += (h.standby + s["pump"]).astype(np.int32)[:, None]
+        # The fridge compressor: on for fridge_on minutes of every fridge_period (absolute);
+        # a freezer or second fridge likewise.
+        cycles = [(h.fridge_w, h.fridge_period, h.fridge_phase, s["fridge_on"])]
+        cycles += [(c[0], c[1], c[2], on) for c, on in zip(h.cold, s["cold_on"], strict=True)]
+        for watts, period, phase, on in cycles:
+            cycle = self._cycles[period][(days * 1440 + phase) % period]
+            base += (cycle < on[:, None].astype(np.int16)) * np.int32(watts)
         # Lighting: darkness() * activity_at(), at home only.
         sunrise = s["sunrise"][:, None].astype(np.int32)
         sunset = s["sunset"][:, None].astype(np.int32)
@@ -301,7 +296,7 @@ class VectorHousehold:
         light = (np.int32(h.light_w) * act * dark) // 6400
         light[s["away"]] = 0
         base += light
-        total = (base.astype(np.int64) * h.scale // 1000).astype(np.int32)
+        total = base if h.scale == 1000 else (base.astype(np.int64) * h.scale // 1000).astype(np.int32)
         if extra is not None:
             total += extra
         heat = self._climate(days, s)
@@ -309,7 +304,7 @@ class VectorHousehold:
             total += heat
         noise = ints.jitter(ints.draw(h.seed, rng.S_MINUTE_NOISE, days, 0)[:, None], m, 81) - 40
         total = (total * (1000 + noise)) // 1000
-        pv = self._pv(days, s) if h.pv is not None else None
+        pv = sky.pv(h, days, s) if h.pv is not None else None
         return total, pv
 
     def _activity(self, dtype, shift):
@@ -319,7 +314,7 @@ class VectorHousehold:
             sel = dtype == t
             if sel.any():
                 windows = self.act_windows[t]
-                out[sel] = windows[120 - shift[sel]]
+                out[sel] = windows[SHIFT_AFTER - shift[sel]]
         return out
 
     @staticmethod
@@ -334,7 +329,7 @@ class VectorHousehold:
         return np.cumsum(diff[:-1], dtype=np.int32)
 
     def _climate(self, days, s):
-        # Household._plan_climate and the heating term of Household.minute
+        # services.plan_climate and the heating term of Household.minute
         h = self.h
         temp = s["temp"]
         need_wh = np.zeros(len(days), dtype=np.int64)
@@ -363,37 +358,3 @@ class VectorHousehold:
         running = ((m - phase[:, None].astype(np.int32)) % 30) < on_m
         return np.where(running & active[:, None], watts[:, None].astype(np.int32), np.int32(0))
 
-    def _pv(self, days, s):
-        # Household._pv
-        h = self.h
-        m = _MINUTES[None, :]
-        a, b = s["geom"]
-        t = m - s["noon"][:, None]
-        sh = a[:, None] + ((b[:, None] * ints.cos_ba((t * TURN) // 1440)) >> 15)
-        up = (m > s["sunrise"][:, None]) & (m < s["sunset"][:, None]) & (sh > 0)
-        irr = (sh * (sh + 3277)) // (ONE + 3277)
-        q = (days[:, None] * 1440 + m) // 10
-        threshold = s["cloud"][:, None] * 655
-        f0 = np.where(ints.u16(h.rseed, rng.S_CLOUD, q, 1) < threshold, 30, 100)
-        f1 = np.where(ints.u16(h.rseed, rng.S_CLOUD, q + 1, 1) < threshold, 30, 100)
-        f = f0 + ((f1 - f0) * (m % 10)) // 10
-        out = (h.pv["watts_peak"] * irr * f * 85) // (ONE * 10000)
-        return np.where(up, out, 0)
-
-
-def holidays_of(country: str, days: np.ndarray, extra) -> np.ndarray:
-    years = {civil.civil_from_days(int(d))[0] for d in (days[0], days[-1])}
-    years = range(min(years), max(years) + 1)
-    marked = set(extra or ())
-    for y in years:
-        marked |= holidays.for_year(country, y)
-    return np.isin(days, np.array(sorted(marked), dtype=np.int64))
-
-
-def year_start(days: np.ndarray) -> np.ndarray:
-    """Day number of 1 January of each day's year (civil.day_of_year's base)."""
-    first = civil.civil_from_days(int(days.min()))[0] - 1
-    last = civil.civil_from_days(int(days.max()))[0] + 1
-    starts = np.array([civil.days_from_civil(y, 1, 1) for y in range(first, last + 1)],
-                      dtype=np.int64)
-    return starts[np.searchsorted(starts, days, side="right") - 1]

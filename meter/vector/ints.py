@@ -31,12 +31,22 @@ def draw(seed: int, stream: int, a, b) -> np.ndarray:
 
 
 def jitter(h: np.ndarray, m: np.ndarray, n: int) -> np.ndarray:
-    """rng.jitter on arrays (h per day as [D, 1], m per minute as [1, 1440])."""
+    """rng.jitter on arrays (h per day as [D, 1], m per minute as [1, 1440]), as int32.
+
+    Made in place in one uint32 array: it is the one draw for every minute of every meter,
+    and temporaries of the [D, 1440] grid cost more than the arithmetic.
+    """
+    x = np.empty(np.broadcast_shapes(np.shape(h), np.shape(m)), dtype=np.uint32)
+    np.bitwise_xor(u32(h), u32(m), out=x)
     with np.errstate(over="ignore"):
-        x = (u32(h) ^ u32(m)) * np.uint32(0x7FEB352D)
-        x = x ^ (x >> np.uint32(15))
-        x = x * np.uint32(0x846CA68B)
-        return (((x >> np.uint32(16)).astype(np.int32) * n) >> 16)
+        np.multiply(x, np.uint32(0x7FEB352D), out=x)
+        np.bitwise_xor(x, x >> np.uint32(15), out=x)
+        np.multiply(x, np.uint32(0x846CA68B), out=x)
+    np.right_shift(x, np.uint32(16), out=x)
+    r = x.view(np.int32)  # now below 65536: the same value as int32
+    np.multiply(r, np.int32(n), out=r)
+    np.right_shift(r, 16, out=r)
+    return r
 
 
 def u16(seed, stream, a, b) -> np.ndarray:
