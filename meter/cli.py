@@ -16,6 +16,7 @@ from meter.cli_delivery import agent, deliver, heartbeat, redial, sync, upload
 from meter.cli_migrate import migrate_seed
 from meter.cli_options import EXIT_BAD_INPUT, Meters, fail, meter_options, parse_day_option
 from meter.pico_config import pico_config
+from meter.population_report import population_command
 
 log = logging.getLogger("meter")
 
@@ -168,8 +169,9 @@ def check_config(meters: Meters) -> None:
 
 # The delivery commands (upload, sync, deliver, heartbeat, redial, agent) live in
 # meter/cli_delivery.py, the Pico image builder in meter/pico_config.py, the seed fleet's
-# migration in meter/cli_migrate.py.
-for _command in (upload, sync, deliver, heartbeat, redial, agent, pico_config, migrate_seed):
+# migration in meter/cli_migrate.py, the population report in meter/population_report.py.
+for _command in (upload, sync, deliver, heartbeat, redial, agent, pico_config, migrate_seed,
+                 population_command):
     main.add_command(_command)
 
 if __name__ == "__main__":
