@@ -107,3 +107,42 @@ def test_seed_get_routes_answer_cors_and_preflight(client):
                                             "Access-Control-Request-Method": "GET"})
         assert pre.status_code == 200 and pre.headers["Access-Control-Allow-Origin"] == "*"
         assert "GET" in pre.headers["Access-Control-Allow-Methods"]
+
+
+def test_a_seed_files_own_key_is_never_served(app, client, conn):
+    """The seed's meters wrote their whole config, API key included, into every day file; the
+    routes serving stored files are public, so the key is masked there (and nothing else)."""
+    key = issue_key(conn, "kili")
+    doc = json.loads(seed_payload("kili", "2023-05-25"))
+    doc["metadata"]["config"] = {"serial": "kili", "interval_min": 5, "tempest_api_key": key,
+                                 "tempest_url": "http://tempest.example/"}
+    sent = json.dumps(doc).encode()
+    assert client.post("/update", data=sent, headers={"x-api-key": key}).status_code == 202
+    lay = layout(app.config)
+    Processor(conn, lay, app.config).process([(p, None) for p in dropbox.scan(lay.drop, 0).ready])
+    for path in ("/payload?serial=kili&day=2023-05-25",
+                 "/api/v1/meters/kili/days/2023-05-25/file"):
+        served = client.get(path)
+        assert served.status_code == 200, path
+        assert key.encode() not in served.data, path
+        # Every other byte is the one delivered.
+        assert served.data.replace(b'"***"', json.dumps(key).encode()) == sent, path
+    # The archive itself keeps the file as received.
+    archived = [p.read_bytes() for p in (lay.data_dir / "archive").rglob("*.json")]
+    assert sent in archived
+
+
+def test_the_config_page_reads_a_seed_files_config_without_its_key(app, client, conn):
+    from tempest.read import archive
+
+    key = issue_key(conn, "kili")
+    doc = json.loads(seed_payload("kili", "2023-05-25"))
+    doc["metadata"]["config"] = {"serial": "kili", "tempest_api_key": key,
+                                 "agent": {"port": 8001, "key": "agent-secret-0123456789"}}
+    assert client.post("/update", data=json.dumps(doc).encode(),
+                       headers={"x-api-key": key}).status_code == 202
+    lay = layout(app.config)
+    Processor(conn, lay, app.config).process([(p, None) for p in dropbox.scan(lay.drop, 0).ready])
+    cfg, day = archive.reported_config(conn, lay.data_dir, "kili")
+    assert day == "2023-05-25"
+    assert cfg == {"serial": "kili", "tempest_api_key": "***", "agent": {"port": 8001, "key": "***"}}
