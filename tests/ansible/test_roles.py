@@ -28,6 +28,7 @@ import pytest
 
 from tests.lab.config import Host
 from tests.lab.fleet import Lab
+from tests.support import ci_guard
 
 from .conftest import FIRST_METERS
 from .fleet import AGENT_PORT, TEMPEST_PORT, VAULT_PASSWORD, Fleet, Run, get_json
@@ -140,8 +141,7 @@ def roles(lab: Lab) -> RoleLab:
     if len(lab.meters) < FIRST_METERS + 1 + 4:
         pytest.skip(f"the role tests need {FIRST_METERS + 5} lab meters "
                     f"(METERS_LAB_METERS is {len(lab.meters)})")
-    if not shutil.which("ssh-keygen"):
-        pytest.skip("missing dependency: ssh-keygen (apt-get install openssh-client)")
+    ci_guard.require_binary("ssh-keygen", why="apt-get install openssh-client")
     fleet = Fleet(lab, root=lab.dir / "ansible-roles")
     fleet.wheelhouse = fleet.root / "wheelhouse"
     fleet.root.mkdir(parents=True, exist_ok=True)
