@@ -8,6 +8,7 @@ import json
 import os
 import time
 
+import _panel  # noqa: F401 - the display board's fakes: machine.SPI (built into a Pico)
 import machine  # noqa: F401 - the fakes first, as boot.py does (built into a Pico)
 from picometer.display import panel, screens
 

@@ -149,7 +149,6 @@ def fast():
 # fire them at the right fake moment without importing machine.
 wdt_deadline = None  # ticks_ms by which the watchdog must be fed, or None when not started
 timers = []  # machine.Timer objects with a callback
-pollers = []  # functions run at every poll (machine's input pins: key presses)
 heap_peak = 0
 _heap_logged = 0
 
@@ -173,8 +172,6 @@ def poll():
     for tm in timers[:]:
         if rt.ticks_diff(now, tm._due) >= 0:
             tm._fire(now)
-    for f in pollers:
-        f()
 
 
 def wdt_expired(late_ms):

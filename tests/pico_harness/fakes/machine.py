@@ -1,15 +1,8 @@
 """Fake `machine` for the RP2040 (Pico W), enough for a meter program.
 
 - Pin(id, mode=-1, pull=-1, value=None): id an int or "LED"; value([x]), on(), off(),
-  toggle(), high(), low(), irq(handler, trigger), __call__. Pin.pins holds every pin by id so
-  a test can inspect it in-process. An input pin reads the level the test sets (knob
-  "pins.in"), else its pull (1 with PULL_UP); when that level changes, its irq handler runs
-  (inside fake sleeps and WDT.feed(), as soft IRQs would) if the edge is one it asked for:
-  this is how a test presses a key.
-- SPI(id, baudrate=, polarity=, phase=, sck=, mosi=, miso=): write(buf) and friends. With
-  knob "spi.log" every write is appended to state/spi.log as a record: one byte of pin levels
-  (bit 0 the DC pin "spi.dc", default GP8; bit 1 the CS pin "spi.cs", default GP9), the
-  length (4 bytes, little-endian), the bytes: what a logic analyser on the bus would see.
+  toggle(), high(), low(), irq() (stored, never fired), __call__. Pin.pins holds every pin
+  by id so a test can inspect it in-process.
 - WDT(id=0, timeout=5000): ValueError above 8388 ms, as on the RP2040. feed() stamps the
   host file state/wdt (the runner and the virtual Pico watch it to catch a real hang) and
   checks the fake clock: not fed within timeout -> event "wdt-expired", then a reset.
@@ -29,8 +22,6 @@ Control knobs (control.json):
 - "wdt": {"enforce": true}  false: an expired watchdog only logs "wdt-expired".
 - "machine": {"unique_id": "hex"}  the board id (default e6614104035f2b2c).
 - "pins": {"log": false}  true: every pin change is logged as event "pin <id> <0|1>".
-- "pins": {"in": {"15": 0}}  the level each input pin reads (a pressed key pulls it to 0).
-- "spi": {"log": false, "dc": 8, "cs": 9}  record the bus (above).
 - "heap": {"sample": true}  WDT.feed() collects and records the live heap high-water mark
   (event "heap <bytes>"); false: no gc.collect() from the harness.
 - "adc": {"4": 14000}  the raw value read_u16() returns, per channel.
@@ -110,31 +101,17 @@ class Pin:
         self.id = id
         self._v = 0
         self._irq = None
-        self.mode = Pin.OUT
-        self.pull = -1
         Pin.pins[id] = self
         self.init(mode, pull, value)
 
     def init(self, mode=-1, pull=-1, value=None):
         if mode != -1:
             self.mode = mode
-        if pull != -1:
-            self.pull = pull
         if value is not None:
             self.value(value)
-        if self.mode == Pin.IN:
-            self._v = self._level()
-
-    def _level(self):
-        v = _h.control("pins").get("in", {}).get(str(self.id))
-        if v is None:
-            return 1 if self.pull == Pin.PULL_UP else 0
-        return 1 if v else 0
 
     def value(self, x=None):
         if x is None:
-            if self.mode == Pin.IN:
-                _poll_inputs()
             return self._v
         v = 1 if x else 0
         if v != self._v and _h.knob("pins", "log", False):
@@ -155,69 +132,11 @@ class Pin:
     def toggle(self):
         self.value(1 - self._v)
 
-    def irq(self, handler=None, trigger=12, hard=False):
+    def irq(self, handler=None, trigger=12):
         self._irq = handler
-        self._trigger = trigger
-        if handler is not None and _poll_inputs not in _h.pollers:
-            _h.pollers.append(_poll_inputs)
 
     def __repr__(self):
         return "Pin(%s)" % (self.id,)
-
-
-def _poll_inputs():
-    # Input pins follow the levels the test set; an edge runs the pin's irq handler.
-    for pin in list(Pin.pins.values()):
-        if pin.mode != Pin.IN:
-            continue
-        v = pin._level()
-        if v == pin._v:
-            continue
-        pin._v = v
-        if pin._irq is not None and pin._trigger & (Pin.IRQ_RISING if v else Pin.IRQ_FALLING):
-            pin._irq(pin)
-
-
-class SPI:
-    MSB = 0
-    LSB = 1
-    _log = None
-
-    def __init__(self, id, baudrate=1000000, **kw):
-        self.id = id
-        self.baudrate = baudrate
-        _h.event("spi-init", "%d %d" % (id, baudrate))
-
-    def init(self, baudrate=1000000, **kw):
-        self.baudrate = baudrate
-
-    def deinit(self):
-        pass
-
-    def write(self, buf):
-        if not _h.knob("spi", "log", False):
-            return
-        if SPI._log is None:
-            SPI._log = open(_h.STATE + "/spi.log", "ab")
-        dc = Pin.pins.get(_h.knob("spi", "dc", 8))
-        cs = Pin.pins.get(_h.knob("spi", "cs", 9))
-        n = len(buf)
-        head = bytes(((dc._v if dc else 0) | ((cs._v if cs else 0) << 1),
-                      n & 0xFF, (n >> 8) & 0xFF, (n >> 16) & 0xFF, n >> 24))
-        SPI._log.write(head)
-        SPI._log.write(buf)
-        SPI._log.flush()
-
-    def read(self, nbytes, write=0):
-        return bytes([write]) * nbytes
-
-    def readinto(self, buf, write=0):
-        for i in range(len(buf)):
-            buf[i] = write
-
-    def write_readinto(self, wbuf, rbuf):
-        self.write(wbuf)
-        self.readinto(rbuf)
 
 
 class WDT:

@@ -15,8 +15,7 @@ Control knobs (control.json, section "wlan"), re-read while the program runs:
   another key STAT_WRONG_PASSWORD.
 - "connect_ms": 300 fake milliseconds from connect() to the outcome.
 - "ip": "127.0.0.1" the address ifconfig() reports; "rssi": -58 what status("rssi") says.
-Events: "wlan-init <interface>" (the first WLAN() of an interface), "wlan-connect <ssid>",
-"wlan-up", "wlan-fail <status>", "wlan-down".
+Events: "wlan-connect <ssid>", "wlan-up", "wlan-fail <status>", "wlan-down".
 """
 
 import _harness as _h
@@ -72,7 +71,6 @@ class WLAN:
             w._ssid = None
             w._fail_with = None
             _ifaces[interface] = w
-            _h.event("wlan-init", str(interface))
         return w
 
     def __init__(self, interface=STA_IF):

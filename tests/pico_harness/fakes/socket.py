@@ -9,9 +9,7 @@ Real traffic goes over the host's loopback, so HTTP to a test server is real. Wh
 
 Control knobs (control.json, section "socket"):
 - "gate": true   false: sockets work without a connected WLAN (for tests of HTTP code alone).
-- "log": false   true: log every connect() (a test that no connection is even tried).
-Events: "socket-connect <ip> <port>" for every connect() (with knob "log": true), and
-"socket-refused <ip> <port>" when the gate refuses one.
+Events: "socket-refused <ip> <port>" when the gate refuses a connection.
 """
 
 import _harness as _h
@@ -54,8 +52,6 @@ def _raw(addr):
 
 class socket(_s.socket):
     def connect(self, addr):
-        if _h.knob("socket", "log", False):
-            _h.event("socket-connect", "%s %s" % addr if isinstance(addr, tuple) else "")
         if _gated():
             where = "%s %s" % addr if isinstance(addr, tuple) else ""
             _h.event("socket-refused", where)
