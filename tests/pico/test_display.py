@@ -129,7 +129,9 @@ def test_drawing_and_pushing_a_screen_are_short_steps(tmp_path, panel):
     print(f"\n{panel}: slowest draw {draw / 1000:.1f} ms, slowest push unit "
           f"{push / 1000:.2f} ms, units per frame {shots[0]['units']}")
     assert shots[0]["units"] == (1 if panel == "oled_1_3" else 15)
-    assert draw < 100_000 and push < 20_000
+    # Bounds with room for a busy test machine (quiet, they are well under 2 ms): what they
+    # hold is that no unit comes near the watchdog's seconds.
+    assert draw < 250_000 and push < 100_000
 
 
 def test_screens_rotate_on_their_timer_and_the_keys_step_through_them(tmp_path):
