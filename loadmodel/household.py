@@ -8,7 +8,7 @@
 
 from core import civil
 from loadmodel import archetypes, climate, holidays, rng, sun
-from loadmodel.timing import Cdfs, activity_at, darkness, pick_bin, season_factor, slot_count
+from loadmodel.timing import activity_at, build_cdf, darkness, pick_bin, season_factor, slot_count
 
 WEEKDAY = 0
 WEEKEND = 1
@@ -79,11 +79,11 @@ class Household:
         name = cfg["archetype"]
         arch = archetypes.ARCHETYPES[name]
         # The household's own traits, drawn once (loadmodel/individual.py); only the numbers
-        # the day plans and minutes read are kept.
+        # the day plans and minutes read are kept (on a Pico the draw's code and tables are
+        # dropped again at once).
         from loadmodel import individual
 
-        ind = individual.draw(self.seed, name, arch, cfg["country"], cfg["hot_water"],
-                              cfg["heating"] is not None, cfg["ev"])
+        ind = individual.for_config(cfg, arch)
         individual.forget()
         self.occupants = ind["occupants"]
         self.activity = arch["activity"]
@@ -121,20 +121,20 @@ class Household:
         self.fridge_period = 40 + rng.below(self.seed, rng.S_FRIDGE, 0, 0, 21)
         self.fridge_phase = rng.below(self.seed, rng.S_FRIDGE, 0, 1, self.fridge_period)
         # Appliances in name order, so their random streams never depend on dict order.
-        # Each is (name, spec, uses x100 weekday, weekend, slots, start CDFs, first event key,
-        # start offset in minutes): what this household owns, at its own rates and times.
+        # Each is (name, spec, uses x100 weekday, weekend, slots, start-time preference, first
+        # event key, start offset in minutes): what this household owns, at its own rates and
+        # times.
         self.appliances = []
-        uses = ind["uses"]
-        for key in sorted(uses):
+        apps = ind["apps"]
+        for key in sorted(apps):
             spec = archetypes.APPLIANCES[key]
-            wd, we = uses[key]
-            cdfs = Cdfs(archetypes.PREFS[spec[3]], arch["activity"])
-            self.appliances.append((key, spec, wd, we, slot_count(wd, we), cdfs,
-                                    ind["keys"][key], ind["timing"][key]))
+            wd, we, offset, akey = apps[key]
+            self.appliances.append((key, spec, wd, we, slot_count(wd, we),
+                                    archetypes.PREFS[spec[3]], akey, offset))
         # Hot water, EV charging, heating and cooling: code a household without them never
         # loads (loadmodel/services.py).
         self.services = None
-        self.shower_cdfs = None
+        self.shower_pref = None
         self.heat_weights = None
         if self.hot_water is not None or self.ev is not None or self.heating is not None \
                 or self.cooling is not None:
@@ -142,7 +142,7 @@ class Household:
 
             self.services = services
             if self.hot_water == "element":
-                self.shower_cdfs = Cdfs(archetypes.PREFS["shower"], arch["activity"])
+                self.shower_pref = archetypes.PREFS["shower"]
             if self.heating is not None or self.cooling is not None:
                 self.heat_weights = (services.heat_weights(self.activity, 0),
                                      services.heat_weights(self.activity, 1))
@@ -249,7 +249,7 @@ class Household:
         seed = self.seed
         day = p.day
         for ai in range(len(self.appliances)):
-            key, spec, wd, we, slots, cdfs, akey, offset = self.appliances[ai]
+            key, spec, wd, we, slots, pref_tab, akey, offset = self.appliances[ai]
             watts, lo, hi, pref, sens, phases = spec
             uses = we if p.dtype == WEEKEND else wd
             lam = (uses * season_factor(sens, p.temp)) // 1000
@@ -261,7 +261,7 @@ class Household:
                 if rng.u16(seed, rng.S_EVENT_COUNT, day, key_k) >= threshold:
                     continue
                 if cdf is None:
-                    cdf = cdfs[p.dtype]
+                    cdf = build_cdf(pref_tab, self.activity[p.dtype])
                 q = pick_bin(cdf, rng.u16(seed, rng.S_EVENT_TIME, day, key_k))
                 start = (q * 15 + rng.below(seed, rng.S_EVENT_MINUTE, day, key_k, 15) + p.shift
                          + offset)

@@ -121,6 +121,12 @@ def _clip(v, lo, hi):
     return v
 
 
+def for_config(cfg, arch):
+    """The traits of the household of a normalised meter config (meter/config.py)."""
+    return draw(cfg["seed"], cfg["archetype"], arch, cfg["country"], cfg["hot_water"],
+                cfg["heating"] is not None, cfg["ev"])
+
+
 def draw(seed, name, arch, country, hot_water, heated, cfg_ev=None):
     """The household's traits. `hot_water` is the config's ("auto" draws it); `heated` says
     the config has electric space heating (which brings its own pumps); `cfg_ev` is the
@@ -210,9 +216,7 @@ def draw(seed, name, arch, country, hot_water, heated, cfg_ev=None):
     meal = _bell(seed, T_TIMING, 0, 45)
     chores = _bell(seed, T_TIMING, 1, 90)
     late_dishes = chance(seed, T_TIMING, 2, 30)
-    uses = {}
-    timing = {}
-    keys = {}
+    apps = {}
     wanted = dict(arch["uses"])
     if owned["electric_shower"] and hot_water is None:
         # An instantaneous shower heater: most of the household's showers, most days.
@@ -229,7 +233,6 @@ def draw(seed, name, arch, country, hot_water, heated, cfg_ev=None):
         f = (spread(seed, T_HABIT, name_key(key), 45) * occ_f) // 1000
         if key in _REF_OWN:
             f = (f * 100) // _REF_OWN[key]
-        uses[key] = ((wd * f) // 1000, (we * f) // 1000)
         off = 0
         if key in _MEALS:
             off = meal
@@ -237,18 +240,17 @@ def draw(seed, name, arch, country, hot_water, heated, cfg_ev=None):
             off = chores
             if key == "dishwasher" and late_dishes:
                 off += 150
-        timing[key] = off
-        keys[key] = appliance_key(key)
+        apps[key] = ((wd * f) // 1000, (we * f) // 1000, off, appliance_key(key))
     # Hot water: 1.6 kWh a person a day, more or less by habit; morning or evening showers.
     water_wh = (occ * 1600 * spread(seed, T_WATER, 2, 35)) // 1000
     water_wh = (water_wh * intensity) // 1000
     water_morning = 250 + rng.below(seed, rng.S_INDIVIDUAL, T_WATER, 3, 451)
     return {"ev": _ev(seed, cfg_ev), "water_wh": water_wh, "water_morning": water_morning,
-            "occupants": occ, "flat": flat, "area": area, "standby": standby,
+            "occupants": occ, "standby": standby,
             "fridge_w": fridge_w, "light_w": light_w, "cold": cold, "pump": pump,
             "pool": pool, "pool_start": pool_start, "spa": spa, "hot_water": hot_water, "chrono": chrono,
             "home_p16": (home_days * 65536) // 5 if home_days < 5 else 65535,
-            "shift_p16": shift_p16, "uses": uses, "timing": timing, "keys": keys,
+            "shift_p16": shift_p16, "apps": apps,
             "efficiency": spread(seed, T_EFFICIENCY, 0, 12)}
 
 

@@ -5,7 +5,7 @@
 
 from loadmodel import rng
 from loadmodel.household import COOL_BASE_C10, HEAT_BASE_C10, SETBACK_WEIGHT, WEEKDAY
-from loadmodel.timing import pick_bin, season_factor
+from loadmodel.timing import build_cdf, pick_bin, season_factor
 
 
 def heat_weights(activity, dtype):
@@ -30,7 +30,8 @@ def plan_hot_water(h, p):
     # Reheating after use: the morning showers, the middle of the day, the evening.
     morning = (need * h.water_morning) // 1000
     midday = (need * 20) // 100
-    q = pick_bin(h.shower_cdfs[p.dtype], rng.u16(seed, rng.S_EVENT_TIME, day, 1001))
+    cdf = build_cdf(h.shower_pref, h.activity[p.dtype])
+    q = pick_bin(cdf, rng.u16(seed, rng.S_EVENT_TIME, day, 1001))
     start = q * 15 + rng.below(seed, rng.S_EVENT_MINUTE, day, 1001, 15) + p.shift + 10
     if start < 0:
         start = 0

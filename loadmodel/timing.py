@@ -61,27 +61,6 @@ def pick_bin(cdf, u):
     return lo
 
 
-class Cdfs:
-    """The start-time CDFs of one preference for (weekday, weekend), built when indexed.
-
-    Indexes like the tuple (build_cdf(pref, activity[0]), build_cdf(pref, activity[1])). Kept
-    for every appliance they are 2 x 96 integers each, about 12 KiB for a household, which a
-    Pico W cannot spare for numbers each day plan reads once.
-    """
-
-    def __init__(self, pref, activity):
-        self.pref = pref
-        self.activity = activity
-
-    def __len__(self):
-        return 2
-
-    def __getitem__(self, dtype):
-        if dtype != 0 and dtype != 1:
-            raise IndexError(dtype)
-        return build_cdf(self.pref, self.activity[dtype])
-
-
 def season_factor(sensitivity, temp_c10):
     """Permille use factor: more use in cold weather for a positive sensitivity (percent)."""
     return 1000 + (sensitivity * (150 - temp_c10)) // 25

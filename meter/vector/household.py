@@ -23,6 +23,7 @@ from loadmodel.household import (
     WEEKEND,
     Household,
 )
+from loadmodel.timing import build_cdf
 from meter.vector import ints, sky
 
 _MINUTES = np.arange(1440, dtype=np.int64)
@@ -40,10 +41,11 @@ class VectorHousehold:
         # windows[t][k] is the 1440 values starting at x = k - SHIFT_AFTER: one row per shift.
         self.act_windows = [np.lib.stride_tricks.sliding_window_view(
             act_tab[t].astype(np.int32), 1440) for t in (0, 1)]
-        self.cdfs = [(np.array(a[5][0], dtype=np.int64), np.array(a[5][1], dtype=np.int64))
+        self.cdfs = [(np.array(build_cdf(a[5], h.activity[0]), dtype=np.int64),
+                      np.array(build_cdf(a[5], h.activity[1]), dtype=np.int64))
                      for a in h.appliances]
-        self.shower_cdfs = None if h.shower_cdfs is None else (
-            np.array(h.shower_cdfs[0], dtype=np.int64), np.array(h.shower_cdfs[1], dtype=np.int64))
+        self.shower_cdfs = None if h.shower_pref is None else tuple(
+            np.array(build_cdf(h.shower_pref, h.activity[t]), dtype=np.int64) for t in (0, 1))
         self.heat_w = None if h.heat_weights is None else np.array(h.heat_weights, dtype=np.int64)
         # (phase + m) % period for every phase and minute of a compressor's cycle: a row
         # gather per day instead of a modulo per minute.
@@ -133,7 +135,7 @@ class VectorHousehold:
         idx_all, st_all, en_all, w_all = [], [], [], []
         home = ~s["away"]
         di = np.arange(len(days), dtype=np.int64)
-        for ai, (_key, spec, wd, we, slots, _cdfs, akey, offset) in enumerate(h.appliances):
+        for ai, (_key, spec, wd, we, slots, _pref, akey, offset) in enumerate(h.appliances):
             watts, lo, hi, _pref, sens, phases = spec
             uses = np.where(s["dtype"] == WEEKEND, we, wd)
             sf = 1000 + (sens * (150 - s["temp"])) // 25
