@@ -57,7 +57,7 @@ def meter_options(f):
                   help="Bulk mode: simulate N meters derived from the config (serials "
                        "SERIAL-0001...), each in its own folder.")
     @click.option("--mix", is_flag=True,
-                  help="With --count: draw each meter's archetype from a typical household mix.")
+                  help="With --count: draw each meter's household from the config country's mix.")
     @functools.wraps(f)
     def wrapper(config_paths, data_dir, at, count, mix, **kwargs):
         return f(load_meters(config_paths, data_dir, at, count, mix), **kwargs)
