@@ -61,9 +61,11 @@ def test_the_seed_pico_firmware_delivers_its_day_and_heartbeats(tmp_path, make_t
     assert (day["status"], day["recorded"], day["expected"]) == ("sealed", 96, 96)
     assert day["timezone"] == "UTC+12:00" and set(day["channels"]) == set(cfg["channels"])
     sent = (flash / "sent" / f"{SERIAL}_{DAY}.json").read_bytes()
-    # The stored day is the finished day as the firmware sent it, byte for byte.
+    # The stored day is the finished day as the firmware sent it, byte for byte, but for the
+    # firmware's own key in metadata.config, never served (docs/security.md, stored files).
     r = tempest.get(f"payload?serial={SERIAL}&day={DAY}")
-    assert r.status_code == 200 and r.content == sent
+    assert r.status_code == 200 and KEY.encode() in sent and KEY.encode() not in r.content
+    assert r.content.replace(b'"***"', json.dumps(KEY).encode()) == sent
     files = tempest.files(SERIAL)
     assert len(files) == 97 and {f["source"] for f in files} == {"upload"}
     beats = tempest.heartbeats(SERIAL)
