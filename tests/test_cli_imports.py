@@ -8,10 +8,11 @@ a function counts too.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import click
+
+from tests.support.imports import imported
 
 REPO = Path(__file__).resolve().parent.parent
 GROUPS = {"meter": REPO / "meter" / "cli.py", "tempest": REPO / "tempest" / "cli.py"}
@@ -22,18 +23,6 @@ COMMAND_MODULES = {
     "tempest.sinks.cli": REPO / "tempest" / "sinks" / "cli.py",
     "tempest.exports.cli": REPO / "tempest" / "exports" / "cli.py",
 }
-
-
-def imported(path: Path) -> set[str]:
-    """Every module `path` imports, anywhere in it (`from a import b` counts a and a.b)."""
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            out.add(node.module)
-            out.update(f"{node.module}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-    return out
 
 
 def test_command_modules_import_neither_the_group_nor_each_other():

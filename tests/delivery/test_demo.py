@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,40 +24,12 @@ import requests
 from meter import clock
 from tests.support import REPO
 from tests.support.addresses import free_address
+from tests.support.listener import Listener
 from tests.support.processes import stop_process
 from tests.support.waiting import wait_for
 
 AT = "2024-06-10T01:00:00+12:00"  # an hour into the local day: the first tick records 12
 LINE = re.compile(r"^(?P<serial>\S+) (?P<when>\d{4}-\d\d-\d\dT\d\d:\d\d[+-]\d\d:\d\d)  (?P<body>.*)$")
-
-
-class Listener:
-    """A TCP socket that listens and never accepts: a connection attempt completes in the
-    kernel's backlog, so accept() afterwards tells whether anyone connected."""
-
-    def __init__(self):
-        self.host, self.port = free_address()
-        self.sock = socket.socket()
-        self.sock.bind((self.host, self.port))
-        self.sock.listen(16)
-        self.sock.setblocking(False)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
-
-    def connections(self) -> int:
-        n = 0
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except BlockingIOError:
-                return n
-            conn.close()
-            n += 1
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 from pathlib import Path
 
@@ -22,35 +21,13 @@ from meter.config import from_dict
 from tests.pico import picotest
 from tests.pico.picotest import build_image
 from tests.pico_harness import runner
-from tests.support.addresses import free_address
+from tests.support.listener import Listener
 from tests.support.waiting import wait_for
 
 ORIGIN = "2024-06-10T21:45:00+00:00"  # 23:45 in Berlin: the first day seals 15 minutes in
 NETWORK_EVENTS = {"wlan-connect", "wlan-up", "ntp-ok", "ntp-fail", "clock-set",
                   "socket-refused"}
 LINE = re.compile(r"^pico-1 (\d{4}-\d\d-\d\dT\d\d:\d\d)([+-]\d\d:\d\d)  (.*)$")
-
-
-class Listener:
-    """A TCP socket that listens and never accepts: a connection attempt completes in the
-    kernel's backlog, so accept() afterwards tells whether anyone connected."""
-
-    def __init__(self):
-        self.host, self.port = free_address()
-        self.sock = socket.socket()
-        self.sock.bind((self.host, self.port))
-        self.sock.listen(16)
-        self.sock.setblocking(False)
-
-    def connections(self) -> int:
-        n = 0
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except BlockingIOError:
-                return n
-            conn.close()
-            n += 1
 
 
 def demo_config(url: str, **extra) -> dict:

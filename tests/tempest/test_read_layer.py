@@ -16,6 +16,8 @@ import ast
 import re
 from pathlib import Path
 
+from tests.support.imports import imported
+
 REPO = Path(__file__).resolve().parents[2]
 TEMPEST = REPO / "tempest"
 
@@ -69,20 +71,9 @@ def page(conn, serial):
                   'METHODS = "GET, POST, PATCH, DELETE, OPTIONS"\n', "x.py") == []
 
 
-def _imports(path: Path) -> set[str]:
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            out.add(node.module)
-            out.update(f"{node.module}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-    return out
-
-
 def test_read_layer_and_clis_import_no_route_or_page():
     sources = [*sorted((TEMPEST / "read").glob("*.py")), *sorted(TEMPEST.rglob("cli*.py"))]
     assert any(p.name == "cli.py" for p in sources) and len(sources) > 8, sources
-    bad = [f"{p.relative_to(REPO)} imports {m}" for p in sources for m in sorted(_imports(p))
+    bad = [f"{p.relative_to(REPO)} imports {m}" for p in sources for m in sorted(imported(p))
            if m == "tempest.web" or m.startswith(("tempest.web.", "tempest.ui"))]
     assert bad == []
