@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
 from core import civil
 from meter import pico_config
 from meter.config import Config, from_dict
 from tests.pico_harness import runner
-from tests.pico_harness.harnessdir import require  # noqa: F401  (picotest.require)
+from tests.pico_harness.harnessdir import (
+    require,  # noqa: F401  (picotest.require)
+    tool,
+)
+from tests.support import REPO
 from tests.support.tempest import Tempest
 
 API_KEY = "pico-test-key-0123456789abcdef"
@@ -115,3 +122,17 @@ def mp_script(name: str) -> str:
 
 def parse_json_lines(text: str, prefix: str) -> list[dict]:
     return [json.loads(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix)]
+
+
+def playbook(inv: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    """playbooks/picos.yml over inventory `inv`: its run, and pico-1's recap counts."""
+    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_FORCE_COLOR": "0"}
+    res = subprocess.run([str(tool("ansible-playbook")), "-i", str(inv),
+                          str(REPO / "playbooks" / "picos.yml")],
+                         capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    recap = re.search(r"pico-1\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
+                      res.stdout)
+    counts = dict(zip(("ok", "changed", "unreachable", "failed"),
+                      (int(x) for x in recap.groups()), strict=True)) if recap else {}
+    return res, counts

@@ -9,19 +9,14 @@ midnight and delivers it, with its heartbeats, to a real Tempest over MicroPytho
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
 from tests.pico import picotest
-from tests.pico.picotest import API_KEY, PASSWORD, SSID, pico_tempest
-from tests.pico_harness.harnessdir import tool
+from tests.pico.picotest import API_KEY, PASSWORD, SSID, pico_tempest, playbook
 from tests.pico_harness.vpico import vpico
-from tests.support import REPO
 from tests.support.waiting import wait_for
 
 
@@ -47,19 +42,6 @@ def inventory(tmp: Path, port: str, tempest_url: str) -> Path:
     path = tmp / "hosts.yml"
     path.write_text(yaml.safe_dump({"all": {"children": {"picos": {"hosts": {"pico-1": host}}}}}))
     return path
-
-
-def playbook(inv: Path) -> tuple[subprocess.CompletedProcess, dict]:
-    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0"}
-    res = subprocess.run([str(tool("ansible-playbook")), "-i", str(inv),
-                          str(REPO / "playbooks" / "picos.yml")],
-                         capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
-    recap = re.search(r"pico-1\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
-                      res.stdout)
-    counts = dict(zip(("ok", "changed", "unreachable", "failed"),
-                      (int(x) for x in recap.groups()), strict=True)) if recap else {}
-    return res, counts
 
 
 def test_playbook_deploys_idempotently_and_the_days_reach_tempest(tmp_path):

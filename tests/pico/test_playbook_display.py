@@ -5,18 +5,14 @@ modules: the real playbooks/picos.yml against a virtual Pico W, a demo Pico with
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
 from tests.pico import picotest
-from tests.pico_harness.harnessdir import tool
+from tests.pico.picotest import playbook
 from tests.pico_harness.vpico import vpico
-from tests.support import REPO
 from tests.support.waiting import wait_for
 
 
@@ -42,19 +38,6 @@ def inventory(tmp: Path, port: str, display: str) -> Path:
     path = tmp / "hosts.yml"
     path.write_text(yaml.safe_dump({"all": {"children": {"picos": {"hosts": {"pico-1": host}}}}}))
     return path
-
-
-def playbook(inv: Path) -> tuple[subprocess.CompletedProcess, dict]:
-    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0"}
-    res = subprocess.run([str(tool("ansible-playbook")), "-i", str(inv),
-                          str(REPO / "playbooks" / "picos.yml")],
-                         capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
-    recap = re.search(r"pico-1\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
-                      res.stdout)
-    counts = dict(zip(("ok", "changed", "unreachable", "failed"),
-                      (int(x) for x in recap.groups()), strict=True)) if recap else {}
-    return res, counts
 
 
 def test_the_role_installs_the_display_of_the_inventory_and_only_it(tmp_path):
