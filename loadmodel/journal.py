@@ -92,8 +92,9 @@ def replay(lines):
     return od, good
 
 
-def rows(lines, n, labels):
-    """Writer rows (label, values, quality) from journal lines; `labels(i)` gives each end."""
+def records(lines, n):
+    """(index, quality, values) of each interval line after the journal's header, up to the
+    first line that does not parse (a torn last write)."""
     first = True
     for text in lines:
         if first:
@@ -102,21 +103,18 @@ def rows(lines, n, labels):
         rec = parse_line(text, n)
         if rec is None:
             break
-        i, q, values = rec
+        yield rec
+
+
+def rows(lines, n, labels):
+    """Writer rows (label, values, quality) from journal lines; `labels(i)` gives each end."""
+    for i, q, values in records(lines, n):
         yield labels(i), values, q
 
 
 def marked_rows(lines, n, labels):
     """(label, quality) of the intervals that are not actual, from the journal's lines: the
     quality section of a day file without formatting a label for every interval."""
-    first = True
-    for text in lines:
-        if first:
-            first = False
-            continue
-        rec = parse_line(text, n)
-        if rec is None:
-            break
-        i, q, values = rec
+    for i, q, _ in records(lines, n):
         if q is not None:
             yield labels(i), q
