@@ -136,3 +136,11 @@ def playbook(inv: Path) -> tuple[subprocess.CompletedProcess, dict]:
     counts = dict(zip(("ok", "changed", "unreachable", "failed"),
                       (int(x) for x in recap.groups()), strict=True)) if recap else {}
     return res, counts
+
+
+def why_failed(res: subprocess.CompletedProcess, dev) -> str:
+    """A failed playbook run with what the board printed and did: mpremote's view alone
+    cannot tell a busy board from a rebooting or wedged one."""
+    events = "\n".join(" ".join(map(str, e)) for e in dev.events()[-30:])
+    return (res.stdout[-3000:] + res.stderr[-1500:] + "\n--- serial (tail) ---\n"
+            + dev.serial_log()[-2000:] + "\n--- events (tail) ---\n" + events)

@@ -57,7 +57,7 @@ def test_playbook_deploys_idempotently_and_the_days_reach_tempest(tmp_path):
         with vpico(tmp_path, files=files, control=control, heap="192K") as dev:
             inv = inventory(tmp_path, dev.device, tempest.url + "/")
             first, counts = playbook(inv)
-            assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+            assert first.returncode == 0, picotest.why_failed(first, dev)
             assert counts["changed"] >= 2 and counts["failed"] == 0, first.stdout[-3000:]
             flash = dev.flash
             assert (flash / "main.py").exists() and (flash / "config.json").exists()
@@ -72,7 +72,7 @@ def test_playbook_deploys_idempotently_and_the_days_reach_tempest(tmp_path):
             assert doc["model"]["serial"] == "pico-1" and "tempest_api_key" not in json.dumps(doc)
 
             second, counts = playbook(inv)
-            assert second.returncode == 0, second.stdout[-4000:]
+            assert second.returncode == 0, picotest.why_failed(second, dev)
             assert counts["changed"] == 0, second.stdout[-3000:]
 
             # The program runs (restarted by the second run's contact) and delivers.

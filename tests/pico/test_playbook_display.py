@@ -47,7 +47,7 @@ def test_the_role_installs_the_display_of_the_inventory_and_only_it(tmp_path):
     control = {"clock": {"fast": True}}
     with vpico(tmp_path, files=files, control=control, heap="256K") as dev:
         res, counts = playbook(inventory(tmp_path, dev.device, "lcd_1_14"))
-        assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+        assert res.returncode == 0, picotest.why_failed(res, dev)
         assert counts["changed"] >= 2 and counts["failed"] == 0, res.stdout[-3000:]
         flash = dev.flash
         shipped = sorted(p.name for p in (flash / "picometer" / "display").iterdir())
@@ -65,7 +65,7 @@ def test_the_role_installs_the_display_of_the_inventory_and_only_it(tmp_path):
 
         # The same Pico without its display: the display's modules leave the flash.
         res, counts = playbook(inventory(tmp_path, dev.device, "none"))
-        assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+        assert res.returncode == 0, picotest.why_failed(res, dev)
         assert counts["changed"] >= 1 and counts["failed"] == 0, res.stdout[-3000:]
         assert not list((flash / "picometer" / "display").glob("*.mpy"))
         assert json.loads((flash / "config.json").read_text())["pico"]["display"] == "none"

@@ -381,6 +381,11 @@ def vpico(
         harness.write_control(control)
     dev = VirtualPico(flash, harness.path, Path(tmp_path) / "ttyACM0" if link else None, heap)
     try:
+        # A board with no program sits at its prompt long before anyone deploys to it; wait
+        # for that, so that a loaded machine's slow first boot is not a deploy's first race.
+        if not (flash / "main.py").exists() and not dev.wait_for_output(">>> ", timeout=60):
+            raise RuntimeError("the virtual Pico never reached its prompt:\n"
+                                   + dev.serial_log()[-2000:])
         yield dev
     finally:
         dev.stop()

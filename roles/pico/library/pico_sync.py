@@ -98,7 +98,9 @@ class Board:
     def run(self, *args, retry=True):
         """mpremote connect PORT args...; retried while the board comes back from a reset."""
         end = time.monotonic() + (self.timeout if retry else 0)
+        attempts = 0
         while True:
+            attempts += 1
             try:
                 res = subprocess.run([self.exe, "connect", self.port, *args], capture_output=True,
                                      text=True, timeout=120)
@@ -109,7 +111,11 @@ class Board:
                 return res.stdout
             if time.monotonic() > end:
                 err = res.stderr.strip()[-800:] if res is not None else "mpremote timed out"
-                self.m.fail_json(msg=f"mpremote on {self.port} failed: {err}", commands=self.log)
+                # mpremote prints what the board answered to stdout before it gives up: the
+                # one clue to a board that is busy, rebooting or wedged.
+                said = res.stdout.strip()[-800:] if res is not None else ""
+                self.m.fail_json(msg=f"mpremote on {self.port} failed: {err}", board_said=said,
+                                 attempts=attempts, commands=self.log)
             time.sleep(0.5)
 
     def manifest(self, paths, managed, hold):
