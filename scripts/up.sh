@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 scripts/setup.sh
+# Ports first: a collision would otherwise surface as a deploy waiting a minute in vain.
+.venv/bin/python scripts/check_ports.py
 
 local_dir=$root/var/local
 mkdir -p "$local_dir/ansible/tmp" "$local_dir/ansible/facts"
