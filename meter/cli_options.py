@@ -91,6 +91,10 @@ def load_meters(paths, data_dir, at, count, mix) -> Meters:
     return Meters(items, at, lambda: load_meters(paths, data_dir, at, count, mix).items)
 
 
+quiet_option = click.option("--quiet", "-q", is_flag=True,
+                            help="No progress bar (it shows only on a terminal anyway).")
+
+
 def parse_day_option(value: str, name: str) -> int:
     try:
         return civil.parse_day(value)

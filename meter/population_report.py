@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from core.progress import Progress
 from meter import population
 
 KINDS = ("single", "couple", "family", "retired", "home_office")
@@ -234,8 +235,7 @@ def _markdown(country, year, interval, pop, rows, curve, expected, corr, stats, 
 def population_command(country, count, year, interval, admd_homes, variants, out):
     """Simulate a country's household mix and write a report with plots (PNG + markdown)."""
     total = count + admd_homes + (2 * min(VARIANT_HOMES, admd_homes) if variants else 0)
-    with click.progressbar(length=total, label="homes", file=click.get_text_stream("stderr"),
-                           show_pos=True) as bar:
+    with Progress(total, "population", unit="homes") as bar:
         page = write_report(country, count, year, int(interval), admd_homes, out,
                             progress=bar.update, with_variants=variants)
     click.echo(str(page))

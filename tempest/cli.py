@@ -18,9 +18,10 @@ from pathlib import Path
 
 import click
 
+from core.progress import Progress
 from tempest import names
 from tempest.cli_meters import meters
-from tempest.cli_options import app_for, data_dir_option
+from tempest.cli_options import app_for, data_dir_option, quiet_option
 from tempest.exports.cli import export
 from tempest.sinks.cli import sinks
 
@@ -102,8 +103,9 @@ def _place(paths: tuple[Path, ...], drop: Path) -> list[Path]:
 @data_dir_option
 @click.option("--watch", is_flag=True,
               help="Keep running: watch the drop folder and ingest files as they arrive.")
+@quiet_option
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def ingest(data_dir: Path, watch: bool, paths: tuple[Path, ...]):
+def ingest(data_dir: Path, watch: bool, quiet: bool, paths: tuple[Path, ...]):
     """Ingest day files: PATHS (files or folders of *.json, copied into the drop folder)
     and whatever waits in the drop folder."""
     from tempest.ingest.service import IngestBusy, IngestService
@@ -134,7 +136,7 @@ def ingest(data_dir: Path, watch: bool, paths: tuple[Path, ...]):
 
     total = pending(layout(app.config).drop)
     try:
-        with click.progressbar(length=total, label="ingesting", file=sys.stderr) as bar:
+        with Progress(total, "ingest", unit="files", quiet=quiet) as bar:
             done = service.run_once(placed, progress=bar.update)
     except IngestBusy as exc:
         raise click.ClickException(f"{exc}; stop it or let it ingest these files") from exc

@@ -10,8 +10,9 @@ from pathlib import Path
 import click
 
 from core import tzdb
+from core.progress import Progress
 from tempest import db, keys, names, registry
-from tempest.cli_options import app_for, data_dir_option
+from tempest.cli_options import app_for, data_dir_option, quiet_option
 from tempest.read import meters as read_meters
 from tempest.settings import layout
 
@@ -63,8 +64,9 @@ def meters():
               help="Print the keys issued as one JSON object {serial: key} (the "
                    "tempest_api_keys_file of a bulk meter host); meters that keep their key "
                    "are left out.")
+@quiet_option
 def add(data_dir: Path, serials: tuple[str, ...], timezone: str | None, rotate: bool,
-        key_stdin: bool, as_json: bool):
+        key_stdin: bool, as_json: bool, quiet: bool):
     """Register each SERIAL and print its new API key (idempotent)."""
     key = None
     if key_stdin:
@@ -77,14 +79,19 @@ def add(data_dir: Path, serials: tuple[str, ...], timezone: str | None, rotate: 
     _, conn = _connect(data_dir)
     issued_keys: dict[str, str] = {}
     try:
-        for serial in serials:
-            try:
-                issued = keys.add(conn, serial, timezone=timezone, rotate=rotate, key=key)
-            except (keys.KeyExists, keys.KeyHeldElsewhere) as exc:
-                raise click.BadParameter(str(exc), param_hint="'--key-stdin'") from exc
-            click.echo(issued.message, err=True)
-            if issued.key is not None and not key_stdin:
-                issued_keys[serial] = issued.key
+        # Thousands of serials: a bar on a terminal instead of a line each.
+        with Progress(len(serials), "meters add", unit="meters",
+                      quiet=quiet or len(serials) < 2) as bar:
+            for serial in serials:
+                try:
+                    issued = keys.add(conn, serial, timezone=timezone, rotate=rotate, key=key)
+                except (keys.KeyExists, keys.KeyHeldElsewhere) as exc:
+                    raise click.BadParameter(str(exc), param_hint="'--key-stdin'") from exc
+                if not bar.visible:
+                    click.echo(issued.message, err=True)
+                bar.update(1)
+                if issued.key is not None and not key_stdin:
+                    issued_keys[serial] = issued.key
     finally:
         conn.close()
     if as_json:

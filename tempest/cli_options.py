@@ -43,6 +43,10 @@ def day_option(name: str, help_text: str):
                         callback=check, help=help_text)
 
 
+quiet_option = click.option("--quiet", "-q", is_flag=True,
+                            help="No progress bar (it shows only on a terminal anyway).")
+
+
 def serial_option(f):
     """`--serial` (repeatable, into `serials`): only these meters."""
     def check(ctx, param, values):

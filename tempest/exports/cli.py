@@ -13,11 +13,25 @@ from pathlib import Path
 
 import click
 
+from core.progress import Progress
 from tempest import db
-from tempest.cli_options import app_for, data_dir_option, day_option, serial_option
+from tempest.cli_options import (
+    app_for,
+    data_dir_option,
+    day_option,
+    quiet_option,
+    serial_option,
+)
 from tempest.exports import csv_rows, nem12
 from tempest.exports.market import ExportError
 from tempest.settings import layout
+
+
+def _counted(chunks, bar: Progress):
+    """The chunks, each added to the bar in KiB (the size of an export is not known ahead)."""
+    for chunk in chunks:
+        yield chunk
+        bar.update(len(chunk))
 
 
 def _write(chunks, output: str) -> tuple[int, float]:
@@ -43,12 +57,14 @@ def _write(chunks, output: str) -> tuple[int, float]:
     return size, time.perf_counter() - started
 
 
-def _run(data_dir: Path, make, output: str) -> None:
+def _run(data_dir: Path, make, output: str, quiet: bool = False) -> None:
     app = app_for(data_dir)
     lay = layout(app.config)
     conn = db.connect(lay.database)
     try:
-        size, seconds = _write(make(conn, app.config), output)
+        # On standard output the export is the terminal's text: no bar across it.
+        with Progress(None, "export", unit="bytes", quiet=quiet or output == "-") as bar:
+            size, seconds = _write(_counted(make(conn, app.config), bar), output)
     except ExportError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -77,13 +93,14 @@ def export():
 @day_option("--to", "Last NEM12 (market-time) day, inclusive.")
 @serial_option
 @output_option
+@quiet_option
 def nem12_command(data_dir: Path, from_day: str, to_day: str, serials: tuple[str],
-                  output: str):
+                  output: str, quiet: bool):
     """NEM12: 100, 200 per meter channel, 300 per market day, 400 where quality varies,
     900. Days are NEM time (TEMPEST_NEM12_UTC_OFFSET, +10:00 by default)."""
     _range(from_day, to_day)
     _run(data_dir, lambda conn, config: nem12.export(
-        conn, config, from_day, to_day, serials or None), output)
+        conn, config, from_day, to_day, serials or None), output, quiet)
 
 
 @export.command("csv")
@@ -92,9 +109,11 @@ def nem12_command(data_dir: Path, from_day: str, to_day: str, serials: tuple[str
 @day_option("--to", "Last reading day, inclusive.")
 @serial_option
 @output_option
-def csv_command(data_dir: Path, from_day: str, to_day: str, serials: tuple[str], output: str):
+@quiet_option
+def csv_command(data_dir: Path, from_day: str, to_day: str, serials: tuple[str], output: str,
+                quiet: bool):
     """CSV: one row per interval and channel (serial, channel, role, start, end, kWh,
     quality)."""
     _range(from_day, to_day)
     _run(data_dir, lambda conn, config: csv_rows.export(
-        conn, from_day, to_day, serials or None), output)
+        conn, from_day, to_day, serials or None), output, quiet)
