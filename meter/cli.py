@@ -11,10 +11,18 @@ from pathlib import Path
 import click
 
 from core import __version__, dayfile_reader
+from core.progress import Progress
 from meter import operations, registers
 from meter.cli_delivery import agent, deliver, heartbeat, redial, sync, upload
 from meter.cli_migrate import migrate_seed
-from meter.cli_options import EXIT_BAD_INPUT, Meters, fail, meter_options, parse_day_option
+from meter.cli_options import (
+    EXIT_BAD_INPUT,
+    Meters,
+    fail,
+    meter_options,
+    parse_day_option,
+    quiet_option,
+)
 from meter.pico_config import pico_config
 from meter.population_report import population_command
 
@@ -66,7 +74,8 @@ def tick(meters: Meters) -> None:
 @click.option("--from", "first", required=True, metavar="DAY", help="First day, YYYY-MM-DD.")
 @click.option("--to", "last", required=True, metavar="DAY", help="Last day, YYYY-MM-DD.")
 @click.option("--force", is_flag=True, help="Also rewrite days already sent.")
-def backfill(meters: Meters, first: str, last: str, force: bool) -> None:
+@quiet_option
+def backfill(meters: Meters, first: str, last: str, force: bool, quiet: bool) -> None:
     """Write sealed day files for past days into outbox/."""
     d0 = parse_day_option(first, "--from")
     d1 = parse_day_option(last, "--to")
@@ -74,8 +83,7 @@ def backfill(meters: Meters, first: str, last: str, force: bool) -> None:
         fail("--to: is before --from")
     total = (d1 - d0 + 1) * len(meters.items)
     written = 0
-    with click.progressbar(length=total, label="backfill", file=sys.stderr,
-                           show_pos=True) as bar:
+    with Progress(total, "backfill", unit="days", quiet=quiet) as bar:
         for cfg, root in meters.items:
             try:
                 result = operations.backfill(cfg, root, d0, d1, meters.now(cfg),
