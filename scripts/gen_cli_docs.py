@@ -19,6 +19,12 @@ HEADER = """# Command-line reference
 Generated from each command's `--help` by `scripts/gen_cli_docs.py`; a test fails when this
 file and the commands disagree, so it is always current. Run
 `.venv/bin/python scripts/gen_cli_docs.py` after changing a command.
+
+**Progress.** Every command that can run for more than a couple of seconds (`meter backfill`,
+`meter redial`, `meter population`, `tempest ingest`, `tempest export`, `tempest meters add` for
+many serials) draws one bar on stderr when stderr is a terminal: counts, rate, time left, then a
+one-line summary. Piped or redirected, or with `--quiet`, it writes nothing; the result on
+stdout is the same either way.
 """
 
 
