@@ -58,6 +58,10 @@ class Day:
     generator: dict = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what was normalised on the way in
+    # A sensor meter's measurement channels: name -> {"unit", "decimals", "sensor", "values"},
+    # values aligned to `ends` in units of 10**-decimals of the unit (None: no reading).
+    # Never energy: not in `channels`, `values`, the registers or any total.
+    measurements: dict[str, dict] = field(default_factory=dict)
 
     @property
     def expected(self) -> int:

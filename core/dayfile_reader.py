@@ -197,13 +197,41 @@ def _parse_current(doc: dict, text: str, whole_wh: bool = False) -> Day:
                 f"closing snapshot {closing[name] / 1000:.3f} is not the opening snapshot "
                 f"{opening[name] / 1000:.3f} plus the day's intervals {total / 1000:.3f}",
                 f"closing_snapshots.{name}", line_of(text, ["closing_snapshots", name]))
+    measurements = _measurements(doc, text, zone, index, channels, quality)
     return Day(
         serial=doc["serial"], reading_day=doc["reading_day"], interval=interval,
         timezone=doc["timezone"], status=status, shape="current",
         channels={n: {"role": c["role"], "unit": c["unit"]} for n, c in channels.items()},
         ends=ends, labels=labels, values=values, quality=quality,
         opening=opening, closing=closing, generator=plain(doc["generator"]),
-        metadata=plain(doc["metadata"]), notes=notes)
+        metadata=plain(doc["metadata"]), notes=notes, measurements=measurements)
+
+
+def _measurements(doc, text, zone, index, channels, quality) -> dict[str, dict]:
+    """A sensor meter's measurement channels, each value on an interval that has energy
+    readings and spelt with exactly the channel's decimals (the writer's fixed format)."""
+    out = {}
+    for name, m in doc.get("measurements", {}).items():
+        if name in channels:
+            raise DayFileError(f"measurement {name!r} is also an energy channel",
+                               f"measurements.{name}", line_of(text, ["measurements", name]))
+        decimals = m["decimals"]
+        column: list[int | None] = [None] * len(quality)
+        for label, v in m["values"].items():
+            path = ["measurements", name, "values", label]
+            where = path_text(path)
+            slot = slot_of(label, zone, index, where, text, path, True)
+            if quality[slot] not in (ACTUAL, ESTIMATED):
+                raise DayFileError("a measurement on an interval with no energy reading", where,
+                                   line_of(text, path))
+            exponent = Decimal(v).as_tuple().exponent
+            if exponent != -decimals and not (decimals == 0 and isinstance(v, int)):
+                raise DayFileError(f"{v} is not written with exactly {decimals} decimals", where,
+                                   line_of(text, path))
+            column[slot] = int(Decimal(v).scaleb(decimals))
+        out[name] = {"unit": m["unit"], "decimals": decimals, "sensor": m.get("sensor"),
+                     "values": column}
+    return out
 
 
 def _registers(doc, part, channels, text, notes) -> dict[str, int]:

@@ -16,6 +16,50 @@ def kwh(wh):
     return "%d.%03d" % (wh // 1000, wh % 1000)
 
 
+def fixed(value, decimals):
+    """An integer in units of 10**-decimals as text with exactly that many decimals:
+    fixed(-5, 1) is "-0.5", fixed(21, 0) is "21" (a measurement, never float noise)."""
+    if decimals == 0:
+        return "%d" % value
+    if value < 0:
+        return "-" + fixed(-value, decimals)
+    scale = 10 ** decimals
+    frac = str(value % scale)
+    return "%d.%s%s" % (value // scale, "0" * (decimals - len(frac)), frac)
+
+
+def _ascii(text):
+    """A JSON string's content with every non-ASCII character escaped (the unit "\u00b0C"), so
+    the file's bytes are the same whatever encoding the host opens it with."""
+    out = ""
+    for ch in text:
+        out += ch if ord(ch) < 128 else "\\u%04x" % ord(ch)
+    return out
+
+
+def _measurements(out, measures):
+    """The measurement channels: their own unit, never in the energy registers."""
+    channels, rows = measures
+    out.write('"measurements": {')
+    for i in range(len(channels)):
+        name, unit, decimals, sensor = channels[i]
+        out.write('\n"%s": {"role": "measurement", "unit": "%s", "sensor": "%s", "decimals": %d, '
+                  '"values": {' % (name, _ascii(unit), sensor, decimals))
+        first = True
+        for label, values in rows():
+            v = values[i]
+            if v is None:
+                continue
+            if not first:
+                out.write(", ")
+            first = False
+            out.write('"%s": %s' % (label, fixed(v, decimals)))
+        out.write("}}")
+        if i < len(channels) - 1:
+            out.write(",")
+    out.write("},\n")
+
+
 def _registers(out, names, values):
     out.write("{")
     first = True
@@ -28,7 +72,7 @@ def _registers(out, names, values):
 
 
 def write(out, head, channels, opening, closing, rows, generator_json, metadata_json,
-          quality_rows=None):
+          quality_rows=None, measures=None):
     """Write one day file.
 
     head: (serial, reading_day, interval, timezone, status)
@@ -40,6 +84,9 @@ def write(out, head, channels, opening, closing, rows, generator_json, metadata_
     quality_rows(): optional, iterator of (label, quality) for the intervals that are not
         actual only, in time order: lets a slow writer skip formatting every label once more
         per channel (rows() is used when it is not given).
+    measures: optional (channels, rows) of a sensor meter's measurement channels: channels a
+        list of [name, unit, decimals, sensor]; rows() an iterator of (label, values), values
+        integers in units of 10**-decimals (None: no reading). Without it, not a byte changes.
     """
     serial, reading_day, interval, timezone, status = head
     names = [c[0] for c in channels]
@@ -92,4 +139,7 @@ def write(out, head, channels, opening, closing, rows, generator_json, metadata_
             first = False
             out.write('"%s": "%s"' % (label, quality))
         out.write("}")
-    out.write('},\n"generator": %s,\n"metadata": %s}\n' % (generator_json, metadata_json))
+    out.write("},\n")
+    if measures is not None and measures[0]:
+        _measurements(out, measures)
+    out.write('"generator": %s,\n"metadata": %s}\n' % (generator_json, metadata_json))

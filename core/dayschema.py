@@ -5,7 +5,7 @@ jsonschema, run over every reading, was most of a parse. Three exact shortcuts:
 - the current shape's readings (timestamps, kWh values, quality marks) are checked by hand,
   each channel's key set once; any doubt leaves them to jsonschema to find and name;
 - the schema then sees the file with its readings maps emptied;
-- the current shape is an object of exactly its required properties, each judged on its own
+- the current shape is an object of its required properties (and the optional ones), each judged on its own
   (no keyword relates two of them), so a property's verdict is remembered by its value: a
   meter's channels, generator and metadata are the same every day and are judged once.
 
@@ -55,10 +55,12 @@ def _parts_are_independent() -> bool:
     current = schema()["$defs"]["current"]
     return (set(current) <= {"type", "required", "additionalProperties", "properties"}
             and current.get("additionalProperties") is False
-            and set(current["required"]) == set(current["properties"]))
+            and set(current["required"]) <= set(current["properties"]))
 
 
 _CURRENT_KEYS = frozenset(schema()["$defs"]["current"]["required"])
+# With the optional ones (a sensor meter's `measurements`).
+_CURRENT_ALL_KEYS = frozenset(schema()["$defs"]["current"]["properties"])
 _BY_PARTS = _parts_are_independent()
 _verdicts: dict[tuple[str, str], bool] = {}
 
@@ -128,7 +130,7 @@ def first_error(doc: dict, shape: str, readings_checked: bool) -> tuple[str, lis
 def _valid_by_parts(doc: dict) -> bool:
     """The current shape's verdict from its properties' verdicts, each remembered by the
     property's value (repr tells Decimal('1') from 1 from '1', and True from 1)."""
-    if doc.keys() != _CURRENT_KEYS:
+    if not _CURRENT_KEYS <= doc.keys() <= _CURRENT_ALL_KEYS:
         return False
     for name, value in doc.items():
         key = (name, repr(value))

@@ -25,12 +25,15 @@ _DUPLICATE_AFTER_MIN = 360
 
 
 class Ticker:
-    def __init__(self, model, cfg, fs, root, initial_registers=None, buffer_rows=False):
+    def __init__(self, model, cfg, fs, root, initial_registers=None, buffer_rows=False,
+                 sensors=None):
         """model: a MeterModel; cfg: the normalised config; root: the meter's folder.
 
         initial_registers(day): the opening registers of the first day this meter records,
         when it has no state yet (CPython sums from commissioning; the Pico starts from its
         configured registers).
+        sensors: a sensor meter's sensors (read(end, now) -> a value per measurement channel,
+        loadmodel/sensors.py); by default the simulated ones, when the config has any.
         """
         self.model = model
         self.cfg = cfg
@@ -43,6 +46,12 @@ class Ticker:
         # per channel; a Pico streams it from flash each time instead.
         self.buffer_rows = buffer_rows
         self.channels = [(c[0], c[1], c[3]) for c in cfg["channels"]]
+        self.measures = cfg.get("sensors") or []
+        self.sensors = sensors
+        if self.measures and sensors is None:
+            from loadmodel.sensors import Simulated
+
+            self.sensors = Simulated(cfg)
         self.cache_open = hasattr(fs, "size")
         self.open_cache = None  # (journal path, its size, OpenDay) after a tick
         for folder in FOLDERS:
@@ -140,6 +149,8 @@ class Ticker:
                         break
                     budget -= 1
                 values, q, _ = model.recorded_interval(day, i, start, count)
+                if values is not None and self.measures:
+                    self.record_sensors(day, i, start + (i + 1) * n, now)
                 self.fs.append(self.jpath(day), journal.line(i, q, values))
                 od.last = i
                 if values is not None:
@@ -182,6 +193,34 @@ class Ticker:
     def jpath(self, day):
         return self.path("data", civil.format_day(day) + ".journal")
 
+    def spath(self, day):
+        return self.path("data", civil.format_day(day) + ".sensors")
+
+    def record_sensors(self, day, i, end, now):
+        """A sensor meter's readings for the interval ending at `end`, before its energies:
+        a crash between the two appends re-records the interval, and the repeat counts once."""
+        from loadmodel import sensors
+
+        values = self.sensors.read(end, now)
+        if values is not None:
+            self.fs.append(self.spath(day), sensors.line(i, values))
+
+    def measure_rows(self, od, labels):
+        """(channels, rows) of the measurements for the writer, or None for an energy meter."""
+        if not self.measures:
+            return None
+        from loadmodel import sensors
+
+        sp = self.spath(od.day)
+        n = len(self.measures)
+
+        def rows():
+            if not self.fs.exists(sp):
+                return iter(())
+            return sensors.rows(self.fs.read_lines(sp), n, labels, od.last)
+
+        return self.measures, rows
+
     def write_open(self, od, start=None):
         """Rebuild data/<day>.json from the journal. It can always be rebuilt, so it need not
         be durable: skipping its fsync makes a tick several times cheaper."""
@@ -217,9 +256,10 @@ class Ticker:
 
         head = (self.serial, civil.format_day(od.day), n, cfg["timezone"], status)
         closing = self.closing(od)
+        measures = self.measure_rows(od, labels)
         self.fs.write_atomic(target, lambda out: dayfile_writer.write(
             out, head, self.channels, od.opening, closing, rows, cfg["generator_json"],
-            cfg["metadata_json"], marked), durable)
+            cfg["metadata_json"], marked, measures), durable)
 
     def seal(self, od, start):
         """Write the finished day into the outbox (or hold it back), drop the open files."""
@@ -229,7 +269,7 @@ class Ticker:
         registers = self.closing(od)
         # State first: if we die after it, the journal left behind is seen as sealed already.
         self.save_state(od.day + 1, registers)
-        for suffix in (".journal", ".json"):
+        for suffix in (".journal", ".json", ".sensors"):
             p = self.path("data", civil.format_day(od.day) + suffix)
             if self.fs.exists(p):
                 self.fs.remove(p)

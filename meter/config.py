@@ -25,7 +25,7 @@ from core.configdoc import (
     metadata_config,
 )
 from core.jsonschemas import Validator as SchemaValidator
-from loadmodel import MODEL_VERSION, holidays
+from loadmodel import MODEL_VERSION, holidays, sensors
 
 DEFAULT_COMMISSIONED = "2024-01-01"
 DEFAULT_TIMEZONE = "UTC"
@@ -220,7 +220,25 @@ def normalise(raw: dict) -> dict:
             for h in range(24)]
     model["channels"] = _channels(raw, model["pv"] is not None)
     model["initial_registers_wh"] = _initial_registers(raw, model["channels"])
+    if raw.get("sensors"):
+        model.update(_sensors(raw["sensors"], model["channels"]))
     return model
+
+
+def _sensors(spec: dict, channels: list[list]) -> dict:
+    """The measurement channels (loadmodel/sensors.py), only for a meter that has sensors, so an
+    energy meter's normalised config (and its Pico's config.json) stays as it was."""
+    on = [kind for kind in ("dht11", "onboard") if spec.get(kind, False) is not False]
+    out = [list(ch) for kind in on for ch in sensors.CHANNELS[kind]]
+    if not out:
+        raise ConfigError("sensors", "no sensor is switched on (give dht11 or onboard: true)")
+    energy = {c[0] for c in channels}
+    for ch in out:
+        if ch[0] in energy:
+            raise ConfigError("sensors", f"channel {ch[0]!r} is already an energy channel")
+    dht = spec.get("dht11") or {}
+    return {"sensors": out, "sensor_pin": dht.get("pin", 0),
+            "sensor_placement": dht.get("placement", "indoor")}
 
 
 def _days(values: list[str], field: str) -> list[int]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core import civil, dayfile_writer, tz
+from loadmodel.sensors import Simulated
 from meter.config import Config
 from meter.vector.engine import Q_MISSING, QUALITY_TEXT, Run, VectorMeter, labels_of
 
@@ -63,8 +64,20 @@ def sealed_text(cfg: Config, run: Run, k: int, opening: list[int]) -> str:
     channels = [(c[0], c[1], c[3]) for c in m["channels"]]
     out = io.StringIO()
     dayfile_writer.write(out, head, channels, opening, closing, lambda: iter(buffered),
-                  m["generator_json"], m["metadata_json"])
+                  m["generator_json"], m["metadata_json"], None, _measures(m, buffered, ends))
     return out.getvalue()
+
+
+def _measures(m: dict, buffered: list, ends: np.ndarray):
+    """A sensor meter's measurements for the day, as the Ticker would have recorded them: the
+    simulated sensors at every interval with readings (loadmodel/sensors.py)."""
+    if not m.get("sensors"):
+        return None
+    sim = Simulated(m)
+    rows = [(label, sim.read(end, end))
+            for (label, values, _), end in zip(buffered, ends.tolist(), strict=True)
+            if values is not None]
+    return m["sensors"], lambda: iter(rows)
 
 
 _CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}:00" for minute in range(1440)]
