@@ -25,6 +25,7 @@ from meter.cli_options import (
 )
 from meter.pico_config import pico_config
 from meter.population_report import population_command
+from meter.replay import replay_slice
 
 log = logging.getLogger("meter")
 
@@ -177,9 +178,10 @@ def check_config(meters: Meters) -> None:
 
 # The delivery commands (upload, sync, deliver, heartbeat, redial, agent) live in
 # meter/cli_delivery.py, the Pico image builder in meter/pico_config.py, the seed fleet's
-# migration in meter/cli_migrate.py, the population report in meter/population_report.py.
+# migration in meter/cli_migrate.py, the population report in meter/population_report.py,
+# the replay slicer in meter/replay.py.
 for _command in (upload, sync, deliver, heartbeat, redial, agent, pico_config, migrate_seed,
-                 population_command):
+                 population_command, replay_slice):
     main.add_command(_command)
 
 if __name__ == "__main__":

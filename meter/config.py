@@ -83,20 +83,21 @@ def read(path: Path) -> Config:
         raise ConfigError("", f"no config file at {path}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("", f"cannot read {path}: {exc}") from exc
-    cfg = parse(text)
+    cfg = parse(text, path.parent)
     cfg.path = path
     return cfg
 
 
-def parse(text: str) -> Config:
+def parse(text: str, base: Path | None = None) -> Config:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"line {exc.lineno}", f"not JSON: {exc.msg}") from exc
-    return from_dict(raw)
+    return from_dict(raw, base)
 
 
-def from_dict(raw) -> Config:
+def from_dict(raw, base: Path | None = None) -> Config:
+    """base: the folder a relative `replay.file` is in (the config's; else the current one)."""
     if not isinstance(raw, dict):
         raise ConfigError("", "a config is a JSON object")
     errors = sorted(SchemaValidator(schema()).iter_errors(raw),
@@ -109,7 +110,7 @@ def from_dict(raw) -> Config:
             name = ".".join(p for p in [path, extra[0] if extra else ""] if p)
             raise ConfigError(name, "unknown field (check its spelling in docs/config.md)")
         raise ConfigError(path, _short(_message(err, raw)))
-    model = normalise(raw)
+    model = normalise(raw, base)
     if model["load_model"] == "household" and "annual_kwh" in raw:
         # Without it, a household uses what its own traits make it use (loadmodel/individual.py).
         from meter import calibrate
@@ -161,7 +162,7 @@ def default_seed(serial: str) -> int:
     return zlib.crc32(serial.encode("utf-8"))
 
 
-def normalise(raw: dict) -> dict:
+def normalise(raw: dict, base: Path | None = None) -> dict:
     """The integer-only config the load model reads (see loadmodel/engine.py)."""
     serial = raw["serial"]
     interval = raw.get("interval_min", 5)
@@ -220,6 +221,10 @@ def normalise(raw: dict) -> dict:
             for h in range(24)]
     model["channels"] = _channels(raw, model["pv"] is not None)
     model["initial_registers_wh"] = _initial_registers(raw, model["channels"])
+    if "replay" in raw:
+        from meter import replay  # the CSV's reader, only for a meter that replays one
+
+        model.update(replay.normalised(raw, base, model))
     if raw.get("sensors"):
         model.update(_sensors(raw["sensors"], model["channels"]))
     return model

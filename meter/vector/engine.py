@@ -24,6 +24,7 @@ from loadmodel.engine import (
 from meter.vector import ints
 from meter.vector.household import VectorHousehold
 from meter.vector.legacy import VectorLegacy
+from meter.vector.replay import VectorReplay
 
 Q_ACTUAL, Q_ESTIMATED, Q_MISSING = 0, 1, 2
 F_MISSING, F_ESTIMATED, F_SPIKE, F_DRIFT = 1, 2, 4, 8
@@ -67,6 +68,8 @@ class VectorMeter:
         self.cfg = cfg
         if cfg["load_model"] == "household":
             self.load = VectorHousehold(cfg, self.m.zone)
+        elif cfg["load_model"] == "replay":
+            self.load = VectorReplay(self.m.load)
         else:
             self.load = VectorLegacy(cfg, self.m.zone)
         self._starts = np.array(self.m.zone.starts, dtype=np.int64)
@@ -156,6 +159,8 @@ class VectorMeter:
         Export and generation are None for a meter without PV (all zero). The local grid is
         read in runs of constant UTC offset: slices, not a gather per minute.
         """
+        if isinstance(self.load, VectorReplay):
+            return self.load.utc_minutes(u0, u1), None, None
         first_off = int(self._offset_at(np.array([u0]))[0])
         last_off = int(self._offset_at(np.array([u1 - 1]))[0])
         gd0 = (u0 + min(first_off, last_off) - 1440) // 1440
