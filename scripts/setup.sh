@@ -42,8 +42,18 @@ export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$PWD/.venv/pip-cache}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 stamp=.venv/.meters-installed-$extra
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[$extra]"
+  # pip's own output (build warnings and all) goes to a log: a new user sees what is happening
+  # and how long it takes, and the log's tail if it fails.
+  log=.venv/pip-install.log
+  echo "setup: installing the Python packages ($extra) into .venv/: a minute or two the first time"
+  started=$SECONDS
+  if ! { .venv/bin/python -m pip install --upgrade pip &&
+         .venv/bin/python -m pip install -e ".[$extra]"; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "setup: pip failed; its whole output is in $log" >&2
+    exit 1
+  fi
+  echo "setup: installed in $((SECONDS - started)) s (pip's output: $log)"
   touch "$stamp"
   # dev includes fleet: a later plain setup needs nothing more.
   if [ "$extra" = dev ]; then touch .venv/.meters-installed-fleet; fi
