@@ -33,6 +33,7 @@ import click
 
 from core import __version__, civil
 from core.configdoc import config_hash
+from meter import replay
 from meter.config import Config, ConfigError, read
 from meter.delivery import settings as delivery_settings
 
@@ -169,6 +170,8 @@ def document(cfg: Config, overrides: dict | None = None, first_day: int | None =
     pairs costs several times the heap on the Pico) and the Pico's options."""
     check(cfg)
     model = {k: v for k, v in cfg.model.items() if k != "tz_rules"}
+    if model.get("replay"):
+        model["replay"] = replay.pico_spec()  # the slices on the flash (replay.image_files)
     if first_day is None:
         first_day = cfg.model["commissioned_day"]
     return {"model": model, "tz": zone_columns(cfg.model["tz_rules"], first_day),
@@ -327,7 +330,7 @@ def program_files(cfg: Config, mpy: bool = True, mpy_cross: str | None = None,
 # in the image is stale (e.g. a .py left beside a new .mpy, which would be imported first).
 # "meter" held the shared model before it moved to core/ and loadmodel/: listing it removes
 # what an older deploy left there.
-MANAGED = ("picometer", "core", "loadmodel", "meter")
+MANAGED = ("picometer", "core", "loadmodel", "meter", replay.PICO_FOLDER)
 
 
 def write_image(out: Path, files: dict[str, bytes]) -> list[str]:
@@ -363,6 +366,7 @@ def image(cfg: Config, start=None, days: int = REGISTERS_DAYS, overrides: dict |
     files = program_files(cfg, mpy, mpy_cross, display=doc["pico"]["display"])
     files["config.json"] = config_text(doc).encode()
     files["registers.txt"] = registers_text(cfg, first, days).encode()
+    files.update(replay.image_files(cfg))
     return files
 
 
@@ -428,6 +432,7 @@ def pico_config(config_path, output, image_dir, start, days, option_pairs, optio
         files = program_files(cfg, mpy, mpy_cross, display=doc["pico"]["display"])
         files["config.json"] = config_text(doc).encode()
         files["registers.txt"] = regs.encode()
+        files.update(replay.image_files(cfg))
         changed = write_image(Path(image_dir), files)
         click.echo(json.dumps({"image": str(image_dir), "files": len(files), "changed": changed}))
 

@@ -22,7 +22,7 @@ from loadmodel import replay, replay_csv
 from meter.config import Config, ConfigError
 
 DEFAULT_FORMAT = replay_csv.MERCURY
-# Where a Pico's image keeps the slices (relative to the flash root, as the program runs there).
+# Where a Pico's image keeps the slices, under the flash root.
 PICO_FOLDER = "replay"
 # What a replay meter cannot also be: the household model's own settings.
 _CONFLICTS = ("archetype", "profile", "annual_kwh", "pv")
@@ -70,7 +70,7 @@ def slice_files(src: replay.MemorySource, per: str = "month") -> dict[str, str]:
 
 
 def pico_spec() -> dict:
-    return {"path": PICO_FOLDER, "format": replay.FORMAT_SLICES}
+    return {"path": "/" + PICO_FOLDER, "format": replay.FORMAT_SLICES}
 
 
 def image_files(cfg: Config) -> dict[str, bytes]:
