@@ -108,6 +108,23 @@ CREATE TABLE IF NOT EXISTS readings (
     PRIMARY KEY (serial, reading_day, channel)
 ) WITHOUT ROWID;
 
+-- A sensor meter's measurement channels (docs/day-file.md, "Measurements"): temperature and
+-- humidity, each with its unit. Never energy, so never in `readings`, and nothing that sums
+-- kWh (totals, exports, resampled ranges) reads them. `vals` is JSON: one integer per interval
+-- on the day's grid, in units of 10^-decimals of `unit`, null where there is no reading.
+-- Created on first start by a Tempest that has it: an older database simply gains it, empty.
+CREATE TABLE IF NOT EXISTS measurements (
+    serial      TEXT NOT NULL,
+    reading_day TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    position    INTEGER NOT NULL,  -- the channel's place in the day file
+    unit        TEXT NOT NULL,
+    decimals    INTEGER NOT NULL,
+    sensor      TEXT,
+    vals        TEXT NOT NULL,
+    PRIMARY KEY (serial, reading_day, channel)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS ingest_log (
     id          INTEGER PRIMARY KEY,
     at          REAL NOT NULL,

@@ -144,6 +144,14 @@ def _write_day(conn: sqlite3.Connection, day: Day, delivery: Delivery, now: floa
     conn.executemany(
         "INSERT INTO readings (serial, reading_day, channel, wh) VALUES (?, ?, ?, ?)",
         [(serial, reading_day, name, codec.pack(values)) for name, values in day.values.items()])
+    conn.execute("DELETE FROM measurements WHERE serial = ? AND reading_day = ?",
+                 (serial, reading_day))
+    conn.executemany(
+        "INSERT INTO measurements (serial, reading_day, channel, position, unit, decimals, "
+        "sensor, vals) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(serial, reading_day, name, i, m["unit"], m["decimals"], m["sensor"],
+          json.dumps(m["values"], separators=(",", ":")))
+         for i, (name, m) in enumerate(day.measurements.items())])
 
 
 def _text(value) -> str | None:

@@ -38,7 +38,13 @@ class Recorder:
         self.fallback = cfg["initial_registers_wh"]
         # buffer_rows=False: each day file streams from the journal on flash, once per channel
         # (with tz.labeller that is as fast as buffering, and holds no day in memory).
-        self.ticker = Ticker(self.model, cfg, fs, root, self.opening, buffer_rows=False)
+        sensors = None
+        if cfg.get("sensors"):
+            from picometer.sensors import Sensors  # only a sensor meter holds it in its heap
+
+            sensors = Sensors(cfg)
+        self.ticker = Ticker(self.model, cfg, fs, root, self.opening, buffer_rows=False,
+                             sensors=sensors)
         # The model has read what it needs; the Ticker keeps reading only these few keys.
         for key in list(cfg):
             if key not in _TICKER_KEYS:

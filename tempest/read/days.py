@@ -167,7 +167,40 @@ def readings(conn: sqlite3.Connection, row) -> dict:
     body.update(serial=row["serial"], timestamps=list(grid(row)),
                 quality=codec.quality_names(row["quality"]), channels=channels)
     body["channel_names"] = list(declared)
+    body["measurements"] = measurements(conn, row["serial"], row["reading_day"])
     return body
+
+
+def value_of(v: int | None, decimals: int) -> int | float | None:
+    """A stored measurement (an integer in units of 10**-decimals) as the number it was in the
+    day file: 21 stays 21; 215 at one decimal is 21.5 (the shortest float, so exact in JSON)."""
+    if v is None:
+        return None
+    return v if decimals == 0 else round(v / 10 ** decimals, decimals)
+
+
+def measurements(conn: sqlite3.Connection, serial: str, day: str) -> dict[str, dict]:
+    """A sensor meter's measurement channels of one day on its grid, each with its unit:
+    {name: {"role": "measurement", "unit", "sensor", "decimals", "values"}}; {} for an energy
+    meter. Never energy: no total, no registers."""
+    out = {}
+    for r in conn.execute("SELECT channel, unit, decimals, sensor, vals FROM measurements "
+                          "WHERE serial = ? AND reading_day = ? ORDER BY position", (serial, day)):
+        out[r["channel"]] = {"role": "measurement", "unit": r["unit"], "sensor": r["sensor"],
+                             "decimals": r["decimals"],
+                             "values": [value_of(v, r["decimals"]) for v in json.loads(r["vals"])]}
+    return out
+
+
+def measurement_series(conn: sqlite3.Connection, row, channel: str) -> dict | None:
+    """One measurement channel as {unit, sensor, readings: [{timestamp, value, quality}]}."""
+    found = measurements(conn, row["serial"], row["reading_day"]).get(channel)
+    if found is None:
+        return None
+    quality = codec.quality_names(row["quality"])
+    found["readings"] = [{"timestamp": t, "value": v, "quality": q} for t, v, q in
+                         zip(grid(row), found.pop("values"), quality, strict=True)]
+    return found
 
 
 def channel_series(conn: sqlite3.Connection, row, channel: str) -> list[dict] | None:

@@ -91,7 +91,11 @@ def day_channel(serial: str, day: str, channel: str):
     row = _day_or_404(serial, day)
     series = read_days.channel_series(get_db(), row, channel_path(channel))
     if series is None:
-        raise not_found(f"no channel {channel} on {day}")
+        measured = read_days.measurement_series(get_db(), row, channel)
+        if measured is None:
+            raise not_found(f"no channel {channel} on {day}")
+        return jsonify({"serial": serial, "day": day, "channel": channel, **measured,
+                        "interval": row["interval"], "timezone": row["timezone"]})
     info = json.loads(row["channels"]).get(channel, {})
     return jsonify({"serial": serial, "day": day, "channel": channel, "role": info.get("role"),
                     "unit": info.get("unit", "kWh"), "interval": row["interval"],

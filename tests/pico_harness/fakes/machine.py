@@ -16,7 +16,8 @@
   setting it sets the fake clock that `time` reads (this is what ntptime does).
 - Timer(period=ms, mode=Timer.PERIODIC|ONE_SHOT, callback=f): callbacks run inside fake
   sleeps and WDT.feed(), the way soft IRQs run between bytecodes on the device.
-- ADC(4).read_u16(): the temperature channel, a constant.
+- ADC(4).read_u16(): the temperature channel: a constant (14000), except on a sensor meter
+  with the onboard sensor (config.json), where it follows the simulated weather.
 
 Control knobs (control.json):
 - "wdt": {"enforce": true}  false: an expired watchdog only logs "wdt-expired".
@@ -24,7 +25,7 @@ Control knobs (control.json):
 - "pins": {"log": false}  true: every pin change is logged as event "pin <id> <0|1>".
 - "heap": {"sample": true}  WDT.feed() collects and records the live heap high-water mark
   (event "heap <bytes>"); false: no gc.collect() from the harness.
-- "adc": {"4": 14000}  the raw value read_u16() returns, per channel.
+- "adc": {"4": 14000}  the raw value read_u16() returns, per channel (overrides the weather).
 """
 
 import _harness as _h
@@ -213,4 +214,35 @@ class ADC:
         self._ch = pin if isinstance(pin, int) else 0
 
     def read_u16(self):
-        return _h.knob("adc", str(self._ch), 14000)
+        given = _h.knob("adc", str(self._ch), None)
+        if given is not None:
+            return given
+        if self._ch == 4 and _sensor_meter():
+            # A sensor meter's board warms and cools with the simulated weather (the very
+            # numbers the Pi meter simulates: loadmodel/sensors.py, ADC noise included).
+            from loadmodel.sensors import adc4_u16
+
+            return adc4_u16(_sensor_meter(), _h.wall_ns() // 60000000000)
+        return 14000
+
+
+_weather = []
+
+
+def _sensor_meter():
+    """The simulated weather of a config.json whose meter has the onboard sensor, else None."""
+    if not _weather:
+        import json
+
+        try:
+            with open("/config.json") as f:
+                model = json.load(f)["model"]
+        except (OSError, ValueError, KeyError):
+            model = {}
+        found = None
+        if [ch for ch in model.get("sensors") or () if ch[3] == "onboard"]:
+            from loadmodel.sensors import Weather
+
+            found = Weather(model)
+        _weather.append(found)
+    return _weather[0]
