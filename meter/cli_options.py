@@ -80,7 +80,7 @@ def load_meters(paths, data_dir, at, count, mix) -> Meters:
                 fail(f"bad config {path}: {exc}")
             for raw in derived_raws:
                 try:
-                    derived = config.from_dict(raw)
+                    derived = config.from_dict(raw, Path(path).resolve().parent)
                 except ConfigError as exc:
                     fail(f"bad derived config {raw['serial']}: {exc}")
                 items.append((derived, base_dir / raw["serial"]))

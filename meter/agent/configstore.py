@@ -69,7 +69,8 @@ def check(current: Config, new: dict) -> Config:
     if new.get("serial") != current.serial:
         raise ConfigError("serial", f"the agent cannot change the meter's serial (it is "
                           f"{current.serial!r}): its files and its key belong to it")
-    return config.from_dict(new)
+    # A relative path in the config (replay.file) is the meter's config folder's.
+    return config.from_dict(new, current.path.parent if current.path else None)
 
 
 def _at(raw: dict, dotted: str, default):
@@ -113,14 +114,14 @@ def replace(path: Path, new_raw: dict) -> None:
             current = path.read_bytes()
         except FileNotFoundError:
             current = None
-        if current is not None and _loads(current):
+        if current is not None and _loads(current, path.parent):
             write_atomic(path.with_name(path.name + LAST_GOOD_SUFFIX), current, MODE, owner)
         write_atomic(path, text, MODE, owner)
 
 
-def _loads(data: bytes) -> bool:
+def _loads(data: bytes, base: Path) -> bool:
     try:
-        config.parse(data.decode("utf-8"))
+        config.parse(data.decode("utf-8"), base)
         return True
     except (ConfigError, UnicodeDecodeError):
         return False

@@ -265,3 +265,16 @@ def test_replay_slice_writes_small_slices_that_read_back_the_same_days(tmp_path)
     res = meter("replay-slice", str(bad), "--timezone", NZ, "-o", str(tmp_path / "x"))
     assert res.returncode == 2 and "line 3, column 5 (USAGE)" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_a_relative_replay_file_is_the_configs_from_any_folder(tmp_path):
+    """Resolved against the config's folder, not the current one: also for the meters that
+    bulk mode derives from the config."""
+    (tmp_path / "home.csv").write_text(EXAMPLE.read_text())
+    replay_config(tmp_path, 30, csv=Path("home.csv"))
+    res = meter("check-config", "--config", str(tmp_path / "config.json"), "--count", "2",
+                cwd="/")
+    assert res.returncode == 0, res.stderr
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [x["serial"] for x in lines] == ["home-1-0001", "home-1-0002"]
+    assert all(x["model"] == "replay" for x in lines)
