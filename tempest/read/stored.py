@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +34,9 @@ class StoredDay:
     stored_at: float
     versions: int
     file_id: str
+    # A sensor meter's measurements: name -> {"unit", "decimals", "values"} (integers in units
+    # of 10**-decimals, None where there is none). Never energy: not in `channels`.
+    measurements: dict[str, dict] = field(default_factory=dict)
 
     def ends(self) -> np.ndarray:
         """Each interval's end as a UTC minute."""
@@ -51,7 +54,7 @@ class StoredDay:
         return got
 
 
-def _day(row, blobs: dict[str, bytes]) -> StoredDay:
+def _day(row, blobs: dict[str, bytes], measured: dict[str, dict] | None = None) -> StoredDay:
     return StoredDay(
         serial=row["serial"], reading_day=row["reading_day"], hash=row["hash"],
         status=row["status"], interval=row["interval"], timezone=row["timezone"],
@@ -60,7 +63,20 @@ def _day(row, blobs: dict[str, bytes]) -> StoredDay:
         values={name: codec.unpack(blob) for name, blob in blobs.items()},
         opening=json.loads(row["opening"]) if row["opening"] else None,
         closing=json.loads(row["closing"]) if row["closing"] else None,
-        stored_at=row["stored_at"], versions=row["versions"], file_id=row["file_id"])
+        stored_at=row["stored_at"], versions=row["versions"], file_id=row["file_id"],
+        measurements=measured or {})
+
+
+def _measured(conn: sqlite3.Connection, where: str, params: list,
+              prefix: str = "") -> dict[tuple[str, str], dict[str, dict]]:
+    """{(serial, day): {name: {"unit", "decimals", "values"}}} in the day file's order."""
+    out: dict[tuple[str, str], dict[str, dict]] = {}
+    for serial, day, name, unit, decimals, vals in conn.execute(
+            f"{prefix}SELECT serial, reading_day, channel, unit, decimals, vals FROM measurements "
+            f"{where} ORDER BY serial, reading_day, position", params).fetchall():
+        out.setdefault((serial, day), {})[name] = {"unit": unit, "decimals": decimals,
+                                                   "values": json.loads(vals)}
+    return out
 
 
 def one(conn: sqlite3.Connection, serial: str, reading_day: str) -> StoredDay | None:
@@ -71,7 +87,8 @@ def one(conn: sqlite3.Connection, serial: str, reading_day: str) -> StoredDay | 
     blobs = {r[0]: r[1] for r in conn.execute(
         "SELECT channel, wh FROM readings WHERE serial = ? AND reading_day = ?",
         (serial, reading_day))}
-    return _day(row, blobs)
+    measured = _measured(conn, "WHERE serial = ? AND reading_day = ?", [serial, reading_day])
+    return _day(row, blobs, measured.get((serial, reading_day)))
 
 
 def many(conn: sqlite3.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str],
@@ -92,9 +109,11 @@ def many(conn: sqlite3.Connection, keys: list[tuple[str, str]]) -> dict[tuple[st
                 f"WITH k (serial, reading_day) AS (VALUES {values}) SELECT serial, reading_day, "
                 "channel, wh FROM readings JOIN k USING (serial, reading_day)", params):
             blobs.setdefault((serial, day), {})[channel] = wh
+        measured = _measured(conn, "JOIN k USING (serial, reading_day)", params,
+                             f"WITH k (serial, reading_day) AS (VALUES {values}) ")
         for row in rows:
             key = (row["serial"], row["reading_day"])
-            out[key] = _day(row, blobs.get(key, {}))
+            out[key] = _day(row, blobs.get(key, {}), measured.get(key))
     return out
 
 

@@ -41,7 +41,7 @@ class InfluxSink:
     @staticmethod
     def cost(day: StoredDay) -> int:
         """Points the day may write (an upper bound: missing intervals write none)."""
-        return day.expected * len(day.channels)
+        return day.expected * (len(day.channels) + len(day.measurements))
 
     @staticmethod
     def prepare(days: list[StoredDay]) -> tuple[int, bytes]:

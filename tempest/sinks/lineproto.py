@@ -9,15 +9,21 @@ it: the seed once wrote local times as UTC and its points landed hours in the fu
 Strings, not `Point` objects: building a Point per reading is about 15x slower. Intervals with
 no reading (missing, not reached) are left out; estimated readings are written as readings.
 A day sent again writes the same series and timestamps, which InfluxDB overwrites.
+
+A sensor meter's measurements are never `consumption`: each is a point of measurement
+`sensor`, tags `datastream` (temperature, humidity, onboard), `serial` and `unit` (`°C`,
+`%RH`), float field `reading` in that unit, written with the day file's decimals.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from core.dayfile_writer import fixed
 from tempest.read.stored import StoredDay
 
 MEASUREMENT = "consumption"
+SENSOR_MEASUREMENT = "sensor"
 WRITE_PRECISION = "s"
 _TABLE_SIZE = 100_000  # pre-formatted kWh for 0 ... 99.999 kWh per interval
 _KWH = [f"{wh // 1000}.{wh % 1000:03d}" for wh in range(_TABLE_SIZE)]
@@ -57,6 +63,11 @@ def day_body(day: StoredDay) -> str:
                       if wh >= 0]
         if pieces:
             parts.append(prefix + ("\n" + prefix).join(pieces) + "\n")
+    for name, m in day.measurements.items():
+        prefix = (f"{SENSOR_MEASUREMENT},datastream={_tag(name)},serial={serial},"
+                  f"unit={_tag(m['unit'])} reading=")
+        parts.extend(prefix + fixed(v, m["decimals"]) + ts + "\n"
+                     for v, ts in zip(m["values"], stamps, strict=True) if v is not None)
     return "".join(parts)
 
 
@@ -65,4 +76,5 @@ def day_lines(day: StoredDay) -> list[str]:
 
 
 def point_count(day: StoredDay) -> int:
-    return sum(int((day.channel(name) >= 0).sum()) for name in day.channels)
+    return (sum(int((day.channel(name) >= 0).sum()) for name in day.channels)
+            + sum(len(m["values"]) - m["values"].count(None) for m in day.measurements.values()))

@@ -101,6 +101,7 @@ def day(serial: str, day: str):
                   "total": _kwh(totals.get(n))} for n, i in declared.items()]
     return page("day.html", nav="fleet", title=f"{serial} {day}", scope=f"day:{serial}:{day}",
                 summary=summary, registers=registers, stored_at=iso(row["stored_at"]),
+                measurements=read_days.measurements(conn, serial, day),
                 shape=row["shape"], meter_version=row["meter_version"], **context)
 
 

@@ -183,6 +183,47 @@
     return u;
   }
 
+  // A sensor meter's measurements (temperature, humidity): one scale per unit, each axis
+  // labelled with its unit; never kWh, never stacked with the energy chart.
+  function measureChart(el, data) {
+    var parsed = data.timestamps.map(parseIso);
+    var xs = parsed.map(function (p) { return p[0]; });
+    var offsetAt = offsetFinder(xs, parsed.map(function (p) { return p[1]; }));
+    var series = [{ label: "Interval end", value: function (u, v) { return v == null ? "—" : fmtWall(offsetAt, v, true); } }];
+    var columns = [xs];
+    var units = [];
+    Object.keys(data.measurements).forEach(function (name, i) {
+      var m = data.measurements[name];
+      if (units.indexOf(m.unit) < 0) { units.push(m.unit); }
+      columns.push(m.values);
+      series.push({
+        label: name + " (" + m.unit + ")", scale: m.unit, stroke: PALETTE[i % PALETTE.length], width: 1.5,
+        spanGaps: false, paths: uPlot.paths.stepped({ align: -1 }), points: { show: false },
+        value: function (u, v) { return v == null ? "—" : v.toFixed(m.decimals) + " " + m.unit; }
+      });
+    });
+    var axis = axisStyle();
+    var scales = { x: { time: true } };
+    var axes = [Object.assign({ values: function (u, splits) { return splits.map(function (v) { return fmtWall(offsetAt, v, false).slice(0, 5); }); } }, axis)];
+    units.forEach(function (unit, k) {
+      scales[unit] = { auto: true };
+      axes.push(Object.assign({ scale: unit, label: unit, side: k % 2 ? 1 : 3, grid: { show: k === 0 } }, axis));
+    });
+    var opts = {
+      width: width(el), height: height(el), tzDate: wallDate(offsetAt),
+      cursor: { drag: { x: true, y: false, setScale: true }, focus: { prox: 16 } },
+      scales: scales, series: series, axes: axes, legend: { live: true }
+    };
+    el.textContent = "";
+    var u = new uPlot(opts, columns, el);
+    live.push({ el: el, u: u });
+    mark(el, u, xs.length);
+    el.dataset.units = units.join(" ");
+    keyboard(el, u, 1);
+    resizeWith(el, u);
+    return u;
+  }
+
   function dailyChart(el, data) {
     var xs = data.days.map(function (d) { return Date.parse(d + "T12:00:00Z") / 1000; });
     var utc = function () { return 0; };
@@ -243,7 +284,7 @@
     var kind = el.dataset.chart;
     fetchJson(el.dataset.src).then(function (data) {
       if (!el.isConnected) { return; }
-      if (kind === "day") { dayChart(el, data); } else { dailyChart(el, data); }
+      if (kind === "day") { dayChart(el, data); } else if (kind === "measurements") { measureChart(el, data); } else { dailyChart(el, data); }
     }).catch(function (err) { fail(el, "The chart's data could not be loaded (" + err.message + ")."); });
   };
   T.destroyCharts = function (root) {
