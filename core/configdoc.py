@@ -33,7 +33,13 @@ def public_config(raw: dict) -> dict:
 
 
 def metadata_config(raw: dict) -> dict:
-    return {k: v for k, v in public_config(raw).items() if k not in _NOT_IN_METADATA}
+    out = {k: v for k, v in public_config(raw).items() if k not in _NOT_IN_METADATA}
+    replay = out.get("replay")
+    if isinstance(replay, dict) and isinstance(replay.get("file"), str):
+        # Only the replayed file's name: where it sits differs from the controller to the Pi,
+        # and a day file's bytes must not (nor show a host's folders).
+        out["replay"] = {**replay, "file": replay["file"].replace("\\", "/").rsplit("/", 1)[-1]}
+    return out
 
 
 def canonical_json(obj) -> str:

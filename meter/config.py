@@ -96,8 +96,10 @@ def parse(text: str, base: Path | None = None) -> Config:
     return from_dict(raw, base)
 
 
-def from_dict(raw, base: Path | None = None) -> Config:
-    """base: the folder a relative `replay.file` is in (the config's; else the current one)."""
+def from_dict(raw, base: Path | None = None, *, read_files: bool = True) -> Config:
+    """base: the folder a relative `replay.file` is in (the config's; else the current one).
+    read_files=False checks the config without reading the files it names (Tempest checks a
+    desired config on a host that does not hold the meter's replay CSV)."""
     if not isinstance(raw, dict):
         raise ConfigError("", "a config is a JSON object")
     errors = sorted(SchemaValidator(schema()).iter_errors(raw),
@@ -110,7 +112,7 @@ def from_dict(raw, base: Path | None = None) -> Config:
             name = ".".join(p for p in [path, extra[0] if extra else ""] if p)
             raise ConfigError(name, "unknown field (check its spelling in docs/config.md)")
         raise ConfigError(path, _short(_message(err, raw)))
-    model = normalise(raw, base)
+    model = normalise(raw, base, read_files=read_files)
     if model["load_model"] == "household" and "annual_kwh" in raw:
         # Without it, a household uses what its own traits make it use (loadmodel/individual.py).
         from meter import calibrate
@@ -162,7 +164,7 @@ def default_seed(serial: str) -> int:
     return zlib.crc32(serial.encode("utf-8"))
 
 
-def normalise(raw: dict, base: Path | None = None) -> dict:
+def normalise(raw: dict, base: Path | None = None, *, read_files: bool = True) -> dict:
     """The integer-only config the load model reads (see loadmodel/engine.py)."""
     serial = raw["serial"]
     interval = raw.get("interval_min", 5)
@@ -224,7 +226,7 @@ def normalise(raw: dict, base: Path | None = None) -> dict:
     if "replay" in raw:
         from meter import replay  # the CSV's reader, only for a meter that replays one
 
-        model.update(replay.normalised(raw, base, model))
+        model.update(replay.normalised(raw, base, model, read_file=read_files))
     if raw.get("sensors"):
         model.update(_sensors(raw["sensors"], model["channels"]))
     return model

@@ -28,8 +28,9 @@ PICO_FOLDER = "replay"
 _CONFLICTS = ("archetype", "profile", "annual_kwh", "pv")
 
 
-def normalised(raw: dict, base: Path | None, model: dict) -> dict:
-    """The model config's replay part (load_model, replay spec); ConfigError naming the field."""
+def normalised(raw: dict, base: Path | None, model: dict, read_file: bool = True) -> dict:
+    """The model config's replay part (load_model, replay spec); ConfigError naming the field.
+    read_file=False: the CSV is not checked (it lives on the meter, not where this runs)."""
     for key in _CONFLICTS:
         if key in raw:
             raise ConfigError(key, "a replay meter plays back its file; it takes no "
@@ -40,10 +41,11 @@ def normalised(raw: dict, base: Path | None, model: dict) -> dict:
     if not path.is_absolute():
         path = (base or Path.cwd()) / path
     zone = Zone(model["timezone"], model["tz_rules"])
-    try:
-        replay_csv.load(str(path), fmt, zone)
-    except replay.ReplayError as exc:
-        raise ConfigError("replay.file", str(exc)) from exc
+    if read_file:
+        try:
+            replay_csv.load(str(path), fmt, zone)
+        except replay.ReplayError as exc:
+            raise ConfigError("replay.file", str(exc)) from exc
     return {"load_model": "replay", "archetype": None,
             "replay": {"path": str(path.resolve()), "format": fmt}}
 

@@ -55,7 +55,8 @@ def check(serial: str, raw, given_hash=None) -> tuple[dict, str]:
     if raw.get("serial") != serial:
         raise BadDesiredConfig("config.serial", f"must be {serial!r}, the meter's serial")
     try:
-        meter_config.from_dict(raw)
+        # The replay CSV a config names lives on the meter, not here: checked there.
+        meter_config.from_dict(raw, read_files=False)
     except meter_config.ConfigError as exc:
         raise BadDesiredConfig(f"config.{exc.field}" if exc.field else "config",
                                exc.reason) from exc
