@@ -95,3 +95,40 @@ def test_bad_sensors_config_exits_2_from_the_cli(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "sensors" in proc.stderr and "already an energy channel" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _sensor_day(tmp_path) -> dict:
+    tick_days(SENSOR, tmp_path, 1)
+    return json.loads((tmp_path / "outbox" / "sens-1_2025-06-01.json").read_text())
+
+
+FIRST = "2025-06-01T00:05:00+12:00"
+
+
+@pytest.mark.parametrize("spoil,field,why", [
+    (lambda d: d["measurements"]["temperature"]["values"].__setitem__(FIRST, 5000),
+     f"measurements.temperature.values.{FIRST}", "maximum"),
+    (lambda d: d["measurements"]["humidity"].__setitem__("unit", "kWh"),
+     "measurements.humidity.unit", "not one of"),
+    (lambda d: d["measurements"]["onboard"]["values"].__setitem__(FIRST, 21),
+     f"measurements.onboard.values.{FIRST}", "exactly 1 decimals"),
+    (lambda d: d["measurements"].__setitem__("Total", d["measurements"]["onboard"]),
+     "measurements.Total", "also an energy channel"),
+    (lambda d: d["measurements"]["temperature"]["values"].__setitem__(
+        "2025-06-02T00:05:00+12:00", 21),
+     "measurements.temperature.values.2025-06-02T00:05:00+12:00", "not the end of an interval"),
+])
+def test_reader_refuses_bad_measurements_naming_the_field(tmp_path, spoil, field, why):
+    doc = _sensor_day(tmp_path)
+    dayfile_reader.parse(json.dumps(doc))  # as written: fine
+    spoil(doc)
+    with pytest.raises(dayfile_reader.DayFileError) as info:
+        dayfile_reader.parse(json.dumps(doc))
+    assert info.value.field == field and why in info.value.reason
+
+
+def test_fixed_decimals_are_exact():
+    from core.dayfile_writer import fixed
+
+    assert [fixed(v, d) for v, d in [(17, 0), (-3, 0), (214, 1), (-5, 1), (0, 1), (7, 2)]] == \
+        ["17", "-3", "21.4", "-0.5", "0.0", "0.07"]

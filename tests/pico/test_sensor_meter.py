@@ -39,7 +39,8 @@ def test_sensor_pico_delivers_temperature_and_humidity_with_units(tmp_path):
         (flash / "month.json").write_text(json.dumps({"days": 2}))
         # Local midnight in Berlin (UTC+2): the Pico reads its sensors from the first interval.
         res = runner.run(flash, code=mp_script("month.py"), heap="256K", timeout=240,
-                         control=picotest.fast("2024-05-31T22:00:00", heap={"sample": False}))
+                         control=picotest.fast("2024-05-31T22:00:00", heap={"sample": False},
+                                               dht={"fail": 3}))
         assert res.ok, res.output[-3000:]
         got = parse_json_lines(res.stdout, "result ")[0]
         assert got["errors"] == 0, got
@@ -66,6 +67,14 @@ def test_sensor_pico_delivers_temperature_and_humidity_with_units(tmp_path):
     assert all(20 <= v <= 90 and type(v) is int
                for v in m["humidity"]["values"] if v is not None)
     assert any(v != int(v) for v in m["onboard"]["values"] if v is not None)
+    # The DHT11 failed to answer three times: those intervals have no temperature or humidity
+    # (the tick went on, the onboard sensor still read). The first failure was the interval
+    # ending at local midnight, the last of May 31 (the Pico's very first tick).
+    silent = [i for i, (t, h, o) in enumerate(zip(m["temperature"]["values"],
+                                                   m["humidity"]["values"],
+                                                   m["onboard"]["values"], strict=True))
+              if t is None and h is None and o is not None]
+    assert silent == [0, 1], silent
     assert set(body["channels"]) == {"Total", "Main", "Sub1", "Sub2"}
     assert set(body["totals"]) == {"Total", "Main", "Sub1", "Sub2"}
     assert one.status_code == 200 and one.json()["unit"] == "°C"
