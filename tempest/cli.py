@@ -20,6 +20,7 @@ import click
 
 from core.progress import Progress
 from tempest import names
+from tempest.cli_concentrators import concentrators_group
 from tempest.cli_meters import meters
 from tempest.cli_options import app_for, data_dir_option, quiet_option
 from tempest.exports.cli import export
@@ -39,6 +40,7 @@ def main():
 
 # Subcommand groups live in modules of their own; they share tempest/cli_options.py.
 main.add_command(meters)
+main.add_command(concentrators_group)
 main.add_command(sinks)
 main.add_command(export)
 

@@ -73,7 +73,9 @@ def add(conn: sqlite3.Connection, serial: str, *, timezone: str | None = None,
         if key is not None:
             holder = conn.execute("SELECT serial FROM meters WHERE key_hash = ?",
                                   (hash_key(key),)).fetchone()
-            if holder is not None and holder["serial"] != serial:
+            concentrator = conn.execute("SELECT 1 FROM concentrators WHERE key_hash = ?",
+                                        (hash_key(key),)).fetchone()
+            if concentrator is not None or (holder is not None and holder["serial"] != serial):
                 # Named without the holder: the caller learns only that the key is taken.
                 raise KeyHeldElsewhere("this key is already held by another meter; "
                                        "give each meter a key of its own")

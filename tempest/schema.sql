@@ -234,3 +234,23 @@ CREATE TABLE IF NOT EXISTS sink_delivered (
     deliveries      INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (sink, serial, reading_day)
 ) WITHOUT ROWID;
+
+-- Data concentrators (docs/concentrator.md): a client that speaks for many meters at once with
+-- a key of its own (hashed as meter keys are). It may deliver only for the meters registered
+-- behind it: one row per meter in concentrator_meters, so a meter is behind one concentrator
+-- at most, and moving it is one UPDATE (its old concentrator is refused at once).
+CREATE TABLE IF NOT EXISTS concentrators (
+    id             TEXT PRIMARY KEY,
+    key_hash       TEXT,              -- sha256 hex of its key; NULL: revoked
+    key_issued_at  REAL,
+    created_at     REAL NOT NULL,
+    last_seen      REAL               -- its last batch, of either kind
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS concentrators_key_hash ON concentrators (key_hash)
+    WHERE key_hash IS NOT NULL;
+CREATE TABLE IF NOT EXISTS concentrator_meters (
+    serial        TEXT PRIMARY KEY REFERENCES meters (serial),
+    concentrator  TEXT NOT NULL REFERENCES concentrators (id),
+    assigned_at   REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS concentrator_meters_by ON concentrator_meters (concentrator, serial);

@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tempest.concentrators import settings as _concentrators
 from tempest.exports import settings as _exports
 from tempest.fleetconfig import settings as _agents
 from tempest.quotas import settings as _quotas
@@ -73,7 +74,7 @@ MIN_ADMIN_TOKEN = 16
 
 # The sinks', exports', agent calls' and quotas' settings live beside their code
 # (docs/sinks.md, docs/exports.md, docs/operations.md).
-_PARTS = (_sinks, _exports, _agents, _quotas)
+_PARTS = (_sinks, _exports, _agents, _quotas, _concentrators)
 for _part in _PARTS:
     DEFAULTS.update(_part.DEFAULTS)
     TEXT += _part.TEXT

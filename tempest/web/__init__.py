@@ -6,11 +6,13 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from tempest.web import (
     api_admin,
+    api_concentrators,
     api_exports,
     api_ingest,
     api_meters,
     api_quota,
     api_sinks,
+    concentrator,
     errors,
     heartbeats,
     openapi_spec,
@@ -44,5 +46,5 @@ def init_app(app: Flask) -> None:
     app.after_request(_cors)
     for bp in (seed.bp, seed_archives.bp, uploads.bp, heartbeats.bp, api_meters.bp,
                api_quota.bp, api_admin.bp, api_ingest.bp, api_sinks.bp, api_exports.bp,
-               openapi):
+               api_concentrators.bp, concentrator.bp, openapi):
         app.register_blueprint(bp)

@@ -42,9 +42,9 @@ def _api_error(exc: APIError):
 
 
 def _too_large(exc: RequestEntityTooLarge):
-    from flask import current_app
+    from flask import request
 
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    limit = request.max_content_length  # the app's, or the route's own (a concentrator batch)
     return jsonify({"error": "too_large",
                     "reason": f"the request body is larger than the {limit}-byte limit"}), 413
 

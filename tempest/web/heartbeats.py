@@ -18,23 +18,33 @@ from tempest.web.params import limit_arg
 bp = Blueprint("heartbeats", __name__)
 
 
-def accept_heartbeat():
-    """Shared by both heartbeat routes: 200 {"status": "ok", "server_time"}."""
-    serial = auth.meter_serial()
-    body = auth.json_object()
+def take_heartbeat(serial: str, body: dict, now: float) -> None:
+    """One heartbeat for `serial` (whose key came with the request), checked and recorded, or
+    an APIError naming the field. The per-meter routes and a concentrator's batch
+    (tempest/web/concentrator.py) both come through here, so both check alike."""
     claimed = body.get("serial")
     if claimed is None:
         raise bad_request("a heartbeat names its serial", "serial")
     if claimed != serial:
         raise APIError(403, "forbidden", auth.OTHER_SERIAL.format(what="that serial"),
                        field="serial")
-    now = time.time()
     try:
         registry.record(get_db(), serial, body, now)
     except registry.BadHeartbeat as exc:
         raise bad_request(exc.reason, exc.field) from exc
-    server_time = datetime.fromtimestamp(now, UTC).astimezone().isoformat(timespec="seconds")
-    return jsonify({"status": "ok", "server_time": server_time})
+
+
+def server_time(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).astimezone().isoformat(timespec="seconds")
+
+
+def accept_heartbeat():
+    """Shared by both heartbeat routes: 200 {"status": "ok", "server_time"}."""
+    serial = auth.meter_serial()
+    body = auth.json_object()
+    now = time.time()
+    take_heartbeat(serial, body, now)
+    return jsonify({"status": "ok", "server_time": server_time(now)})
 
 
 @bp.post("/api/v1/heartbeats")

@@ -8,6 +8,7 @@ _ERR = {"$ref": "#/components/responses/Error"}
 METER = [{"meterKey": []}]
 ADMIN = [{"adminBearer": []}, {"adminHeader": []}]
 METER_OR_ADMIN = [*METER, *ADMIN]
+CONCENTRATOR = [{"concentratorKey": []}]
 
 
 def _p(name: str, where: str = "path", desc: str = "", schema: dict | None = None,
@@ -154,6 +155,7 @@ def paths() -> dict:
                        errors=("401", "403", "404", "409"))},
         **sink_and_export_paths(),
         **fleet_config_paths(),
+        **concentrator_paths(),
         **seed_archive_paths(),
     }
 
@@ -236,6 +238,46 @@ def fleet_config_paths() -> dict:
     }
 
 
+def concentrator_paths() -> dict:
+    """Data concentrators: their batches (tempest/web/concentrator.py) and their registry
+    (tempest/web/api_concentrators.py); docs/concentrator.md."""
+    tag = "concentrators"
+    cid = _p("cid", desc="concentrator id: 1-64 of A-Z a-z 0-9 _ . -")
+    admin_errors = ("400", "401", "403", "404")
+    batch = ("200", "per-item verdicts, in order: {concentrator, accepted, refused, retry, "
+             "items: [{index, verdict, http, ...}]}")
+    return {
+        "/api/v1/concentrator/heartbeats": {
+            "post": op("Heartbeats of many meters behind the concentrator", tag,
+                       security=CONCENTRATOR, body="{heartbeats: [{serial, ...}, ...]}",
+                       ok=batch[0], ok_desc=batch[1], errors=("400", "401", "413", "503"))},
+        "/api/v1/concentrator/days": {
+            "post": op("Day files of many meters behind the concentrator", tag,
+                       security=CONCENTRATOR,
+                       body="{files: [<a day file's text, as a JSON string>, ...]}",
+                       ok=batch[0], ok_desc=batch[1],
+                       errors=("400", "401", "413", "503", "507"))},
+        "/api/v1/concentrators": {
+            "get": op("Every concentrator (never its key)", tag, errors=()),
+            "post": op("Register a concentrator and issue its key (idempotent)", tag,
+                       security=ADMIN, body="{id, key?, rotate?}", ok="201",
+                       ok_desc="key issued (200 when unchanged)",
+                       errors=("400", "401", "403", "409"))},
+        "/api/v1/concentrators/{cid}": {
+            "get": op("One concentrator and the serials behind it", tag, params=[cid])},
+        "/api/v1/concentrators/{cid}/meters": {
+            "post": op("Put meters behind the concentrator (moving them from another one)",
+                       tag, params=[cid], security=ADMIN, body="{serials: [...]}",
+                       errors=admin_errors)},
+        "/api/v1/concentrators/{cid}/meters/{serial}": {
+            "delete": op("Take a meter from behind the concentrator", tag,
+                         params=[cid, SERIAL], security=ADMIN, errors=admin_errors)},
+        "/api/v1/concentrators/{cid}/key": {
+            "delete": op("Revoke the concentrator's key", tag, params=[cid], security=ADMIN,
+                         errors=admin_errors)},
+    }
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -246,6 +288,9 @@ def document() -> dict:
         "components": {
             "securitySchemes": {
                 "meterKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "concentratorKey": {"type": "apiKey", "in": "header", "name": "x-api-key",
+                                    "description": "a concentrator's key: only the "
+                                                   "concentrator routes, only its meters"},
                 "adminBearer": {"type": "http", "scheme": "bearer"},
                 "adminHeader": {"type": "apiKey", "in": "header", "name": "x-admin-token"},
             },

@@ -81,14 +81,24 @@ def _quarantine_upload(serial: str, data: bytes, error: DayFileError):
                     id=ingest_id, status_url=_status_url(ingest_id))
 
 
-def accept_day_file():
-    """Shared by both upload routes."""
-    serial = auth.meter_serial()
+def check_disk() -> None:
+    """No upload while the drop folder's disk is below its reserve (507)."""
+    _refused(limits.disk_refusal(layout(current_app.config).drop, current_app.config))
+
+
+def take_day(serial: str, data: bytes, doc: dict | None = None) -> dict:
+    """One day file for `serial` (whose key came with the request): spent from the meter's
+    allowance, checked, then written into the drop folder (the 202 answer's body) or
+    quarantined; an APIError otherwise. The per-meter routes and a concentrator's batch
+    (tempest/web/concentrator.py) both come through here, so both check alike. `doc` is the
+    file already parsed as JSON, when the caller had to read it to find the serial."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if len(data) > limit:  # a file in a batch; a single upload is held to it by werkzeug
+        raise APIError(413, "too_large", f"the file is larger than the {limit}-byte limit")
     drop = layout(current_app.config).drop
-    _refused(limits.disk_refusal(drop, current_app.config))
-    data = request.get_data(cache=True)
     _spend(serial, len(data))
-    doc = auth.json_object(data)
+    if doc is None:
+        doc = auth.json_object(data)
     claimed = doc.get("serial")
     if claimed is not None and claimed != serial:
         raise APIError(403, "forbidden", auth.OTHER_SERIAL.format(what="the file's serial"),
@@ -105,8 +115,16 @@ def accept_day_file():
         log.error("could not write an upload into %s: %s", drop, exc)
         raise APIError(503, "unavailable", "Tempest cannot take the file right now; "
                        "send it again later") from exc
-    return jsonify({"id": ingest_id, "status": "queued", "status_url": _status_url(ingest_id),
-                    "serial": serial, "reading_day": day.reading_day}), 202
+    return {"id": ingest_id, "status": "queued", "status_url": _status_url(ingest_id),
+            "serial": serial, "reading_day": day.reading_day}
+
+
+def accept_day_file():
+    """Shared by both upload routes."""
+    serial = auth.meter_serial()
+    check_disk()
+    data = request.get_data(cache=True)
+    return jsonify(take_day(serial, data)), 202
 
 
 @bp.post("/api/v1/days")

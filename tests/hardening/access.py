@@ -16,7 +16,7 @@ DOC = REPO / "docs" / "security.md"
 ROW = re.compile(r"^\| (tempest|agent) \| (GET|POST|PUT|PATCH|DELETE) \| `([^`]+)` \| `([a-z-]+)`",
                  re.M)
 WHO = ("public", "meter", "meter-or-admin", "admin", "admin-session", "session-form",
-       "sign-in", "agent-key")
+       "sign-in", "agent-key", "concentrator")
 
 
 def endpoints(app, name: str) -> set[tuple[str, str, str]]:
@@ -37,7 +37,7 @@ def table() -> dict[tuple[str, str, str], str]:
 def fill(route: str, ids: dict[str, str]) -> str:
     values = {"serial": corpus.SERIAL, "day": "2024-05-26", "date": "2024-05-26",
               "channel": "Channel1", "datastream": "Channel1", "name": "mdms",
-              "filename": "ui.css", **ids}
+              "filename": "ui.css", "cid": "dcu-1", **ids}
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], route)
 
 
@@ -54,6 +54,14 @@ def body(app: str, method: str, route: str) -> dict:
         return {"json": corpus.meter_config()}
     if route == "/api/v1/meters":
         return {"json": {"serial": "newmeter"}}
+    if route == "/api/v1/concentrator/days":
+        return {"json": {"files": [make_day(corpus.SERIAL, "2024-06-10").decode()]}}
+    if route == "/api/v1/concentrator/heartbeats":
+        return {"json": {"heartbeats": [corpus.heartbeat()]}}
+    if route == "/api/v1/concentrators":
+        return {"json": {"id": "dcu-new"}}
+    if route == "/api/v1/concentrators/<cid>/meters":
+        return {"json": {"serials": [corpus.SERIAL]}}
     if route.endswith("/desired-config"):
         return {"json": {"config": corpus.meter_config()}}
     if route.endswith("/agent-key"):

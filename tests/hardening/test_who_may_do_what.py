@@ -62,6 +62,8 @@ def _callers(who: str, s: Stored) -> dict[str, dict]:
         "meter": {"nobody": {}, "unknown key": {"x-api-key": "no-such-key-0123456789"},
                   "another meter": other, "admin token": admin},
         "meter-or-admin": {"nobody": {}, "another meter": other, "wrong token": bad_token},
+        "concentrator": {"nobody": {}, "unknown key": {"x-api-key": "no-such-key-0123456789"},
+                         "a meter key": meter, "admin token": admin},
         "admin": {"nobody": {}, "wrong token": bad_token, "a meter key": meter,
                   "a token in x-api-key": {"x-api-key": ADMIN_TOKEN}},
         "admin-session": {"nobody": {}, "the API token": admin, "a meter key": meter},
