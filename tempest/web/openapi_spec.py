@@ -106,13 +106,14 @@ def paths() -> dict:
             "get": op("A meter's days with completeness, newest first", api,
                       params=[SERIAL, _p("from", "query"), _p("to", "query"), *PAGE])},
         "/api/v1/meters/{serial}/days/{day}": {
-            "get": op("One day: every channel's readings and the quality", api,
+            "get": op("One day: every channel's readings, the quality, and a sensor meter's "
+                      "measurements with their units", api,
                       params=[SERIAL, DAY])},
         "/api/v1/meters/{serial}/days/{day}/file": {
             "get": op("The stored version's file as delivered", api, params=[SERIAL, DAY])},
         "/api/v1/meters/{serial}/days/{day}/channels/{channel}": {
-            "get": op("One channel of one day", api,
-                      params=[SERIAL, DAY, _p("channel", desc="channel name")])},
+            "get": op("One channel (or measurement, in its unit) of one day", api,
+                      params=[SERIAL, DAY, _p("channel", desc="channel or measurement name")])},
         "/api/v1/meters/{serial}/quota": {
             "get": op("A meter's allowances: uploads and bytes left this hour, its quarantine, "
                       "what was dropped", api, params=[SERIAL])},
