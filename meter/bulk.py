@@ -49,6 +49,10 @@ def derive_all(base: dict, count: int, mix: bool, config_dir: Path | None = None
     `tempest_api_keys_file` in the base config names a JSON file of {serial: key}, relative to
     the config's folder (`tempest meters add --json` writes one)."""
     keys = _keys(base, config_dir)
+    if "concentrator" in base:  # (imported only then: it brings the HTTP client)
+        from meter.delivery.concentrator import with_key
+
+        base = with_key(base, config_dir)
     out = []
     for i in range(1, count + 1):
         raw = derive(base, i, mix)

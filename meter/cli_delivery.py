@@ -45,9 +45,32 @@ def _require(meters: Meters, route: str | None) -> None:
                  "sync to")
 
 
-def _run_passes(meters: Meters, one_pass) -> None:
-    results = [r for r in (one_pass(cfg, root, _now_s(meters, cfg))
-                           for cfg, root in meters.items) if r is not None]
+def _concentrated(meters: Meters):
+    """The meters by concentrator (a bulk host acting as one: docs/concentrator.md), and
+    those that deliver alone; exit 2 naming the field of a bad `concentrator` section."""
+    from meter.config import ConfigError
+    from meter.delivery.concentrator import split
+
+    try:
+        return split(meters.items)
+    except ConfigError as exc:
+        fail(f"bad config: {exc}")
+
+
+def _run_passes(meters: Meters, one_pass, force: bool = False,
+                concentrators: bool = True) -> None:
+    """One pass per meter; with `concentrators`, the meters behind a concentrator go in
+    batches through it instead (rsync has no batches: `sync` passes False)."""
+    grouped, alone = _concentrated(meters) if concentrators else ({}, meters.items)
+    results = []
+    if grouped:
+        from meter.delivery.batchpass import batch_pass
+
+        for c, items in grouped.items():
+            results.extend(batch_pass(c, items, lambda cfg: _now_s(meters, cfg),
+                                      force=force))
+    results += [r for r in (one_pass(cfg, root, _now_s(meters, cfg))
+                            for cfg, root in alone) if r is not None]
     if len(meters.items) == 1:
         if results:
             click.echo(json.dumps(results[0].as_dict()))
@@ -81,7 +104,7 @@ def upload(meters: Meters, force: bool) -> None:
     from meter.delivery.upload import upload_pass
 
     _require(meters, "http")
-    _run_passes(meters, lambda cfg, root, now: upload_pass(cfg, root, now, force))
+    _run_passes(meters, lambda cfg, root, now: upload_pass(cfg, root, now, force), force)
 
 
 @click.command()
@@ -92,7 +115,8 @@ def sync(meters: Meters, force: bool) -> None:
     from meter.delivery.rsync import sync_pass
 
     _require(meters, "rsync")
-    _run_passes(meters, lambda cfg, root, now: sync_pass(cfg, root, now, force))
+    _run_passes(meters, lambda cfg, root, now: sync_pass(cfg, root, now, force),
+                concentrators=False)
 
 
 @click.command()
@@ -104,7 +128,7 @@ def deliver(meters: Meters, force: bool) -> None:
     from meter.delivery.route import deliver as deliver_pass
 
     _require(meters, None)
-    _run_passes(meters, lambda cfg, root, now: deliver_pass(cfg, root, now, force))
+    _run_passes(meters, lambda cfg, root, now: deliver_pass(cfg, root, now, force), force)
 
 
 @click.command()
@@ -115,7 +139,14 @@ def heartbeat(meters: Meters) -> None:
     (the reason is printed and logged)."""
     from meter.delivery.heartbeat import send
 
-    out = [send(cfg, root, _now_s(meters, cfg)) for cfg, root in meters.items]
+    grouped, alone = _concentrated(meters)
+    out = []
+    if grouped:
+        from meter.delivery.concentrator import send_heartbeats
+
+        for c, items in grouped.items():
+            out.extend(send_heartbeats(c, items, lambda cfg: _now_s(meters, cfg)))
+    out += [send(cfg, root, _now_s(meters, cfg)) for cfg, root in alone]
     if len(out) == 1:
         click.echo(json.dumps(out[0]))
     else:

@@ -67,6 +67,7 @@ class Loop:
 
     def cycle(self) -> None:
         self._reload_if_changed()
+        grouped, behind = self._concentrators()
         for cfg, root in self.meters:
             if self.stopping:
                 return
@@ -79,7 +80,7 @@ class Loop:
                     demo.tick_and_show(cfg, root, int(now_s // 60), self.echo)
                     continue
                 operations.tick(cfg, root, int(now_s // 60))
-                if self.deliver:
+                if self.deliver and cfg.serial not in behind:
                     from meter.delivery.route import deliver
 
                     deliver(cfg, root, now_s, False)
@@ -87,18 +88,55 @@ class Loop:
                 continue
             except Exception:  # noqa: BLE001 - one meter's failure must not stop the others
                 log.exception("%s: tick or delivery failed", cfg.serial)
+        if self.deliver and not self.stopping:
+            self._deliver_batches(grouped)
         if time.monotonic() - self._last_heartbeat >= self.heartbeat_s:
             self._last_heartbeat = time.monotonic()
             from meter.delivery.heartbeat import send
 
+            self._heartbeat_batches(grouped)
             for cfg, root in self.meters:
-                if demo.is_demo(cfg):
+                if demo.is_demo(cfg) or cfg.serial in behind:
                     continue
                 try:
                     send(cfg, root, clock.now_seconds(self.at, cfg.raw))
                 except Exception:  # noqa: BLE001
                     log.exception("%s: heartbeat failed", cfg.serial)
         self.cycles += 1
+
+    # -- a bulk host acting as a data concentrator (docs/concentrator.md) --------------------
+
+    def _concentrators(self) -> tuple[dict, set[str]]:
+        """The meters behind a concentrator, by concentrator, and their serials: they deliver
+        and send heartbeats in batches after the ticks, not one by one."""
+        if not any("concentrator" in cfg.raw for cfg, _ in self.meters):
+            return {}, set()
+        from meter.delivery.concentrator import split
+
+        try:
+            grouped, _alone = split(self.meters)
+        except ConfigError as exc:  # checked at start; an edit must not stop the ticks
+            log.error("concentrator not used: %s", exc)
+            return {}, set()
+        return grouped, {cfg.serial for items in grouped.values() for cfg, _ in items}
+
+    def _now_of(self, cfg: Config) -> float:
+        return clock.now_seconds(self.at, cfg.raw)
+
+    def _deliver_batches(self, grouped: dict) -> None:
+        from meter.delivery.batchpass import batch_pass
+
+        for c, items in grouped.items():
+            try:
+                batch_pass(c, items, self._now_of)
+            except Exception:  # noqa: BLE001 - the loop goes on; the reason is logged
+                log.exception("concentrator %s: delivery failed", c.id)
+
+    def _heartbeat_batches(self, grouped: dict) -> None:
+        from meter.delivery.concentrator import send_heartbeats
+
+        for c, items in grouped.items():
+            send_heartbeats(c, items, self._now_of)
 
     def seconds_to_next(self) -> float:
         """Wall-clock seconds until the next interval boundary on the meters' clock."""

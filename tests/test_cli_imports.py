@@ -20,6 +20,7 @@ COMMAND_MODULES = {
     "meter.cli_delivery": REPO / "meter" / "cli_delivery.py",
     "meter.cli_migrate": REPO / "meter" / "cli_migrate.py",
     "tempest.cli_meters": REPO / "tempest" / "cli_meters.py",
+    "tempest.cli_concentrators": REPO / "tempest" / "cli_concentrators.py",
     "tempest.sinks.cli": REPO / "tempest" / "sinks" / "cli.py",
     "tempest.exports.cli": REPO / "tempest" / "exports" / "cli.py",
 }
