@@ -25,12 +25,12 @@ _DEBOUNCE_MS = const(200)
 
 
 def onboard_tenths():
-    """The RP2040's temperature sensor (ADC 4) in tenths of a degree C:
-    27 - (V - 0.706) / 0.001721, in integers (V in tenths of a millivolt)."""
+    """The RP2040's temperature sensor (ADC 4) in tenths of a degree C, converted exactly as
+    the sensor meter records it (loadmodel.sensors), so the screen and the day file agree."""
+    from loadmodel.sensors import onboard_c10
     from machine import ADC
 
-    v = (ADC(4).read_u16() * 33000 + 32767) // 65535
-    return 270 - (v - 7060) * 1000 // 1721
+    return onboard_c10(ADC(4).read_u16())
 
 
 def device(name):
