@@ -13,6 +13,7 @@ import json
 from flask import current_app, request
 
 from tempest import keys
+from tempest.concentrators import registry as concentrators
 from tempest.db import get_db
 from tempest.web.errors import APIError, bad_request
 
@@ -57,10 +58,19 @@ def meter_serial(required: bool = True) -> str | None:
 
 
 def require_meter(serial: str | None) -> None:
-    """The request's key must belong to `serial` (the admin token also passes)."""
+    """The request's key must belong to `serial`, or be the key of the concentrator `serial`
+    is registered behind, which delivered its files (the admin token also passes)."""
     if is_admin():
         return
-    own = meter_serial()
+    own = meter_serial(required=False)
+    if own is None:
+        cid = concentrators.id_for(get_db(), request.headers.get("x-api-key"))
+        if cid is None:
+            meter_serial()  # 401, with the reason that fits the key sent
+        if serial is None or concentrators.behind(get_db(), cid, {serial})[serial] != cid:
+            raise APIError(403, "forbidden", "that meter is not registered behind this "
+                           "concentrator")
+        return
     if serial is not None and own != serial:
         raise APIError(403, "forbidden", "this key does not belong to that meter")
 

@@ -66,6 +66,13 @@ def test_one_bad_file_loses_nothing_else(tempest, runner):
     q = tempest.get(f"api/v1/quarantine/{refused['id']}").json()
     assert q["serial"] == "m-0002" and q["field"] == "status"
     assert "2023-05-27" not in tempest.days("m-0002")
+    # the concentrator follows its verdicts' status_url; another concentrator may not
+    status = tempest.get(ok1["status_url"], headers={"x-api-key": key}).json()
+    assert status["serial"] == "m-0001" and status["status"] in ("queued", "stored")
+    other = add_concentrator(runner, tempest, "dcu-2")
+    r = tempest.get(ok1["status_url"], headers={"x-api-key": other})
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
+    assert tempest.get(ok1["status_url"], headers={"x-api-key": "x" * 40}).status_code == 401
 
 
 def test_a_meter_moved_to_another_concentrator_is_refused_on_the_old_one(tempest, runner):

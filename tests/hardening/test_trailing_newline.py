@@ -222,6 +222,7 @@ PATTERN_SAMPLES = {
     "^[A-Za-z0-9_+/-]+$": "Pacific/Auckland",
     "^2\\.[0-9]+\\.[0-9]+$": "2.0.0",
     "^1\\.[0-9]+\\.[0-9]+$": "1.0.0",
+    "^[!-~]{16,256}$": "concentrator-key-0123456789",  # concentrator.key
 }
 # Patterns that are not end-anchored on purpose: a prefix and a forbidden substring.
 UNANCHORED = {"^https?://": "http://x\n", "\\.\\.": "a..b\n"}
