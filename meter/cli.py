@@ -89,7 +89,8 @@ def backfill(meters: Meters, first: str, last: str, force: bool, quiet: bool) ->
             try:
                 result = operations.backfill(cfg, root, d0, d1, meters.now(cfg),
                                              progress=bar.update, force=force)
-            except (operations.DayNotOver, registers.BeforeCommissioning, operations.Busy) as exc:
+            except (operations.DayNotOver, registers.BeforeCommissioning,
+                    registers.NegativeRegisters, operations.Busy) as exc:
                 fail(f"{cfg.serial}: {exc}")
             written += len(result["written"])
     click.echo(json.dumps({"meters": len(meters.items), "days_written": written}))

@@ -2,10 +2,10 @@
 
 The Pico gets exactly the numbers the Pi meter uses: its `config.json` holds the normalised,
 integer-only model config from `meter.config` (time zone table, calibrated scale, generator
-and metadata JSON already rendered), and `registers.txt` the opening registers of each day from
-the start day on, summed from commissioning by the vectorised engine (what
-`meter.registers.opening` gives the Pi), so a Pico that starts on any of those days writes the
-same registers as a Pi would.
+and metadata JSON already rendered), and `registers.txt` the opening registers of a meter that
+starts on each day from the start day on (what `meter.registers.opening` gives a Pi with no
+memory: a household's estimated start read, a seed profile's sum from commissioning), so a
+Pico that starts on any of those days writes the same registers as a Pi would.
 
     meter pico-config --config pico01.json -o config.json        (config.json + registers.txt)
     python -m meter.pico_config --config pico01.json --image build/pico01/
@@ -196,20 +196,15 @@ def start_day(cfg: Config, start: str | int | None) -> int:
 
 def registers_text(cfg: Config, first: int, days: int = REGISTERS_DAYS) -> str:
     """`<day number> <Wh per channel...>` per line: each day's opening registers."""
-    import numpy as np
-
     from meter import registers
-    from meter.vector.engine import VectorMeter
 
-    vm = VectorMeter(cfg.model)
     first = max(first, cfg.model["commissioned_day"])
-    regs = np.array(registers.opening(cfg, first, vm=vm), dtype=np.int64)
-    totals = vm.run(first, first + days - 1).day_totals()
-    lines = [f"# opening registers in Wh of each local day from {civil.format_day(first)}: day "
-             f"number (days since 1970-01-01), then {', '.join(cfg.channel_names)}\n"]
-    for k in range(days):
-        lines.append(f"{first + k} {' '.join(str(int(v)) for v in regs)}\n")
-        regs = regs + totals[k]
+    lines = [f"# opening registers in Wh of a meter that starts on each local day from "
+             f"{civil.format_day(first)}: day number (days since 1970-01-01), then "
+             f"{', '.join(cfg.channel_names)}\n"]
+    rows = registers.fresh_openings(cfg, first, days)
+    for k, regs in enumerate(rows):
+        lines.append(f"{first + k} {' '.join(str(v) for v in regs)}\n")
     return "".join(lines)
 
 

@@ -92,7 +92,11 @@ def collect(cfg: Config, root: Path, first: int, last: int, now_min: int,
         except OSError:
             # The registers cache could not be written (a full disk): compute without it.
             opening = registers.opening(cfg, regen[0])
-        for built in daybuild.build_days(cfg, regen[0], regen[-1], opening):
+        except registers.NegativeRegisters as exc:
+            notes.extend({"day": civil.format_day(d), "status": "no_registers",
+                          "reason": str(exc)} for d in regen)
+            regen = []
+        for built in (daybuild.build_days(cfg, regen[0], regen[-1], opening) if regen else ()):
             if built.day not in wanted:
                 continue
             day = civil.format_day(built.day)
