@@ -48,20 +48,28 @@ def derive_all(base: dict, count: int, mix: bool, config_dir: Path | None = None
     """N meter configs. Each needs its own Tempest key (a key writes only its own serial):
     `tempest_api_keys_file` in the base config names a JSON file of {serial: key}, relative to
     the config's folder (`tempest meters add --json` writes one)."""
+    base, keys = prepare(base, config_dir)
+    return [derive_keyed(base, keys, i, mix) for i in range(1, count + 1)]
+
+
+def prepare(base: dict, config_dir: Path | None) -> tuple[dict, dict | None]:
+    """The base config with its concentrator key read, and the keys file's {serial: key}."""
     keys = _keys(base, config_dir)
     if "concentrator" in base:  # (imported only then: it brings the HTTP client)
         from meter.delivery.concentrator import with_key
 
         base = with_key(base, config_dir)
-    out = []
-    for i in range(1, count + 1):
-        raw = derive(base, i, mix)
-        if keys is not None:
-            if raw["serial"] not in keys:
-                raise ConfigError("tempest_api_keys_file", f"no key for {raw['serial']}")
-            raw["tempest_api_key"] = keys[raw["serial"]]
-        out.append(raw)
-    return out
+    return base, keys
+
+
+def derive_keyed(base: dict, keys: dict | None, i: int, mix: bool) -> dict:
+    """Meter i's config from a prepared base (a bulk host derives them one at a time)."""
+    raw = derive(base, i, mix)
+    if keys is not None:
+        if raw["serial"] not in keys:
+            raise ConfigError("tempest_api_keys_file", f"no key for {raw['serial']}")
+        raw["tempest_api_key"] = keys[raw["serial"]]
+    return raw
 
 
 def _keys(base: dict, config_dir: Path | None) -> dict | None:

@@ -28,12 +28,36 @@ def fail(message: str) -> None:
 
 
 class Meters:
-    """The meters one command acts on: (config, folder) pairs."""
+    """The meters one command acts on: (config, folder) pairs, read when first asked for (a
+    ledger host of 100,000 meters never builds them all, meter/bulkhost.py)."""
 
-    def __init__(self, items: list[tuple[Config, Path]], at: str | None, reload=None):
-        self.items = items
+    def __init__(self, items: list[tuple[Config, Path]] | None, at: str | None, reload=None,
+                 bulk: tuple | None = None):
+        self._items = items
         self.at = at
         self.reload = reload  # re-read the same configs (meter run picks up edits)
+        self.bulk = bulk  # with --count: (config path, data dir, count, mix)
+
+    @property
+    def items(self) -> list[tuple[Config, Path]]:
+        if self._items is None:
+            self._items = self.reload()
+        return self._items
+
+    def bulk_host(self, workers: int | None = None):
+        """The --count meters as one ledger host (exit 2 on a bad config or without --count)."""
+        from meter.bulkhost import BulkHost
+
+        if self.bulk is None:
+            fail("--ledger: needs --count (and one --config)")
+        path, data_dir, count, mix = self.bulk
+        try:
+            cfg = config.read(path)
+            config_dir = Path(path).resolve().parent
+            return BulkHost(cfg, count, mix, config_dir,
+                            Path(data_dir) if data_dir else config_dir, workers)
+        except ConfigError as exc:
+            fail(f"bad config {path}: {exc}")
 
     def now(self, cfg: Config) -> int:
         try:
@@ -53,13 +77,17 @@ def meter_options(f):
                        "the config; with several meters, one folder per serial inside it.")
     @click.option("--at", metavar="ISO-TIME", envvar="METER_AT",
                   help="Pretend it is this time (ISO 8601 with offset); for tests and demos.")
-    @click.option("--count", type=click.IntRange(1, 100000), default=None,
+    @click.option("--count", type=click.IntRange(1, 1000000), default=None,
                   help="Bulk mode: simulate N meters derived from the config (serials "
                        "SERIAL-0001...), each in its own folder.")
     @click.option("--mix", is_flag=True,
                   help="With --count: draw each meter's household from the config country's mix.")
     @functools.wraps(f)
     def wrapper(config_paths, data_dir, at, count, mix, **kwargs):
+        if count and len(config_paths) == 1:
+            return f(Meters(None, at, lambda: load_meters(config_paths, data_dir, at, count,
+                                                          mix).items,
+                            (config_paths[0], data_dir, count, mix)), **kwargs)
         return f(load_meters(config_paths, data_dir, at, count, mix), **kwargs)
 
     return wrapper

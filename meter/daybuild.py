@@ -83,8 +83,22 @@ def _measures(m: dict, buffered: list, ends: np.ndarray):
 _CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}:00" for minute in range(1440)]
 
 
+_LABELS: dict[tuple, list[str]] = {}
+
+
 def fast_labels(zone: tz.Zone, ends: np.ndarray) -> list[str]:
-    """tz.label for a day's interval ends, with the date and offset text built once."""
+    """tz.label for a day's interval ends, with the date and offset text built once. The
+    labels of one day are kept: a bulk host's meters share their zone and grid."""
+    key = (zone.name, int(ends[0]), int(ends[-1]), len(ends)) if len(ends) else None
+    got = _LABELS.get(key)
+    if got is None:
+        if len(_LABELS) > 64:
+            _LABELS.clear()
+        got = _LABELS[key] = _labels(zone, ends)
+    return got
+
+
+def _labels(zone: tz.Zone, ends: np.ndarray) -> list[str]:
     out = []
     cache: dict[tuple[int, int], str] = {}
     for end in ends.tolist():

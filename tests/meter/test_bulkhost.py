@@ -1,0 +1,115 @@
+"""A ledger host of 2,000 meters (`meter tick|run --count N --ledger`, meter/bulkhost.py): its
+first tick simulates no history, its days are the per-meter meter's bytes, and the days it
+delivers through its concentrator reach a real Tempest with continuous registers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from core import civil, dayfile_reader
+from meter import registers
+from meter.bulkhost import LEDGER
+from meter.cli import main as meter_main
+from meter.daybuild import build_days
+from meter.vector.engine import VectorMeter
+from tempest.cli import main as tempest_main
+from tests.meter.configs import cfg_of, family
+from tests.support.waiting import wait_for
+
+COUNT = 2000
+
+
+def tempest_cli(tempest, *args) -> str:
+    res = CliRunner().invoke(tempest_main, [*args, "--data-dir", str(tempest.data_dir)])
+    assert res.exit_code == 0, res.output
+    return res.stdout
+
+
+def meter(config: Path, *args: str, at: str):
+    argv = [args[0], "--config", str(config), "--count", str(COUNT), "--mix", "--ledger",
+            "--data-dir", str(config.parent / "fleet"), *args[1:], "--at", at]
+    res = CliRunner().invoke(meter_main, argv, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return [json.loads(line) for line in res.stdout.splitlines()]
+
+
+@pytest.fixture
+def days_simulated(monkeypatch):
+    """Days the vectorised engine computes in this process (the work, not the wall clock)."""
+    count = {"days": 0}
+    real = VectorMeter.run
+
+    def counting(self, first, last):
+        count["days"] += last - first + 1
+        return real(self, first, last)
+
+    monkeypatch.setattr(VectorMeter, "run", counting)
+    return count
+
+
+def test_a_ledger_host_of_2000_meters_ticks_and_delivers(tmp_path, make_tempest,
+                                                         days_simulated):
+    tempest = make_tempest().start()
+    key = tempest_cli(tempest, "concentrators", "add", "dcu-1").strip().splitlines()[-1]
+    tempest_cli(tempest, "concentrators", "assign", "dcu-1", "--base", "town", "--count",
+                str(COUNT))
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "dcu.key").write_text(key + "\n")
+    # Commissioned five months before the host starts: the old first tick summed 160 days a
+    # meter; 30-minute intervals keep the 4,000 files small.
+    raw = family(serial="town", commissioned="2024-01-01", interval_min=30,
+                 tempest_url=tempest.url, concentrator={"id": "dcu-1", "key_file": "dcu.key"})
+    config = host / "config.json"
+    config.write_text(json.dumps(raw))
+
+    [first] = meter(config, "tick", at="2024-06-10T10:02:00+02:00")
+    assert first["meters"] == COUNT and first["recorded_to"] == "2024-06-10T10:00:00+02:00"
+    assert first["days_sealed"] == 0 and days_simulated["days"] == 0
+    ledger = json.loads((host / "fleet" / LEDGER).read_text())
+    assert set(ledger["day"]) == {civil.parse_day("2024-06-10")}
+
+    # The first day is over: one day simulated per meter, sealed in this process.
+    [rolled] = meter(config, "tick", "--workers", "1", at="2024-06-11T00:05:00+02:00")
+    assert rolled["days_sealed"] == COUNT and rolled["meters_due"] == 0
+    assert days_simulated["days"] == COUNT
+    # A tick inside the day seals nothing and computes nothing.
+    [quiet] = meter(config, "tick", at="2024-06-11T09:00:00+02:00")
+    assert quiet["days_sealed"] == 0 and days_simulated["days"] == COUNT
+
+    # The long-running loop seals the next day in two worker processes and delivers both.
+    [cycle] = meter(config, "run", "--cycles", "1", "--workers", "2",
+                    at="2024-06-12T00:05:00+02:00")
+    assert cycle["days_sealed"] == COUNT and cycle["meters_delivered"] == COUNT
+    wait_for(lambda: tempest.get("api/v1/summary").json()["days_stored"] == 2 * COUNT, 180,
+             0.5, f"{2 * COUNT} days stored")
+
+    d10 = civil.parse_day("2024-06-10")
+    for i in range(1, COUNT + 1, 97):
+        serial = f"town-{i:04d}"
+        days = [dayfile_reader.parse(tempest.day_file(serial, f"2024-06-{d}"))
+                for d in ("10", "11")]
+        assert days[0].closing == days[1].opening  # continuous registers
+        assert all(days[1].closing[c] >= days[1].opening[c] >= days[0].opening[c]
+                   for c in days[0].opening)
+        cfg = cfg_of({**json.loads(json.dumps(raw)), **_derived(host, i)})
+        # opened at the estimated read, not a simulated history
+        assert list(days[0].opening.values()) == registers.start_read(cfg, d10)
+        # byte for byte what a backfill of a meter starting that day writes
+        built = [b.text.encode() for b in build_days(cfg, d10, d10 + 1,
+                                                     registers.opening(cfg, d10))]
+        assert tempest.day_file(serial, "2024-06-10") == built[0]
+        assert tempest.day_file(serial, "2024-06-11") == built[1]
+
+
+def _derived(host: Path, i: int) -> dict:
+    """Meter i's serial, seed and archetype, as `--count --mix` derives them."""
+    from meter import bulk
+
+    base = json.loads((host / "config.json").read_text())
+    raw = bulk.derive(base, i, True)
+    return {k: raw[k] for k in ("serial", "seed", "archetype")}
