@@ -90,6 +90,8 @@ def ledger_host(folder: Path, n: int, workers: int) -> dict:
     while True:
         s = host.tick(now_minute(ROLLOVER_AT), BUDGET_S)
         cycles.append(s)
+        print(json.dumps({"rollover_cycle": len(cycles), "meters": n, **s,
+                          "elapsed_s": round(time.perf_counter() - t, 1)}), flush=True)
         if not s["meters_due"]:
             break
     seal_all = time.perf_counter() - t

@@ -23,6 +23,7 @@ file on a ledger host (delivery sends sealed days; `meter redial` regenerates an
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -36,6 +37,7 @@ from loadmodel.engine import MeterModel
 from loadmodel.ticker import Ticker
 from meter import bulk, config, daybuild, registers
 from meter.config import Config, ConfigError
+from meter.operations import Busy
 from meter.storage import DiskFS
 from meter.vector.engine import VectorMeter
 
@@ -129,7 +131,17 @@ class BulkHost:
 
     def tick(self, now: int, budget_s: float | None = None) -> dict:
         """Record every meter's intervals up to UTC minute `now`, release held days that are
-        due, and seal the days that are over (within `budget_s` seconds of work, if given)."""
+        due, and seal the days that are over (within `budget_s` seconds of work, if given).
+        Busy when another process is ticking this host (a cron run overlapping a long one)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / ".bulk-ledger.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise Busy(f"{self.data_dir} is busy with another ledger tick") from exc
+            return self._tick(now, budget_s)
+
+    def _tick(self, now: int, budget_s: float | None) -> dict:
         t0 = time.monotonic()
         limit = (now // self.n) * self.n
         led = self.load(limit)

@@ -21,6 +21,7 @@ from pathlib import Path
 from meter import clock
 from meter.bulkhost import BulkHost
 from meter.config import Config
+from meter.operations import Busy
 
 log = logging.getLogger("meter.run")
 CYCLE_S = 55.0  # sealing and delivery together stay under a minute
@@ -57,7 +58,14 @@ class LedgerLoop:
 
     def cycle(self) -> dict:
         t0 = time.monotonic()
-        summary = self.host.tick(int(self.now_s() // 60), self.budget_s)
+        try:
+            summary = self.host.tick(int(self.now_s() // 60), self.budget_s)
+        except Busy as exc:
+            log.warning("%s", exc)
+            summary = {"meters_due": 0, "busy": True}
+        except OSError as exc:  # a full disk: nothing is lost; the next cycle tries again
+            log.error("cannot write the ledger: %s", exc)
+            summary = {"meters_due": 0, "error": str(exc)}
         self.pending.update(self.host.last_sealed)
         if self.deliver:
             summary["meters_delivered"] = self._deliver(t0 + CYCLE_S)

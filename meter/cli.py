@@ -68,6 +68,9 @@ def tick(meters: Meters, ledger: bool, workers: int | None, budget: float | None
         host = meters.bulk_host(workers)
         try:
             summary = host.tick(meters.now(host.base_cfg), budget)
+        except operations.Busy as exc:
+            click.echo(f"meter: {exc}; nothing done", err=True)
+            return
         except OSError as exc:  # a full or read-only disk: nothing is lost, the next tick goes on
             click.echo(f"meter: cannot write in {host.data_dir}: {exc.strerror or exc}", err=True)
             sys.exit(1)

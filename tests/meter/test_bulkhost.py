@@ -113,3 +113,56 @@ def _derived(host: Path, i: int) -> dict:
     base = json.loads((host / "config.json").read_text())
     raw = bulk.derive(base, i, True)
     return {k: raw[k] for k in ("serial", "seed", "archetype")}
+
+
+def test_a_crash_before_the_ledger_moves_loses_nothing_and_repeats_the_bytes(tmp_path,
+                                                                            monkeypatch):
+    """Killed after placing the files but before the ledger says so: the next tick seals the
+    same days again, byte for byte, and then moves on."""
+    from meter import bulkhost, config
+    from meter.clock import now_minute
+
+    (tmp_path / "base.json").write_text(json.dumps(family(serial="town",
+                                                          commissioned="2024-01-01")))
+    host = bulkhost.BulkHost(config.read(tmp_path / "base.json"), 12, True, tmp_path,
+                             tmp_path / "fleet", workers=1)
+    host.tick(now_minute("2024-06-10T10:02:00+02:00"))
+
+    def crash():
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(bulkhost.os, "sync", crash)
+    with pytest.raises(KeyboardInterrupt):
+        host.tick(now_minute("2024-06-11T00:05:00+02:00"))
+    outbox = sorted((tmp_path / "fleet").glob("town-*/outbox/*.json"))
+    assert len(outbox) == 12
+    first_bytes = {p: p.read_bytes() for p in outbox}
+    ledger = json.loads((tmp_path / "fleet" / LEDGER).read_text())
+    assert set(ledger["day"]) == {civil.parse_day("2024-06-10")}  # not moved on
+
+    monkeypatch.undo()
+    again = bulkhost.BulkHost(config.read(tmp_path / "base.json"), 12, True, tmp_path,
+                              tmp_path / "fleet", workers=1)  # a new process
+    summary = again.tick(now_minute("2024-06-11T00:06:00+02:00"))
+    assert summary["days_sealed"] == 12 and summary["meters_due"] == 0
+    assert {p: p.read_bytes() for p in outbox} == first_bytes
+    ledger = json.loads((tmp_path / "fleet" / LEDGER).read_text())
+    assert set(ledger["day"]) == {civil.parse_day("2024-06-11")}
+    assert all(r is not None for r in ledger["registers"])
+
+
+def test_a_second_ledger_tick_at_the_same_time_is_refused(tmp_path):
+    import fcntl
+
+    from meter import bulkhost, config
+    from meter.operations import Busy
+
+    (tmp_path / "base.json").write_text(json.dumps(family(serial="town")))
+    host = bulkhost.BulkHost(config.read(tmp_path / "base.json"), 3, False, tmp_path,
+                             tmp_path / "fleet", workers=1)
+    (tmp_path / "fleet").mkdir()
+    with open(tmp_path / "fleet" / ".bulk-ledger.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(Busy):
+            host.tick(28_000_000)
+    assert not (tmp_path / "fleet" / LEDGER).exists()
