@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -69,7 +70,8 @@ def baseline(folder: Path, n: int) -> dict:
         operations.tick(c, root, now_minute(STEADY_AT))
     steady_ms = (time.perf_counter() - t) / n * 1000
     del cfg
-    return {"meters": n, "old_opening_ms_per_meter": round(history_ms, 1),
+    return {"meters": n, "load_average_1m": round(os.getloadavg()[0], 1),
+            "old_opening_ms_per_meter": round(history_ms, 1),
             "history_days": day - cfgs[0].model["commissioned_day"],
             "first_tick_ms_per_meter_now": round(first_ms, 2),
             "steady_tick_ms_per_meter": round(steady_ms, 2)}
@@ -112,6 +114,7 @@ def ledger_host(folder: Path, n: int, workers: int) -> dict:
         "rss_mib_now": round(now_rss), "rss_mib_peak": round(peak_rss),
         "worker_rss_mib_peak": round(
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "load_average_1m": round(os.getloadavg()[0], 1),
     }
 
 

@@ -274,5 +274,9 @@ def seal_chunk(host: BulkHost, chunk: list, last: int) -> list:
                                                                       durable=False))
                 files += 1
             regs = built.closing
-        out.append((i, last + 1, [int(v) for v in regs], files))
+        regs = [int(v) for v in regs]
+        # The meter's folder remembers its registers too, so a redial or backfill of this
+        # meter (meter/registers.py) continues exactly what the ledger holds.
+        registers.remember(cfg, root, last + 1, regs, durable=False)
+        out.append((i, last + 1, regs, files))
     return out

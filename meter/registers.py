@@ -207,7 +207,8 @@ def fresh_openings(cfg: Config, first: int, days: int) -> list[list[int]]:
     return rows
 
 
-def remember(cfg: Config, root: Path, day: int, wh: list[int]) -> None:
+def remember(cfg: Config, root: Path, day: int, wh: list[int], durable: bool = True) -> None:
+    """durable=False: the caller syncs (a ledger host syncs once for all its meters)."""
     Path(root).mkdir(parents=True, exist_ok=True)
     text = json.dumps({"key": _key(cfg), "day": day, "wh": wh})
-    write_atomic(Path(root) / CACHE_NAME, text.encode())
+    write_atomic(Path(root) / CACHE_NAME, text.encode(), durable=durable)

@@ -149,6 +149,10 @@ def test_a_crash_before_the_ledger_moves_loses_nothing_and_repeats_the_bytes(tmp
     ledger = json.loads((tmp_path / "fleet" / LEDGER).read_text())
     assert set(ledger["day"]) == {civil.parse_day("2024-06-11")}
     assert all(r is not None for r in ledger["registers"])
+    # a redial or backfill from a meter's folder continues what the ledger holds
+    for i in (1, 7):
+        assert registers.opening(again.config_of(i), civil.parse_day("2024-06-11"),
+                                 again.root(i)) == ledger["registers"][i - 1]
 
 
 def test_a_second_ledger_tick_at_the_same_time_is_refused(tmp_path):
