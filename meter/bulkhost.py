@@ -42,7 +42,8 @@ from meter.storage import DiskFS
 from meter.vector.engine import VectorMeter
 
 LEDGER = "bulk-ledger.json"
-CHUNK = 50  # meters per unit of work handed to a worker
+CHUNK = 25  # meters per unit of work handed to a worker (small: a cycle overshoots its
+# budget by at most the chunks in flight)
 
 _HOST: BulkHost | None = None  # the host a forked worker seals for
 

@@ -79,7 +79,8 @@ class LedgerLoop:
         self.pending.intersection_update(todo)
         done = 0
         for k in range(0, len(todo), BATCH):
-            if self.stopping or time.monotonic() >= deadline:
+            # At least one batch a cycle, however long the sealing took: delivery keeps up.
+            if self.stopping or (k and time.monotonic() >= deadline):
                 break
             items = [(host.config_of(i), host.root(i)) for i in todo[k:k + BATCH]]
             try:
@@ -120,10 +121,11 @@ class LedgerLoop:
         while not self.stopping:
             summary = self.cycle()
             self.echo(json.dumps(summary))
-            if cycles is not None and self.cycles >= cycles:
-                return
-            if summary["meters_due"]:
-                continue  # days left to seal: go on at once
+            busy = summary["meters_due"] or (summary.get("meters_delivered") and self.pending)
+            if cycles is not None and (self.cycles >= cycles or not busy):
+                return  # (tests: at most `cycles`, and none once there is nothing left to do)
+            if busy:
+                continue  # days left to seal or to deliver: go on at once
             deadline = time.monotonic() + self.seconds_to_next()
             while not self.stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
