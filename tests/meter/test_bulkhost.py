@@ -172,3 +172,11 @@ def test_a_second_ledger_tick_at_the_same_time_is_refused(tmp_path):
         with pytest.raises(Busy):
             host.tick(28_000_000)
     assert not (tmp_path / "fleet" / LEDGER).exists()
+
+
+def test_ledger_without_count_exits_2_naming_the_option(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(family()))
+    res = CliRunner().invoke(meter_main, ["tick", "--config", str(tmp_path / "config.json"),
+                                          "--ledger", "--at", "2024-06-10T10:00:00Z"])
+    assert res.exit_code == 2 and "--ledger: needs --count" in res.output
+    assert not (tmp_path / LEDGER).exists()
