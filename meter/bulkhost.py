@@ -161,7 +161,7 @@ class BulkHost:
             led["registers"][i - 1] = regs
             sealed += files
         self.save()
-        left = sum(1 for d in led["day"] if d <= last)
+        left = sum(1 for d in led["day"][:self.count] if d <= last)
         return {"meters": self.count, "recorded_to": tz.label(self.grid.zone, led["done"]),
                 "days_sealed": sealed, "meters_sealed": len(results), "meters_due": left,
                 "released": released, "seconds": round(time.monotonic() - t0, 3)}
