@@ -157,9 +157,14 @@ def ingest_status(ingest_id: str):
     if row is None:
         serial = _queued(ingest_id)
         if serial is None:
-            raise not_found("no such ingest id")
-        auth.require_meter(serial)
-        return jsonify({"id": ingest_id, "status": "queued", "serial": serial})
+            # The worker may have taken the file from the drop folder between the two looks:
+            # then its row is there now. Only a third miss means the id is unknown.
+            row = read_ingest.delivered_file(conn, ingest_id)
+            if row is None:
+                raise not_found("no such ingest id")
+        else:
+            auth.require_meter(serial)
+            return jsonify({"id": ingest_id, "status": "queued", "serial": serial})
     auth.require_meter(row["serial"])
     body = {"id": ingest_id, "status": row["outcome"], "serial": row["serial"],
             "reading_day": row["reading_day"], "source": row["source"],
