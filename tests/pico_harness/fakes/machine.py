@@ -217,32 +217,10 @@ class ADC:
         given = _h.knob("adc", str(self._ch), None)
         if given is not None:
             return given
-        if self._ch == 4 and _sensor_meter():
-            # A sensor meter's board warms and cools with the simulated weather (the very
-            # numbers the Pi meter simulates: loadmodel/sensors.py, ADC noise included).
-            from loadmodel.sensors import adc4_u16
+        if self._ch == 4:
+            # Its own module, imported only when ADC 4 is read: the fakes share the program's
+            # capped heap, and a meter that never reads it must not pay for the weather code.
+            import _adc_weather
 
-            return adc4_u16(_sensor_meter(), _h.wall_ns() // 60000000000)
+            return _adc_weather.read_u16()
         return 14000
-
-
-_weather = []
-
-
-def _sensor_meter():
-    """The simulated weather of a config.json whose meter has the onboard sensor, else None."""
-    if not _weather:
-        import json
-
-        try:
-            with open("/config.json") as f:
-                model = json.load(f)["model"]
-        except (OSError, ValueError, KeyError):
-            model = {}
-        found = None
-        if [ch for ch in model.get("sensors") or () if ch[3] == "onboard"]:
-            from loadmodel.sensors import Weather
-
-            found = Weather(model)
-        _weather.append(found)
-    return _weather[0]
