@@ -27,8 +27,9 @@ _DEBOUNCE_MS = const(200)
 def onboard_tenths():
     """The RP2040's temperature sensor (ADC 4) in tenths of a degree C, converted exactly as
     the sensor meter records it (loadmodel.sensors), so the screen and the day file agree."""
-    from loadmodel.sensors import onboard_c10
     from machine import ADC
+
+    from loadmodel.sensors import onboard_c10
 
     return onboard_c10(ADC(4).read_u16())
 
