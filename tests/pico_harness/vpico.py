@@ -15,7 +15,9 @@ own REPL already speaks the raw REPL and raw-paste protocols; what it lacks is a
 - Ctrl-D in the friendly REPL, or SystemExit from boot.py/main.py: "MPY: soft reboot",
   boot.py, main.py, then the friendly REPL.
 - machine.reset(), the watchdog, a crash: a hard reset: boot.py, main.py, friendly REPL.
-- Ctrl-C: the device pty keeps ISIG on, so it is a real SIGINT -> KeyboardInterrupt.
+- Ctrl-C: the device pty keeps ISIG on, so it is a real SIGINT -> KeyboardInterrupt. When
+  the interpreter aborts on it instead ("uncaught NLR", a quirk of this build), the board
+  comes back in the raw REPL, as a real board would be after Ctrl-C and Ctrl-A.
 - A started watchdog survives soft resets, as the RP2040's does: if it is not fed for its
   timeout (+2 s grace), the supervisor kills the interpreter and hard-resets the board.
 
@@ -55,6 +57,7 @@ from .harnessdir import (
 
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 RAW_MARKER = b"\x00vpico-raw\x00"  # printed by fakes/_start.py after boot.py in raw mode
+ABORT_ON_CTRL_C = b"uncaught NLR"  # the interpreter's last words when it aborts on a Ctrl-C
 PR_SET_PDEATHSIG = 1
 
 
@@ -92,6 +95,7 @@ class Supervisor:
         self.events_at = 0  # how far the event log has been read for "wdt-start"
         self.wdt_timeout_s: float | None = None
         self.events_seen = 0
+        self.ctrl_c_at = float("-inf")  # when the client last sent a Ctrl-C
         self.running = True
 
     # ---- interpreter lifecycle ---------------------------------------------------------
@@ -140,6 +144,15 @@ class Supervisor:
             self.dev = None
         # 0: Ctrl-D in a REPL; SOFT_RESET_EXIT: SystemExit from boot.py/main.py. Anything
         # else (machine.reset() and the watchdog by signal, a crash) is a hard reset.
+        if (rc not in (0, SOFT_RESET_EXIT) and ABORT_ON_CTRL_C in self.tail
+                and time.monotonic() - self.ctrl_c_at < 5):
+            # This interpreter build sometimes aborts ("uncaught NLR") instead of raising
+            # KeyboardInterrupt when a Ctrl-C lands at an unlucky moment. A real board stops
+            # the program and gives its REPL, its watchdog still running: so does this one,
+            # straight into the raw REPL the Ctrl-C's sender (mpremote) asks for next.
+            self._event("vpico-ctrl-c-abort", str(rc))
+            self.spawn("raw", "ctrl-c")
+            return
         if rc not in (0, SOFT_RESET_EXIT):
             # A hard reset ends the watchdog too; the new boot may start it again.
             self.wdt_timeout_s = None
@@ -201,6 +214,8 @@ class Supervisor:
                 self.held = b""
 
     def from_client(self, data: bytes) -> None:
+        if b"\x03" in data:
+            self.ctrl_c_at = time.monotonic()
         if self.filter is not None or self.dev is None:
             self.held += data
         else:

@@ -42,7 +42,11 @@ from ansible.module_utils.basic import AnsibleModule
 MARK = "PICO_SYNC "
 # Runs on the board: the sha256 of the listed files and the files under the managed folders.
 # S_IFDIR is 0x4000 on LittleFS and on the unix port alike; ilistdir entries differ.
+# The hold (first %s) is set before any hashing: the program's watchdog, unfed since the
+# Ctrl-C, may reset the board within seconds, and hashing a whole flash on a busy board can
+# take longer; a reset after the hold comes up in hold, one before it restarts the program.
 MANIFEST = """
+%s
 import os,hashlib,binascii,json
 def h(p):
  try:f=open(p,'rb')
@@ -65,7 +69,6 @@ r={}
 for p in P:r[p]=h('/'+p)
 x=[]
 for d in %s:w('/'+d,x)
-%s
 print('%s'+json.dumps({'files':r,'extra':[p for p in x if p not in r]}))
 """
 SET_HOLD = "open('%s','w').close()"
@@ -119,8 +122,8 @@ class Board:
             time.sleep(0.5)
 
     def manifest(self, paths, managed, hold):
-        code = MANIFEST % (json.dumps(paths), json.dumps(managed),
-                           SET_HOLD % hold if hold else "", MARK)
+        code = MANIFEST % (SET_HOLD % hold if hold else "", json.dumps(paths),
+                           json.dumps(managed), MARK)
         out = self.run("exec", code)
         for line in out.splitlines():
             if line.startswith(MARK):
