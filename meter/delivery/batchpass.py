@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from meter.config import Config
-from meter.delivery import checks, state
+from meter.delivery import checks, state, upload
 from meter.delivery.concentrator import DAYS_ROUTE, Concentrator, chunks, item_reason, verdicts
 from meter.delivery.events import Events, now_iso
 from meter.delivery.folders import Busy, Folders
@@ -82,15 +82,7 @@ class _Member:
         self.result.sent.append(name)
 
     def reject(self, name: str, data: bytes, reason: dict) -> None:
-        reason["file"] = name
-        self.events.record("rejected", name, status=reason.get("status"),
-                           reason=reason.get("reason"), field=reason.get("field") or None)
-        try:
-            self.folders.to_rejected(name, reason, data)
-        except OSError as exc:
-            self.events.record("error", name, reason=f"cannot move it to rejected/: {exc}")
-            return
-        self.result.rejected.append(name)
+        upload.reject(self.events, self.folders, self.result, name, data, reason)
 
     def kept(self, name: str, verdict: dict) -> None:
         """Tempest could not take this one now (its allowance, its disk): next pass."""

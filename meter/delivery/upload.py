@@ -135,15 +135,7 @@ class UploadPass:
         self.result.sent.append(name)
 
     def _reject(self, name: str, data: bytes, reason: dict) -> None:
-        reason["file"] = name
-        self.events.record("rejected", name, status=reason.get("status"),
-                           reason=reason.get("reason"), field=reason.get("field") or None)
-        try:
-            self.folders.to_rejected(name, reason, data)
-        except OSError as exc:
-            self.events.record("error", name, reason=f"cannot move it to rejected/: {exc}")
-            return
-        self.result.rejected.append(name)
+        reject(self.events, self.folders, self.result, name, data, reason)
 
     # -- the open day -------------------------------------------------------------------------
 
@@ -180,3 +172,18 @@ def upload_pass(cfg: Config, root, now: float, force: bool = False,
                 client: Tempest | None = None) -> PassResult:
     """One HTTP delivery pass for one meter at meter-clock time `now` (Unix seconds)."""
     return UploadPass(cfg, root, now, client).run(force)
+
+
+def reject(events: Events, folders: Folders, result: PassResult, name: str, data: bytes,
+           reason: dict) -> None:
+    """A file Tempest (or the meter's own check) refused for good: logged, moved to rejected/
+    with its reason, and counted; the same for a per-meter upload and a concentrator batch."""
+    reason["file"] = name
+    events.record("rejected", name, status=reason.get("status"),
+                  reason=reason.get("reason"), field=reason.get("field") or None)
+    try:
+        folders.to_rejected(name, reason, data)
+    except OSError as exc:
+        events.record("error", name, reason=f"cannot move it to rejected/: {exc}")
+        return
+    result.rejected.append(name)
