@@ -23,6 +23,7 @@ from meter.cli_options import (
     parse_day_option,
     quiet_option,
 )
+from meter.conformance.cli import grade, scenario
 from meter.pico_config import pico_config
 from meter.population_report import population_command
 from meter.replay import replay_slice
@@ -191,7 +192,8 @@ def run(meters: Meters, heartbeat_every: float, no_deliver: bool, pidfile: Path 
     if ledger:
         from meter.bulkrun import LedgerLoop
 
-        loop = LedgerLoop(meters.bulk_host(workers), meters.at, not no_deliver, budget or 40.0)
+        loop = LedgerLoop(meters.bulk_host(workers), meters.at, not no_deliver, budget or 40.0,
+                          heartbeat_s=heartbeat_every)
     else:
         loop = Loop(meters.reload, meters.at, heartbeat_every, not no_deliver)
         loop.meters = meters.items
@@ -217,9 +219,10 @@ def check_config(meters: Meters) -> None:
 # The delivery commands (upload, sync, deliver, heartbeat, redial, agent) live in
 # meter/cli_delivery.py, the Pico image builder in meter/pico_config.py, the seed fleet's
 # migration in meter/cli_migrate.py, the population report in meter/population_report.py,
-# the replay slicer in meter/replay.py.
+# the replay slicer in meter/replay.py, the conformance kit's commands in
+# meter/conformance/cli.py.
 for _command in (upload, sync, deliver, heartbeat, redial, agent, pico_config, migrate_seed,
-                 population_command, replay_slice):
+                 population_command, replay_slice, scenario, grade):
     main.add_command(_command)
 
 if __name__ == "__main__":
