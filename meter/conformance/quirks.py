@@ -174,12 +174,21 @@ def interval_start(end: int, zone: tz.Zone, interval: int) -> str:
     return tz.label(zone, end - interval)
 
 
+def dlms_deviation_wrong_sign(end: int, zone: tz.Zone, interval: int) -> str:
+    """Local wall time with the offset's sign inverted: a DLMS clock's deviation (minutes from
+    local time to UTC, -60 for CET) written as if it were the UTC offset. (A deviation of
+    0x8000, "not specified", gives timestamps without an offset: `no_offset`.)"""
+    off = zone.offset_at(end)
+    return tz.format_local(end, off)[:19] + tz.format_offset(-off)
+
+
 CLOCKS = {
     "local_dst": local_dst,
     "utc_all_year": utc_all_year,
     "local_standard_all_year": local_standard_all_year,
     "no_offset": no_offset,
     "interval_start": interval_start,
+    "dlms_deviation_wrong_sign": dlms_deviation_wrong_sign,
 }
 
 # What a correct MDMS concludes, per quirk (written into the truth's labels).
@@ -194,6 +203,9 @@ CONCLUSIONS = {
                  "back the repeated hour comes twice, the first time with the summer offset.",
     "interval_start": "Timestamps label the interval's start: each reading ends one interval "
                       "later than written.",
+    "dlms_deviation_wrong_sign": "The offset has the wrong sign (a DLMS deviation taken for "
+                                 "the UTC offset): the wall clock is local time; the offset is "
+                                 "minus the zone's.",
     "zeros_for_missing": "Zeros flagged actual where the meter recorded nothing: the register "
                          "(closing - opening) exceeds the intervals' sum; flag them missing "
                          "and estimate them.",

@@ -75,7 +75,7 @@ _SPIKE_LOSSES = ("spikes", "interval_energy", "day_energy")
 
 DST_AND_CLOCKS = Scenario(
     "dst-and-clocks",
-    "Six meters, no faults, one clock convention each, over both DST changes.",
+    "Seven meters, no faults, one clock convention each, over both DST changes.",
     (
         MeterSpec("syd-dst", "CONF000101", SYDNEY, 101),
         MeterSpec("ber-dst", "CONF000102", BERLIN, 102),
@@ -83,6 +83,7 @@ DST_AND_CLOCKS = Scenario(
         MeterSpec("syd-std", "CONF000104", SYDNEY, 104, clock="local_standard_all_year"),
         MeterSpec("ber-nooffset", "CONF000105", BERLIN, 105, clock="no_offset"),
         MeterSpec("syd-start", "CONF000106", SYDNEY, 106, clock="interval_start"),
+        MeterSpec("ber-dlms", "CONF000107", BERLIN, 107, clock="dlms_deviation_wrong_sign"),
     ),
     (
         *((c, "CONF000102", (BER_FALL,)) for c in _CLOCK_MISREAD),
@@ -96,6 +97,8 @@ DST_AND_CLOCKS = Scenario(
         *((c, "CONF000105", (BER_FALL,)) for c in _CLOCK_MISREAD),
         ("interval_energy", "CONF000106", ALL), ("day_energy", "CONF000106", ALL),
         ("instants", "CONF000106", (LAST,)),
+        # The wall clock is right (only the sign of the offset is not): as for CONF000102.
+        *((c, "CONF000107", (BER_FALL,)) for c in _CLOCK_MISREAD),
     ),
 )
 

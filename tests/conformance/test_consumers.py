@@ -48,7 +48,7 @@ def nem12_of_truth(folder, out, offset_min: int):
 def test_the_perfect_mdms_as_nem12_scores_full_marks(written, tmp_path):
     folder = written("dst-and-clocks")
     card = grader.grade(folder, nem12_of_truth(folder, tmp_path / "p.nem12.csv", 600))
-    assert card["deductions"] == [] and card["points"] == 672
+    assert card["deductions"] == [] and card["points"] == 784
     # Another market offset: read with the matching one, full marks; with the wrong, not.
     other = nem12_of_truth(folder, tmp_path / "q.nem12.csv", 60)
     assert grader.grade(folder, other, 60)["deductions"] == []

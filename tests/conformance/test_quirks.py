@@ -81,4 +81,5 @@ def test_clock_quirks_on_the_day_clocks_go_back():
     assert quirks.no_offset(end, BERLIN, n) == quirks.no_offset(end - 60, BERLIN, n) \
         == "2024-10-27T02:00:00"
     assert quirks.interval_start(end, BERLIN, n) == "2024-10-27T02:30:00+02:00"
+    assert quirks.dlms_deviation_wrong_sign(end, BERLIN, n) == "2024-10-27T02:00:00-01:00"
     assert set(quirks.CONCLUSIONS) == set(quirks.CLOCKS) | set(quirks.DATA)

@@ -47,6 +47,7 @@ def test_the_clock_quirks_are_in_the_files(written):
     assert readings(folder, "syd-std", "2024-10-20")[0][0] == "2024-10-19T23:30:00+10:00"
     stamps = [r[0] for r in readings(folder, "ber-nooffset", "2024-10-27")]
     assert len(stamps) == 50 and stamps.count("2024-10-27T02:30:00") == 2
+    assert readings(folder, "ber-dlms", "2024-10-20")[0][0] == "2024-10-20T00:30:00-02:00"
     assert readings(folder, "syd-start", "2024-10-02")[0][0] == "2024-10-02T00:00:00+10:00"
     # 02:00 standard time is 03:00 daylight time: the fourth interval ends there.
     assert [r[0][11:] for r in readings(folder, "syd-dst", "2024-10-06")[2:5]] == [
