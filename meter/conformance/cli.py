@@ -35,8 +35,8 @@ def list_scenarios() -> None:
 @click.argument("out", type=click.Path(path_type=Path))
 def write_scenario(name: str, out: Path) -> None:
     """Write scenario NAME into the folder OUT: the files the meters send (OUT/delivery/, in
-    arrival order), the sites an MDMS is told about (OUT/sites.csv) and, apart, the truth
-    (OUT/truth/). Same name, same bytes, on any host."""
+    arrival order; as NEM12 in OUT/delivery/nem12/), the sites an MDMS is told about
+    (OUT/sites.csv) and, apart, the truth (OUT/truth/). Same name, same bytes, on any host."""
     sc = SCENARIOS.get(name)
     if sc is None:
         fail(f"NAME: no scenario {name!r} (one of {', '.join(SCENARIOS)})")

@@ -4,7 +4,8 @@ MDMS is given, and, apart, the truth to grade against.
     OUT/scenario.json          name, summary, days, meters (serial, site, zone, interval)
     OUT/sites.csv              the MDMS's master data: serial, site, timezone, interval, multiplier
     OUT/delivery/NNNN_<serial>_<day>.json   one file per send, NNNN the arrival order
-    OUT/delivery/manifest.csv  seq, file, arrival time (UTC)
+    OUT/delivery/nem12/NNNN_<serial>_<day>.nem12.csv   the same send by the NEM12 route
+    OUT/delivery/manifest.csv  seq, file, NEM12 file, arrival time (UTC)
     OUT/truth/intervals.csv    site, local day, interval end (UTC), true kWh, kind
     OUT/truth/labels.json      every quirk with what a correct MDMS concludes, the revised days,
                                and the points the naive reference MDMS loses
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from core import civil, tz, tzdb
 from core.durable import write_atomic
-from meter.conformance import quirks
+from meter.conformance import nem12, quirks
 from meter.conformance.scenarios import (
     ALL,
     FILE_GAP_DAYS,
@@ -86,12 +87,19 @@ def write(sc: Scenario, out: Path) -> dict:
     by_serial = serial_specs(sc)
     (out / "delivery").mkdir(parents=True, exist_ok=True)
     (out / "truth").mkdir(parents=True, exist_ok=True)
-    manifest = [["seq", "file", "arrives"]]
-    for seq, send in enumerate(sends, 1):
-        name = f"{seq:04d}_{send.serial}_{civil.format_day(send.day)}.json"
-        write_atomic(out / "delivery" / name, send_text(send, by_serial[send.serial]).encode(),
-                     durable=False)  # a test folder: a crash means writing it again
-        manifest.append([str(seq), name, tz.format_local(send.arrives, 0)])
+    (out / "delivery" / "nem12").mkdir(exist_ok=True)
+    nem12_texts = nem12.files(sends, {s: m.site for s, m in by_serial.items()},
+                              {s: m.interval for s, m in by_serial.items()})
+    manifest = [["seq", "file", "nem12_file", "arrives"]]
+    for seq, (send, nem) in enumerate(zip(sends, nem12_texts, strict=True), 1):
+        name = f"{seq:04d}_{send.serial}_{civil.format_day(send.day)}"
+        # durable=False: a scenario folder is made again after a crash, not repaired.
+        write_atomic(out / "delivery" / f"{name}.json",
+                     send_text(send, by_serial[send.serial]).encode(), durable=False)
+        write_atomic(out / "delivery" / "nem12" / f"{name}.nem12.csv", nem.encode(),
+                     durable=False)
+        manifest.append([str(seq), f"{name}.json", f"nem12/{name}.nem12.csv",
+                         tz.format_local(send.arrives, 0)[:-6] + "Z"])
     _write_csv(out / "delivery" / "manifest.csv", manifest)
     _write_csv(out / "sites.csv", [["serial", "site", "timezone", "interval_min", "multiplier"]]
                + [[serial, spec.site, spec.timezone, str(spec.interval), spec.multiplier]
