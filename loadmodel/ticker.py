@@ -9,7 +9,8 @@
 #
 # Layout under the meter's folder (made by the program, never by hand):
 #   data/<day>.journal   the open day, one line per interval (loadmodel/journal.py)
-#   data/<day>.json      the open day as a day file, rebuilt after every tick
+#   data/<day>.json      not kept: the open day's file is built from the journal when a
+#                        reader asks for it (render_open), never rewritten on every tick
 #   outbox/<serial>_<day>.json   sealed days waiting for delivery (never edited again)
 #   held/                sealed days held back on purpose (late or duplicate delivery faults)
 #   sent/, rejected/     what delivery did with them
@@ -97,11 +98,13 @@ class Ticker:
 
     # -- the tick ---------------------------------------------------------------------------
 
-    def tick(self, now, max_intervals=None, write_open=True):
+    def tick(self, now, max_intervals=None, write_open=False):
         """Record every interval that ended by UTC minute `now`. Returns a summary dict.
 
-        write_open=False leaves the open day file alone (a Pico that does not upload partial
-        days need not rebuild it every tick); sealed days are always written.
+        The journal is the open day's only record: rebuilding its day file on every tick cost
+        several times the tick itself, so readers build it from the journal when they ask
+        (render_open). write_open=True also writes data/<day>.json after the tick, for a caller
+        that wants the file on disk; sealed days are always written.
         """
         n = self.n
         model = self.model
@@ -176,8 +179,9 @@ class Ticker:
     def take_cached(self):
         """The open day as the last tick left it, if its journal is still exactly as that tick
         left it (same name, same size; only the Ticker appends to it). Replaying the whole
-        day's journal on every tick costs a Pico W more than computing the interval. Only with
-        an fs that has size(p); the CPython meter, a new process per tick, replays."""
+        day's journal on every tick costs a Pico W more than computing the interval, and a
+        long-running CPython ticker the same. Only with an fs that has size(p); a new process
+        per tick (cron) replays once."""
         cached = self.open_cache
         self.open_cache = None  # a tick that fails half-way leaves nothing to trust
         if cached is None:
@@ -233,6 +237,12 @@ class Ticker:
         return [od.opening[c] + od.totals[c] for c in range(len(od.opening))]
 
     def write_day(self, od, start, status, target, durable=True):
+        self.fs.write_atomic(target, lambda out: self.format_day(out, od, start, status),
+                             durable)
+
+    def format_day(self, out, od, start, status, lines=None):
+        """Write the day file of `od` to `out`. lines: the journal's lines already read (a
+        reader's snapshot); by default the journal is read from `fs`."""
         cfg = self.cfg
         zone = self.model.zone
         n = self.n
@@ -241,11 +251,18 @@ class Ticker:
 
         labels = tz.labeller(zone, start, n)
 
+        if lines is None:
+            def read():
+                return self.fs.read_lines(jp)
+        else:
+            def read():
+                return iter(lines)
+
         def rows():
-            return journal.rows(self.fs.read_lines(jp), nch, labels)
+            return journal.rows(read(), nch, labels)
 
         def marked():
-            return journal.marked_rows(self.fs.read_lines(jp), nch, labels)
+            return journal.marked_rows(read(), nch, labels)
 
         if self.buffer_rows:
             buffered = list(rows())
@@ -257,9 +274,35 @@ class Ticker:
         head = (self.serial, civil.format_day(od.day), n, cfg["timezone"], status)
         closing = self.closing(od)
         measures = self.measure_rows(od, labels)
-        self.fs.write_atomic(target, lambda out: dayfile_writer.write(
-            out, head, self.channels, od.opening, closing, rows, cfg["generator_json"],
-            cfg["metadata_json"], marked, measures), durable)
+        dayfile_writer.write(out, head, self.channels, od.opening, closing, rows,
+                             cfg["generator_json"], cfg["metadata_json"], marked, measures)
+
+    def render_open(self, out, day=None):
+        """Write the open day's file (status "open") to `out`, built from its journal now.
+        Returns its day number, or None when no day is open (or the open one is not `day`).
+
+        Only reads, so it is safe beside a tick in another process: the journal is read once,
+        a line still being appended (no newline yet) is left out, and a journal sealed away
+        in the meantime reads as no open day."""
+        try:
+            names = sorted(n for n in self.fs.listdir(self.path("data")) if n.endswith(".journal"))
+        except OSError:
+            return None
+        if day is not None:
+            names = [n for n in names if n == civil.format_day(day) + ".journal"]
+        for name in reversed(names):
+            try:
+                lines = list(self.fs.read_lines(self.path("data", name)))
+            except OSError:
+                continue
+            od, _ = journal.replay(lines)
+            if od is None or od.last < 0:
+                continue  # a header alone: a tick died before its first interval
+            start, _ = self.model.day_grid(od.day)
+            # The header and intervals 0..last: exactly what replay accounted for.
+            self.format_day(out, od, start, "open", lines[:od.last + 2])
+            return od.day
+        return None
 
     def seal(self, od, start):
         """Write the finished day into the outbox (or hold it back), drop the open files."""

@@ -88,15 +88,6 @@ class Folders:
         except FileNotFoundError:
             return 0
 
-    def open_day_file(self) -> Path | None:
-        """data/<day>.json, the open day as the last tick wrote it (the newest if several)."""
-        try:
-            names = sorted(n for n in os.listdir(self.data)
-                           if n.endswith(".json") and not n.startswith("."))
-        except FileNotFoundError:
-            return None
-        return self.data / names[-1] if names else None
-
     def find_sealed(self, serial: str, day: str) -> tuple[str, Path] | None:
         """Where a sealed copy of `day` is kept: ("sent"|"outbox"|"held", path) or None."""
         name = day_file_name(serial, day)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import civil, tz
-from meter import daybuild, registers
+from meter import daybuild, openday, registers
 from meter.config import Config
 from meter.delivery import settings
 from meter.delivery.events import Events
@@ -47,11 +47,11 @@ def _zone(cfg: Config) -> tz.Zone:
 
 
 def _open_item(cfg: Config, folders: Folders, day: str) -> Item | None:
-    path = folders.data / f"{day}.json"
-    try:
-        return Item(day, day_file_name(cfg.serial, day), "open", path.read_bytes())
-    except OSError:
+    """The open day as far as it goes, built from its journal now (meter/openday.py)."""
+    got = openday.render(cfg, folders.root, civil.parse_day(day))
+    if got is None:
         return None
+    return Item(day, day_file_name(cfg.serial, day), "open", got[1])
 
 
 def collect(cfg: Config, root: Path, first: int, last: int, now_min: int,

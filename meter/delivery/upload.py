@@ -7,8 +7,9 @@ One pass (cron's `meter upload`/`meter deliver`, the agent's POST /tick):
    goes to rejected/ at once), POST it, then move it to sent/ on a 2xx, to rejected/ with the
    reason on 400/413/422, or stop the pass on anything else and back off. Stopping keeps the
    order: a later day never overtakes an earlier one that is still waiting.
-3. If `delivery.upload_open_day`, POST data/<day>.json when it changed since the last upload
-   (the seed's partial-day uploads; Tempest keeps the most complete version).
+3. If `delivery.upload_open_day`, POST the open day (built from its journal, meter/openday.py,
+   sent as `<day>.json`) when it changed since the last upload (the seed's partial-day
+   uploads; Tempest keeps the most complete version).
 
 A file leaves the outbox only by a rename after Tempest answered, so a kill at any moment
 leaves it in outbox/ (sent again later: Tempest dedupes by content) or in sent/.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 
+from meter import openday
 from meter.config import Config
 from meter.delivery import checks, settings, state
 from meter.delivery.events import Events, now_iso
@@ -140,13 +142,10 @@ class UploadPass:
     # -- the open day -------------------------------------------------------------------------
 
     def _open_day(self) -> None:
-        path = self.folders.open_day_file()
-        if path is None:
-            return
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return  # sealed and removed by a tick running right now
+        got = openday.render(self.cfg, self.root)
+        if got is None:
+            return  # no day open (or sealed by a tick running right now)
+        name, data = openday.file_name(got[0]), got[1]
         sha = hashlib.sha256(data).hexdigest()
         if sha == self.state.open_day_sha256:
             self.result.open_day = "unchanged"
@@ -154,17 +153,17 @@ class UploadPass:
         try:
             checks.check(data, self.cfg.serial)
         except checks.Problem as exc:
-            # data/ belongs to the tick, which rebuilds the file from its journal: leave it.
-            self.events.record("skipped", path.name, reason=f"open day not sent: {exc.reason}",
+            # data/ belongs to the tick: the journal is left alone.
+            self.events.record("skipped", name, reason=f"open day not sent: {exc.reason}",
                                field=exc.field or None)
             self.result.open_day = "skipped"
             return
-        out = self._post(path.name, data)
+        out = self._post(name, data)
         # A rejected open day is not sent again until it changes; the sealed day will follow.
         self.state.open_day_sha256 = sha
         self.result.open_day = out.kind
         event = "sent" if out.kind == SENT else "rejected"
-        self.events.record(event, path.name, status=out.status, open_day=True,
+        self.events.record(event, name, status=out.status, open_day=True,
                            reason=None if out.kind == SENT else out.reason)
 
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from core import civil, dayfile_reader
-from meter import operations, registers
+from meter import openday, operations, registers
 from meter.daybuild import build_days
 from meter.vector.engine import VectorMeter
 from tests.meter.configs import cfg_of, family
@@ -37,7 +37,7 @@ def test_a_new_meter_years_after_commissioning_simulates_no_history(tmp_path, da
     summary = operations.tick(cfg, tmp_path, minute("2026-11-20T10:07:00+01:00"))
     assert summary["written"] == 10 * 12 + 1
     assert days_simulated["days"] == 0
-    opened = json.loads((tmp_path / "data" / "2026-11-20.json").read_text())["snapshots"]
+    opened = json.loads(openday.render(cfg, tmp_path)[1])["snapshots"]
     # initial_registers plus about 1,054 days of a family's typical 4,200 kWh a year
     years = (civil.parse_day("2026-11-20") - civil.parse_day("2024-01-01")) / 365
     assert opened["Total"] == pytest.approx(100 + 4200 * years, abs=1)

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from core import civil, dayfile_reader
-from meter import operations, registers
+from meter import openday, operations, registers
 from meter.daybuild import build_days
 from tests.meter.configs import cfg_of, family
 
@@ -23,7 +23,7 @@ def test_first_tick_records_today_so_far_and_never_twice(tmp_path):
     assert again["written"] == 0
     later = operations.tick(cfg, tmp_path, minute("2024-06-10T11:00:00+02:00"))
     assert later["written"] == 11
-    day = dayfile_reader.parse((tmp_path / "data" / "2024-06-10.json").read_bytes())
+    day = dayfile_reader.parse(openday.render(cfg, tmp_path)[1])
     assert day.status == "open" and day.accounted() == 10 * 12 + 12
 
 
@@ -61,7 +61,7 @@ def test_tick_after_backfill_carries_on_without_rewriting(tmp_path):
     summary = operations.tick(cfg, tmp_path, minute("2024-06-08T06:00:00+02:00"))
     assert summary["sealed"] == [] and summary["open_day"] == "2024-06-08"
     assert summary["written"] == 6 * 12
-    day = dayfile_reader.parse((tmp_path / "data" / "2024-06-08.json").read_bytes())
+    day = dayfile_reader.parse(openday.render(cfg, tmp_path)[1])
     seventh = dayfile_reader.parse((tmp_path / "outbox" / "fam-1_2024-06-07.json").read_bytes())
     assert day.opening == seventh.closing
 
@@ -126,4 +126,33 @@ def test_state_files_are_plain_and_readable(tmp_path):
     assert state["registers_day"] == civil.parse_day("2024-06-03")
     journal = (tmp_path / "data" / "2024-06-03.journal").read_text().splitlines()
     assert journal[0].startswith("H ") and len(journal) == 1 + 12
-    assert Path(tmp_path / "data" / "2024-06-03.json").exists()
+    # The open day's file is built from the journal when asked for, never kept beside it.
+    assert not Path(tmp_path / "data" / "2024-06-03.json").exists()
+    assert openday.render(cfg, tmp_path)[0] == civil.parse_day("2024-06-03")
+
+
+def test_the_open_day_is_built_from_its_journal_as_the_tick_wrote_it(tmp_path):
+    """Readers build the open day from the journal (meter/openday.py): the bytes the tick used
+    to rewrite after every interval, a line being appended left out, the journal untouched."""
+    cfg = cfg_of(family(commissioned="2024-06-01", faults={"missing_intervals": 0.05}))
+    operations.tick(cfg, tmp_path, minute("2024-06-03T13:00:00+02:00"))
+    day = civil.parse_day("2024-06-03")
+    got = openday.render(cfg, tmp_path)
+    assert got is not None and got[0] == day
+    t = operations.ticker(cfg, tmp_path)
+    od = t.open_journal()
+    t.write_open(od)  # the eager rebuild, as every tick did before
+    assert got[1] == (tmp_path / "data" / "2024-06-03.json").read_bytes()
+    (tmp_path / "data" / "2024-06-03.json").unlink()
+
+    journal = tmp_path / "data" / "2024-06-03.journal"
+    with open(journal, "a") as f:
+        f.write("156 A 12")  # a tick appending at this very moment: no newline yet
+    before = journal.read_bytes()
+    assert openday.render(cfg, tmp_path, day) == got
+    assert journal.read_bytes() == before  # a reader never cuts the tick's journal
+    assert openday.render(cfg, tmp_path, day + 1) is None  # not the open day
+
+    operations.tick(cfg, tmp_path, minute("2024-06-04T00:05:00+02:00"))  # seals 06-03
+    assert openday.render(cfg, tmp_path, day) is None
+    assert openday.render(cfg, tmp_path)[0] == day + 1
