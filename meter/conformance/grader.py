@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import civil
+from core import civil, tz
 from meter.conformance import mdms_output
 from meter.conformance.mdms_output import ACTUAL, ESTIMATED, MISSING, OutputError
 from meter.conformance.truth import ACTUAL as T_ACTUAL
@@ -182,8 +182,6 @@ def _interval_wrong(true: tuple[int, str], got: tuple[int | None, str | None]) -
 
 
 def _stamps(ends: list[int]) -> str:
-    from core import tz
-
     shown = ", ".join(tz.format_local(t, 0)[11:16] + "Z" for t in ends[:4])
     return f"{len(ends)} ({shown}{', ...' if len(ends) > 4 else ''})"
 

@@ -15,15 +15,18 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
-def test_list_and_write(tmp_path):
+def test_list_and_write(written, tmp_path):
     listed = run("scenario", "list")
     assert listed.exit_code == 0
     assert [line.split("\t")[0] for line in listed.output.splitlines()] == [
         "dst-and-clocks", "gaps-and-estimates", "late-and-revised", "meter-exchange"]
-    out = run("scenario", "write", "late-and-revised", tmp_path / "s")
+    out = run("scenario", "write", "meter-exchange", tmp_path / "s")
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["files"] == len(list((tmp_path / "s" / "delivery").glob("*.json")))
-    again = run("scenario", "write", "late-and-revised", tmp_path / "s")
+    # The command writes what the kit writes (the fixture), byte for byte.
+    assert (tmp_path / "s" / "truth" / "intervals.csv").read_bytes() == (
+        written("meter-exchange") / "truth" / "intervals.csv").read_bytes()
+    again = run("scenario", "write", "meter-exchange", tmp_path / "s")
     assert again.exit_code == 2 and "OUT: " in again.output and "not empty" in again.output
     unknown = run("scenario", "write", "no-such", tmp_path / "t")
     assert unknown.exit_code == 2 and "no scenario 'no-such'" in unknown.output
