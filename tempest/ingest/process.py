@@ -7,7 +7,8 @@ Order of work, chosen so that `kill -9` at any instant converges on restart:
    parsed by a pool of processes, since parsing is pure CPU);
 2. one transaction records every file (its outcome under its ingest id) and stores the days;
 3. only after the commit are the bytes read in 1 written to archive/ or quarantine/ (fsync,
-   rename, fsync the folder) and the drop file removed (then the drop folder synced).
+   rename, fsync the folder) and the drop file removed (then the drop folder synced); a
+   batch's files together (ingest/mover.py), behind the next batch in the watch loop.
 
 A crash before 3 leaves files in the drop folder whose ids are already recorded: the next pass
 finds the id and just finishes the move (an archive copy it finds is kept only if its hash is
@@ -31,7 +32,8 @@ from pathlib import Path
 from core.dayfile_reader import Day, DayFileError, parse
 from tempest import names, store
 from tempest.db import transaction
-from tempest.ingest import dropbox, quarantine
+from tempest.ingest import dropbox, quarantine, verdict
+from tempest.ingest.mover import Move, Mover
 from tempest.ingest.scope import Scope
 from tempest.quotas import limits
 from tempest.settings import Layout
@@ -57,6 +59,7 @@ class Item:
     ident: tuple[int, int] | None = None  # (device, inode) of the drop file that was read
     scope: str | None = None  # the meter that delivered it, where known (ingest/scope.py)
     in_folder: bool = False  # found in that meter's own drop folder
+    verdict: str | None = None  # the upload's ingest id, whose verdict may travel with it
 
 
 def _read(path: Path, limit: int, hint: str | None) -> Item | None:
@@ -135,7 +138,7 @@ class Processor:
     """Runs batches for one ingest worker, on the worker's own connection."""
 
     def __init__(self, conn: sqlite3.Connection, layout: Layout, config, pool=None,
-                 on_broken_pool=None):
+                 on_broken_pool=None, background_moves: bool = False):
         self.conn = conn
         self.pool = pool  # a ProcessPoolExecutor, or None to parse in this thread
         self.on_broken_pool = on_broken_pool
@@ -144,6 +147,9 @@ class Processor:
         self.legacy_timezone = config["LEGACY_TIMEZONE"]
         self.config = config
         self.scope = Scope(conn, layout.drop, config)
+        # background_moves: a batch's files leave the drop folder while the next batch is
+        # parsed and committed (the watch loop); process() returns before they have moved.
+        self.mover = Mover(background=background_moves)
 
     def _zone_of(self, serial: str | None) -> str:
         if serial:
@@ -176,6 +182,16 @@ class Processor:
         # The zone matters only to seed-era files whose times carry no offset: parse with the
         # default first and again with the meter's own zone if it has another (_parse).
         item.zone = self.legacy_timezone
+
+    def _take_verdict(self, item: Item) -> None:
+        """An upload's file at the top of the drop folder: the upload route's parse of these
+        very bytes, if it left one (ingest/verdict.py), so the file is validated once."""
+        mark = names.marked(item.delivery.name)
+        if mark is None or mark[0] != "upload" or item.in_folder:
+            return
+        item.verdict = mark[1]
+        if item.done is None and item.error is None and item.known is None:
+            item.day = verdict.take(self.layout.data_dir, mark[1], item.delivery.hash)
 
     def _parse(self, items: list[Item]) -> None:
         """Validate the new files: in this thread, or spread over the pool's processes."""
@@ -234,20 +250,26 @@ class Processor:
             qname = quarantine.record(self.conn, item.delivery, item.error, charge, now)
             item.outcome, item.dest = "quarantined", f"quarantine/{qname}"
 
-    def _finish(self, item: Item) -> None:
-        """Put the bytes read where the recorded outcome says, durably, then remove the drop
-        file (only if its name still points at the file that was read)."""
+    def _move(self, item: Item) -> Move | None:
+        """Where the bytes read go now that the outcome is recorded (ingest/mover.py moves
+        them; the drop file is removed only if its name still points at the file read)."""
+        label = (f"{item.outcome} {item.path.name} -> {item.dest}"
+                 if item.done is None and item.outcome else "")
+        move = Move(item.path, item.ident, item.data, item.delivery.hash, label=label)
         if item.outcome == "quarantined":
             qrow = quarantine.row(self.conn, item.delivery.id)
             if qrow is None:  # recorded as quarantined by the upload route: same rule
-                return
-            quarantine.place(self.layout.quarantine, qrow["name"], quarantine.reason_doc(qrow),
-                             data=item.data, src=item.path, ident=item.ident)
-        elif item.dest:
-            dropbox.keep(self.layout.data_dir / item.dest, item.data, item.delivery.hash)
+                return None
+            move.quarantine = (self.layout.quarantine, qrow["name"], quarantine.reason_doc(qrow))
+        elif item.dest and item.data is not None:
+            move.dest = self.layout.data_dir / item.dest
         elif item.outcome != "dropped":  # dropped: counted and logged, the file removed
-            return
-        dropbox.release(item.path, item.ident)
+            return None
+        return move
+
+    def close(self) -> None:
+        """Wait for the last batch's files to move, and stop the mover's threads."""
+        self.mover.close()
 
     def process(self, paths: list[tuple[Path, str | None]]) -> list[Item]:
         """Ingest these files; returns what happened to each (files already gone are skipped)."""
@@ -263,12 +285,13 @@ class Processor:
             if item is not None:
                 self.scope.assign(item)
                 self._prepare(item)
+                self._take_verdict(item)
                 items.append(item)
         if not items:
             return []
-        self._parse([i for i in items if i.done is None and i.error is None and i.known is None])
+        self._parse([i for i in items if i.done is None and i.error is None and i.known is None
+                     and i.day is None])
         now = time.time()
-        fresh = [i for i in items if i.done is None]
         # Two names carrying the same upload id in one batch: record the first; the other stays
         # in the drop folder and gets an id of its own on the next pass (see _prepare).
         ids: set[str] = set()
@@ -279,12 +302,7 @@ class Processor:
                 ids.add(item.delivery.id)
                 self._record(item, now)
         for item in items:
-            try:
-                self._finish(item)
-            except OSError:
-                log.exception("could not move %s to %s; it stays in the drop folder and the "
-                              "next scan retries", item.path, item.dest)
-        for item in fresh:
-            if item.outcome:
-                log.info("%s %s -> %s", item.outcome, item.path.name, item.dest)
+            if item.verdict is not None:
+                verdict.discard(self.layout.data_dir, item.verdict)
+        self.mover.submit([m for m in map(self._move, items) if m is not None])
         return items

@@ -81,17 +81,31 @@ def test_a_redelivery_of_the_stored_bytes_repairs_a_damaged_archive_copy(
 
 # -- the order of the system calls, from a real `tempest ingest` --------------------------------
 
-_CALL = re.compile(r"^\d+\s+(\w+)\((.*)\)\s+=\s+(-?\d+)")
+_CALL = re.compile(r"^(\d+)\s+(\w+)\((.*)\)\s+=\s+(-?\d+)")
+# Calls from several threads at once (ingest fsyncs a batch's files side by side) are split by
+# strace: "PID fsync(5</a/b> <unfinished ...>", then "PID <... fsync resumed>) = 0".
+_STARTED = re.compile(r"^(\d+)\s+(\w+)\((.*) <unfinished \.\.\.>$")
+_RESUMED = re.compile(r"^(\d+)\s+<\.\.\. (\w+) resumed>.*\)\s+=\s+(-?\d+)")
 
 
 def _calls(log: str) -> list[tuple[str, list[str]]]:
-    """(call, [paths]) for every successful call: quoted paths and `-y`'s <fd paths>."""
+    """(call, [paths]) for every successful call, in the order the calls RETURNED: quoted
+    paths and `-y`'s <fd paths>."""
     out = []
+    started: dict[tuple[str, str], str] = {}
     for line in log.splitlines():
-        m = _CALL.match(line)
-        if m is None or m.group(3) != "0":
+        if m := _STARTED.match(line):
+            started[(m.group(1), m.group(2))] = m.group(3)
             continue
-        name, args = m.group(1), m.group(2)
+        if m := _RESUMED.match(line):
+            pid, name, rc = m.groups()
+            args = started.pop((pid, name), "")
+        elif m := _CALL.match(line):
+            pid, name, args, rc = m.groups()
+        else:
+            continue
+        if rc != "0":
+            continue
         paths = re.findall(r'"([^"]*)"', args) or re.findall(r"<([^>]*)>", args)
         out.append((name.removesuffix("at").removesuffix("at2"), paths))
     return out

@@ -139,8 +139,10 @@ def test_a_meters_drop_folder_over_its_quota_is_quarantined_with_the_reason(make
     for q in _quarantine(server):
         assert q["serial"] == "qa" and q["field"] == "", q
         assert "drop folder" in q["reason"] and f"{2 * size}-byte" in q["reason"], q["reason"]
-        reason = json.loads((server.data_dir / "quarantine" / (q["file"] + ".reason.json"))
-                            .read_text())
+        # The row commits first; the file and its reason follow (after the commit, durably).
+        held = server.data_dir / "quarantine" / (q["file"] + ".reason.json")
+        wait_for(held.is_file, what="the reason file")
+        reason = json.loads(held.read_text())
         assert reason["reason"] == q["reason"]
     wait_for(lambda: server.get("/api/v1/meters/qb").json()["days_stored"] == 1)
     assert server.get("/api/v1/meters/qa").json()["days_stored"] == 0
