@@ -1,9 +1,14 @@
 """Ingest throughput: day files from the drop folder to queryable, in readings per second.
 
-    .venv/bin/python bench/bench_ingest_throughput.py [--files 10000]
+    .venv/bin/python bench/bench_ingest_throughput.py [--files 10000] [--route drop|upload]
 
 Tempest (a real `tempest serve`: watchdog, the worker, the store) ingests N sealed 5-minute,
 4-channel day files moved into its drop folder; the clock stops when the last one is stored.
+`--route drop` (the default) moves the files in as rsync and the collect playbook deliver
+them: the worker validates every one. `--route upload` first takes every file through the
+upload route (`POST /api/v1/days`, untimed, in this process), which validates it and leaves its
+verdict for the worker (tempest/ingest/verdict.py), then moves those drop files in: the figure
+is the one ingest process's, on files the web tier already checked.
 Baseline, same run, same readings: plain SQLite `executemany` into a one-row-per-reading table
 (serial, channel, interval end, Wh; primary key on the first three) with the same journal
 settings. Ratio = Tempest / baseline (>= 1 wanted).
@@ -26,8 +31,9 @@ from pathlib import Path
 from bench_tempest_common import OUT, PRODUCTION_PACE, day_files, register
 
 from core.dayfile_reader import parse
-from tempest import create_app
+from tempest import create_app, keys
 from tempest.db import connect, transaction
+from tempest.ingest import verdict
 from tempest.store import Delivery, record_day
 from tests.support.tempest import Tempest
 
@@ -98,11 +104,32 @@ def stages(paths: list[Path], work: Path, batch: int) -> dict:
             "baseline_readings_per_s": base_total / base_s}
 
 
+def stage_uploads(paths: list[Path], work: Path) -> Path:
+    """Take every file through the real upload route (untimed): returns the data dir whose
+    drop/ and verdicts/ hold what the route left for the worker."""
+    data = work / "upload-staging"
+    shutil.rmtree(data, ignore_errors=True)
+    app = create_app({"DATA_DIR": str(data), "METER_UPLOADS_PER_HOUR": 1_000_000})
+    conn = connect(data / "tempest.sqlite3")
+    serials = sorted({p.stem.split("_")[0] for p in paths})
+    issued = {s: keys.add(conn, s).key for s in serials}
+    conn.close()
+    client = app.test_client()
+    for p in paths:
+        r = client.post("/api/v1/days", data=p.read_bytes(),
+                        headers={"x-api-key": issued[p.stem.split("_")[0]],
+                                 "Content-Type": "application/json"})
+        assert r.status_code == 202, r.get_data(as_text=True)
+    return data
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=10_000, help="day files to ingest")
     ap.add_argument("--sample", type=int, default=300, help="files in the stage breakdown")
     ap.add_argument("--batch", type=int, default=64, help="files per transaction (both sides)")
+    ap.add_argument("--route", choices=("drop", "upload"), default="drop",
+                    help="files moved into the drop folder, or taken through the upload route")
     ap.add_argument("--processes", type=int, default=1,
                     help="TEMPEST_INGEST_PROCESSES: processes that parse a batch")
     args = ap.parse_args()
@@ -119,8 +146,15 @@ def main() -> None:
     staging = work / "staging"  # on the same file system as the drop: renames are instant
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for p in paths:
-        shutil.copyfile(p, staging / p.name)
+    if args.route == "upload":
+        staged = stage_uploads(paths, work)
+        shutil.rmtree(staging)
+        (staged / "drop").rename(staging)
+        # The verdicts are in place before their files appear, as the route writes them.
+        (staged / verdict.FOLDER).rename(verdict.folder(data))
+    else:
+        for p in paths:
+            shutil.copyfile(p, staging / p.name)
     server = Tempest(data, TEMPEST_INGEST_BATCH=args.batch,
                      TEMPEST_INGEST_PROCESSES=args.processes, **PRODUCTION_PACE).start(timeout=60)
     try:
@@ -141,7 +175,7 @@ def main() -> None:
     split = stages(paths[: args.sample], work, args.batch)
 
     print(f"files: {len(paths)} (5-minute, 4 channels); readings: {readings}; "
-          f"ingest processes: {args.processes}")
+          f"ingest processes: {args.processes}; route: {args.route}")
     print(f"tempest ingest (drop -> queryable): {elapsed:.1f} s, {tempest_rate:,.0f} readings/s")
     print(f"baseline executemany, one row per reading: {base_s:.1f} s, "
           f"{base_rate:,.0f} readings/s")

@@ -100,6 +100,28 @@ def _nesting_exceeds(doc: dict, limit: int) -> bool:
     return False
 
 
+_GRIDS: dict[tuple[str, int, int], tuple] = {}
+
+
+def _day_grid(zone_name: str, zone, day: int, interval: int):
+    """(ends, index, labels, slot of a label) of a day's interval grid. Kept for the last few
+    grids: a batch of files is mostly one day in a few zones, and the labels are a tenth of a
+    parse. The lists handed out are fresh copies; the two lookups are only ever read."""
+    key = (zone_name, day, interval)
+    found = _GRIDS.get(key)
+    if found is None:
+        ends = grid(zone, day, interval)
+        label_of = tz.labeller(zone, ends[0] - interval, interval) if ends else None
+        labels = [label_of(i) for i in range(len(ends))]
+        found = (tuple(ends), {e: i for i, e in enumerate(ends)}, tuple(labels),
+                 {label: i for i, label in enumerate(labels)})
+        if len(_GRIDS) >= 64:
+            _GRIDS.clear()
+        _GRIDS[key] = found
+    ends, index, labels, slots = found
+    return list(ends), index, list(labels), slots
+
+
 def _parse_current(doc: dict, text: str, whole_wh: bool = False) -> Day:
     """whole_wh: every reading is known to be a non-negative number with at most three
     decimals under a well-formed timestamp, so a reading whose timestamp is exactly the label
@@ -118,11 +140,7 @@ def _parse_current(doc: dict, text: str, whole_wh: bool = False) -> Day:
         if off % interval:
             raise DayFileError(f"interval {interval} does not divide the zone's offset",
                                "interval", line_of(text, ["interval"]))
-    ends = grid(zone, day, interval)
-    index = {e: i for i, e in enumerate(ends)}
-    label_of = tz.labeller(zone, ends[0] - interval, interval) if ends else None
-    labels = [label_of(i) for i in range(len(ends))]
-    slot_of_label = {label: i for i, label in enumerate(labels)}
+    ends, index, labels, slot_of_label = _day_grid(doc["timezone"], zone, day, interval)
     channels = doc["channels"]
     for part in ("snapshots", "closing_snapshots", "datastreams", "quality"):
         for name in doc[part]:

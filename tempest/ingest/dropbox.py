@@ -42,9 +42,13 @@ def write_atomic(directory: Path, name: str, data: bytes | BinaryIO, *,
     if "/" in name or name.startswith("."):
         raise ValueError(f"not a plain file name: {name!r}")
     _ensure_dir(directory, durable)
-    # Hidden, with our prefix: ingest never reads it, and a sweep knows it for ours.
-    tmp = directory / f"{_TEMP_PREFIX}{secrets.token_hex(6)}.tmp"
-    return durable_write(directory / name, data, durable=durable, temp=tmp)
+    return durable_write(directory / name, data, durable=durable, temp=temp_path(directory))
+
+
+def temp_path(directory: Path) -> Path:
+    """A temporary name in `directory`: hidden, with our prefix, so ingest never reads it and
+    a sweep (clean_temp) knows it for ours."""
+    return directory / f"{_TEMP_PREFIX}{secrets.token_hex(6)}.tmp"
 
 
 class NotRegular(OSError):
@@ -110,7 +114,7 @@ def copy_same(src: Path, ident: tuple[int, int], dest: Path) -> bool:
     return True
 
 
-def release(src: Path, ident: tuple[int, int]) -> bool:
+def release(src: Path, ident: tuple[int, int], sync: bool = True) -> bool:
     """Remove a drop file whose bytes are kept elsewhere now, durably (the folder is synced).
 
     Only if the name still points at the file ingest read (same device and inode): a writer
@@ -118,7 +122,8 @@ def release(src: Path, ident: tuple[int, int]) -> bool:
     link (never read), and that is not ours to delete. False if it was left or is gone. (A swap
     between this check and the unlink removes the writer's new entry: only its own loss.)
     An unlink, never a rename out of the folder: watchdog holds an unpaired move-out for half
-    a second to pair it, and every event behind it would wait.
+    a second to pair it, and every event behind it would wait. `sync=False` leaves the
+    folder's fsync to the caller (once for a whole batch, ingest/mover.py).
     """
     try:
         st = os.lstat(src)
@@ -131,7 +136,8 @@ def release(src: Path, ident: tuple[int, int]) -> bool:
         os.unlink(src)
     except FileNotFoundError:
         return False
-    fsync_dir(src.parent)
+    if sync:
+        fsync_dir(src.parent)
     return True
 
 

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tempest import db
-from tempest.ingest import dropbox, scope
+from tempest.ingest import dropbox, scope, verdict
 from tempest.ingest.process import Item, Processor
 from tempest.ingest.watcher import Watch
 from tempest.settings import layout as layout_of
@@ -138,15 +138,16 @@ class IngestService:
         return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_exit_with_parent, initargs=(os.getpid(),))
 
-    def _processor(self, conn) -> Processor:
+    def _processor(self, conn, background_moves: bool = False) -> Processor:
         return Processor(conn, self.layout, self.config, pool=self._pool(),
-                         on_broken_pool=self._pool)
+                         on_broken_pool=self._pool, background_moves=background_moves)
 
     def _run(self) -> None:
         conn = db.connect(self.layout.database, synchronous="FULL")
-        processor = self._processor(conn)
+        processor = self._processor(conn, background_moves=True)
         dropbox.clean_temp(self.layout.drop)
         dropbox.clean_temp(self.layout.quarantine)
+        verdict.sweep(self.layout.data_dir)
         next_scan = 0.0
         next_state = next_prune = 0.0
         try:
@@ -175,6 +176,7 @@ class IngestService:
             log.exception("the ingest worker stopped on an error")
             raise
         finally:
+            processor.close()
             if processor.pool is not None:
                 processor.pool.shutdown(wait=True, cancel_futures=True)
             self._publish(conn, time.time(), stopped=True)
@@ -231,6 +233,7 @@ class IngestService:
                 self._publish(conn, time.time(), stopped=True)
                 return done
             finally:
+                processor.close()
                 if processor.pool is not None:
                     processor.pool.shutdown(wait=True, cancel_futures=True)
                 conn.close()

@@ -2,6 +2,7 @@
 
 An upload is checked (key, serial, size, validity) and written atomically into the drop folder,
 where the ingest worker stores it like any other delivery: this route never writes readings.
+Its parse travels with the file (tempest/ingest/verdict.py), so the worker does not repeat it.
 Its name carries the key's serial, and ingest takes from it only that meter's day
 (tempest/ingest/scope.py). A file that fails validation goes straight to quarantine and the meter
 gets 422 with the reason. Each meter has an hourly allowance of uploads and bytes (429 past it),
@@ -21,7 +22,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from core.dayfile_reader import DayFileError
 from tempest import names
 from tempest.db import get_db, transaction
-from tempest.ingest import dropbox, quarantine
+from tempest.ingest import dropbox, quarantine, verdict
 from tempest.ingest.process import parse_checked
 from tempest.isotime import iso
 from tempest.quotas import limits
@@ -108,6 +109,9 @@ def take_day(serial: str, data: bytes, doc: dict | None = None) -> dict:
     except DayFileError as exc:
         raise _quarantine_upload(serial, data, exc) from exc
     ingest_id = names.new_id()
+    # The parse travels with the file, so the ingest worker need not do it again.
+    verdict.write(layout(current_app.config).data_dir, ingest_id,
+                  hashlib.sha256(data).hexdigest(), day)
     try:
         dropbox.write_atomic(drop, names.upload_name(serial, day.reading_day, ingest_id), data)
     except OSError as exc:
