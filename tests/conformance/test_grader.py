@@ -77,3 +77,44 @@ def test_gaps_outages_and_spikes_are_scored(written, tmp_path):
     outage = [d for d in card["deductions"] if d["check"] == "instants"
               and d["site"] == "CONF000201"]
     assert outage and all(re.match(r"(\d+) of \1 intervals absent", d["detail"]) for d in outage)
+
+
+def synthetic_day():
+    """Six intervals: actual, a true zero, missing, a spike, actual, actual."""
+    kinds = ["actual", "actual", "missing", "spike", "actual", "actual"]
+    return grader.TruthDay("S1", 20000, ends=[30 * (i + 1) for i in range(6)],
+                           wh=[100, 0, 200, 300, 400, 500], kinds=kinds)
+
+
+def rows(values):
+    from meter.conformance.mdms_output import Reading
+
+    return {30 * (i + 1): [Reading("S1", 30 * (i + 1), wh, q) for wh, q in v]
+            for i, v in enumerate(values) if v is not None}
+
+
+def failing(values, revised=False):
+    return {r.check for r in grader.check_day(synthetic_day(), rows(values), revised)
+            if not r.passed}
+
+
+def test_each_check_on_a_synthetic_day():
+    good = [[(100, "actual")], [(0, "actual")], [(210, "estimated")], [(300, "estimated")],
+            [(400, "actual")], [(500, "actual")]]
+    assert failing(good, revised=True) == set()
+    # A true zero taken for missing; a gap taken as an actual zero.
+    assert failing([*good[:1], [(None, "missing")], *good[2:]]) == {"zeros", "interval_energy"}
+    assert "zeros" in failing([*good[:2], [(0, "actual")], *good[3:]])
+    # A gap flagged but not estimated; an estimate far off.
+    assert failing([*good[:2], [(None, "missing")], *good[3:]]) == {"estimates", "day_energy"}
+    assert failing([*good[:2], [(900, "estimated")], *good[3:]]) == {"estimates", "day_energy"}
+    # A spike kept as actual; a spike corrected to its true value passes.
+    assert "spikes" in failing([*good[:3], [(9000, "actual")], *good[4:]])
+    assert "spikes" not in failing([*good[:3], [(300, "actual")], *good[4:]])
+    # Twice the same reading: a duplicate, counted twice; an interval absent.
+    twice = [*good[:4], [(400, "actual"), (400, "actual")], *good[5:]]
+    assert failing(twice) == {"duplicates", "interval_energy", "day_energy"}
+    assert failing([*good[:5], None]) >= {"instants", "interval_energy"}
+    # A revised day still holding its estimate.
+    assert failing([*good[:5], [(480, "estimated")]], revised=True) == {"revised",
+                                                                         "interval_energy"}
