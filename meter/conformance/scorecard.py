@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 
+from core import tz
 from meter.conformance.grader import CHECKS
 
 WHAT = {
@@ -87,10 +88,16 @@ def _plot(p: dict, checks: list[str], w: int = 480, h: int = 160) -> str:
             pen = "L"
         return " ".join(out)
 
+    span = f"{len(p['ends'])} intervals ending {_utc(p['ends'][0])} to {_utc(p['ends'][-1])}"
     title = f"{p['site']} {p['day']}: {', '.join(checks)}"
     return (f'<figure><svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
             f'role="img" aria-label="{html.escape(title)}">'
             f'<rect width="{w}" height="{h}" fill="#fafafa"/>'
             f'<path class="truth" d="{path(p["truth"])}"/>'
             f'<path class="mdms" d="{path(p["mdms"])}"/></svg>'
-            f'<figcaption>{html.escape(title)} (max {top / 1000:.3f} kWh)</figcaption></figure>')
+            f'<figcaption>{html.escape(title)}<br>{span}, max {top / 1000:.3f} kWh</figcaption>'
+            '</figure>')
+
+
+def _utc(minute: int) -> str:
+    return tz.format_local(minute, 0)[:16].replace("T", " ") + "Z"
