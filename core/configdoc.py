@@ -12,11 +12,12 @@ import hashlib
 import json
 
 SECRET_FIELDS = ("tempest_api_key",)
-SECRET_NESTED = {"agent": ("key",), "delivery": ("ssh_key",), "concentrator": ("key",)}
+SECRET_NESTED = {"agent": ("key",), "delivery": ("ssh_key",), "concentrator": ("key",),
+                 "dlms": ("password",)}
 # Fields that never go into a day file's metadata.config: the seed's 24-value profile, and how
 # and where the meter delivers (changing a URL must not change the bytes of a regenerated day).
 _NOT_IN_METADATA = ("profile", "tempest_url", "tempest_api_keys_file", "delivery", "heartbeat",
-                    "agent", "concentrator", "time_scale",
+                    "agent", "concentrator", "dlms", "time_scale",
                     "time_origin", "ip", "demo", "display")
 
 

@@ -24,6 +24,7 @@ from meter.cli_options import (
     quiet_option,
 )
 from meter.conformance.cli import grade, scenario
+from meter.dlms.cli import dlms_serve
 from meter.pico_config import pico_config
 from meter.population_report import population_command
 from meter.replay import replay_slice
@@ -224,6 +225,7 @@ def check_config(meters: Meters) -> None:
 for _command in (upload, sync, deliver, heartbeat, redial, agent, pico_config, migrate_seed,
                  population_command, replay_slice, scenario, grade):
     main.add_command(_command)
+main.add_command(dlms_serve)  # meter/dlms/cli.py
 
 if __name__ == "__main__":
     main()

@@ -223,6 +223,7 @@ PATTERN_SAMPLES = {
     "^2\\.[0-9]+\\.[0-9]+$": "2.0.0",
     "^1\\.[0-9]+\\.[0-9]+$": "1.0.0",
     "^[!-~]{16,256}$": "concentrator-key-0123456789",  # concentrator.key
+    "^[!-~]{1,32}$": "s3cret-pw",  # dlms.password
     "^[a-z0-9_]{1,32}$": "dht11",  # a day file's measurements.<name>.sensor
 }
 # Patterns that are not end-anchored on purpose: a prefix and a forbidden substring.
