@@ -3,10 +3,15 @@
     .venv/bin/python bench/bench_ingest_latency.py [--files 200] [--interval 5 --channels 4]
 
 A real `tempest serve` runs; one file at a time is renamed into its drop folder (as rsync and
-the upload route do) and the API is polled every 2 ms until the day answers 200. Target: p95
-under 1 s. Baseline, same run: the work itself, i.e. the same files parsed and stored
-in-process by the ingest code with no watchdog, queue or HTTP in between. Ratio = latency /
-baseline: what the delivery path adds.
+the upload route do) and the API is polled every 2 ms until the day answers 200. Target
+(issue 20): p95 at most 200 ms, aim 50 ms. Baseline, same run: the work itself, i.e. the same
+files parsed, stored and moved to archive/ in-process by the ingest code with no watchdog,
+queue or HTTP in between. Ratio = latency / baseline: what the delivery path adds.
+
+What sets the latency: the watch loop takes a file on its inotify event at once (no poll);
+then its parse and the store's commit (an fsync). It used to include the previous file's
+three fsyncs too (archive copy, archive folder, drop folder), since the worker moved each
+batch's files before it looked at the next; those now run behind it (tempest/ingest/mover.py).
 """
 
 from __future__ import annotations
@@ -82,9 +87,9 @@ def main() -> None:
     p95, b95 = percentile(latencies, 95), percentile(base, 95)
     print(f"files: {len(paths)} ({args.interval}-minute, {args.channels} channels), "
           "delivered one at a time")
+    verdict = "aim met" if p95 <= 50 else "ok" if p95 <= 200 else "MISSED"
     print(f"drop-to-visible: p50 {percentile(latencies, 50):.0f} ms, p95 {p95:.0f} ms, "
-          f"max {max(latencies):.0f} ms  (target p95 < 1000 ms: "
-          f"{'ok' if p95 < 1000 else 'MISSED'})")
+          f"max {max(latencies):.0f} ms  (target p95 <= 200 ms, aim 50 ms: {verdict})")
     print(f"baseline, parse+store in-process: p50 {percentile(base, 50):.0f} ms, "
           f"p95 {b95:.0f} ms")
     print(f"ratio p95 drop-to-visible / baseline: {p95 / b95:.2f}x")

@@ -1,0 +1,131 @@
+"""The load generator of bench/bench_load.py: asyncio on raw sockets, one process.
+
+It shares the machine's cores with the Tempest it loads, so it is made cheap: every request
+is bytes built before the run (a heartbeat's or a day file's body differs from its template
+only in the serial, substituted in place), HTTP/1.1 is written and read by hand (no client
+library per request), and one event loop drives every connection. Each request has a due
+time; its latency is counted from then, so a server that falls behind is charged for the
+wait (no coordinated omission); "service" is from when it was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
+_CLOSE = re.compile(rb"\r\nconnection:\s*close", re.IGNORECASE)
+
+
+def request_bytes(host: str, port: int, path: str, key: str, body: bytes) -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nx-api-key: {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
+
+
+@dataclass
+class Result:
+    kind: str
+    due: float  # seconds from the start
+    latency: float  # from due to the answer, seconds
+    service: float  # from sent to the answer
+    status: int  # 0: no answer (connection refused, reset, timed out)
+    body: bytes = b""
+
+
+@dataclass
+class Job:
+    due: float
+    kind: str
+    make: Callable[[], bytes]  # the request's bytes, built when it is sent
+    keep_body: bool = False
+    then: Callable[[Result], None] | None = None
+
+
+class Connection:
+    def __init__(self, host: str, port: int, timeout: float):
+        self.host, self.port, self.timeout = host, port, timeout
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def send(self, data: bytes) -> tuple[int, bytes]:
+        for attempt in (1, 2):  # a kept-alive connection the server closed meanwhile: once more
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            try:
+                self.writer.write(data)
+                head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), self.timeout)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.close()
+                if attempt == 2:
+                    raise
+                continue
+            m = _LENGTH.search(head)
+            body = await self.reader.readexactly(int(m.group(1))) if m else b""
+            if _CLOSE.search(head):  # gunicorn's sync workers answer one request a connection
+                self.close()
+            return int(head[9:12]), body
+        raise ConnectionError("unreachable")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+@dataclass
+class Run:
+    results: list[Result] = field(default_factory=list)
+    late_start: float = 0.0  # the most the dispatcher itself ran behind a due time
+
+
+async def _run(host: str, port: int, jobs: list[Job], connections: int,
+               timeout: float) -> Run:
+    run = Run()
+    queue: asyncio.Queue[Job | None] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.5
+
+    async def worker() -> None:
+        conn = Connection(host, port, timeout)
+        while (job := await queue.get()) is not None:
+            sent = loop.time()
+            try:
+                status, body = await conn.send(job.make())
+            except (TimeoutError, OSError, asyncio.IncompleteReadError):
+                conn.close()
+                status, body = 0, b""
+            done = loop.time()
+            result = Result(job.kind, job.due, done - (start + job.due), done - sent, status,
+                            body if job.keep_body else b"")
+            run.results.append(result)
+            if job.then is not None:
+                job.then(result)
+        conn.close()
+
+    tasks = [asyncio.create_task(worker()) for _ in range(connections)]
+    for job in sorted(jobs, key=lambda j: j.due):
+        wait = start + job.due - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        else:
+            run.late_start = max(run.late_start, -wait)
+        queue.put_nowait(job)
+    for _ in tasks:
+        queue.put_nowait(None)
+    await asyncio.gather(*tasks)
+    return run
+
+
+def run_jobs(host: str, port: int, jobs: list[Job], connections: int = 64,
+             timeout: float = 60.0) -> Run:
+    """Send every job at its due time (seconds from now + 0.5) over `connections` sockets."""
+    return asyncio.run(_run(host, port, jobs, connections, timeout))
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time: what the generator itself cost."""
+    return time.process_time()
