@@ -47,7 +47,7 @@ class InfluxSink:
     def prepare(days: list[StoredDay]) -> tuple[int, bytes]:
         """The request body: every reading of these days as line protocol, encoded here so
         the sending thread needs the GIL as little as possible while the next batch builds."""
-        return len(days), "".join(lineproto.day_body(day) for day in days).encode()
+        return len(days), lineproto.body(days)
 
     def send(self, prepared: tuple[int, bytes]) -> list[str | None]:
         """Write the batch in one request; raises Failure."""
