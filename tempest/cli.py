@@ -23,6 +23,7 @@ from tempest import names
 from tempest.cli_concentrators import concentrators_group
 from tempest.cli_meters import meters
 from tempest.cli_options import app_for, data_dir_option, quiet_option
+from tempest.dlms.cli import dlms_collect
 from tempest.exports.cli import export
 from tempest.sinks.cli import sinks
 
@@ -43,6 +44,7 @@ main.add_command(meters)
 main.add_command(concentrators_group)
 main.add_command(sinks)
 main.add_command(export)
+main.add_command(dlms_collect)  # tempest/dlms/cli.py
 
 
 @main.command("init-db")

@@ -4,13 +4,9 @@ loopback, against `meter truth`: `meter dlms-serve` runs as a real process, stop
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -19,40 +15,9 @@ from dlms_cosem.exceptions import DlmsClientException
 from core import civil
 from meter import config, operations
 from meter.cli import main as meter_cli
+from tests.dlms.meters import AT, BERLIN, CONFIG, DAY, PASSWORD, start_server
 from tests.dlms.reader import I, session
-from tests.support.addresses import free_address
 from tests.support.processes import stop_process
-
-ROOT = Path(__file__).resolve().parents[2]
-BERLIN = ZoneInfo("Europe/Berlin")
-DAY = "2024-06-15"
-# The meter's true time when the server starts; its clock runs ahead by the drift fault.
-AT = datetime(2024, 6, 16, 12, 2, 30, tzinfo=BERLIN)
-PASSWORD = "s3cret-pw"
-CONFIG = {
-    "serial": "dl-1", "timezone": "Europe/Berlin", "archetype": "family", "pv": {"kwp": 4},
-    "commissioned": "2024-05-01",
-    "faults": {"missing_intervals": 0.01, "estimated": 0.01, "outage_days": 0.1,
-               "clock_drift_s_per_day": 20},
-}
-
-
-def start_server(tmp: Path, raw: dict) -> tuple[subprocess.Popen, str, int]:
-    host, port = free_address()
-    path = tmp / f"{raw['serial']}.json"
-    path.write_text(json.dumps({**raw, "dlms": {"port": port, "password": PASSWORD,
-                                                "profile_days": 40}}))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "meter", "dlms-serve", "--config", str(path), "--host", host,
-         "--data-dir", str(tmp / raw["serial"]), "--at", AT.isoformat()],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
-    line = proc.stdout.readline()  # printed once it listens
-    if not line:
-        stop_process(proc)
-        raise AssertionError(f"dlms-serve did not start: {proc.stderr.read()}")
-    assert json.loads(line) == {"serial": raw["serial"], "host": host, "port": port}
-    return proc, host, port
 
 
 @pytest.fixture(scope="module")
