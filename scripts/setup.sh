@@ -13,6 +13,8 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 APT_PACKAGES=(rsync openssh-server openssh-client cron chromium victoria-metrics wrk sqlite3 util-linux nginx openssl faketime strace)
+# mosquitto: the MQTT route's tests start a real broker (tests/support/mosquitto.py).
+APT_PACKAGES+=(mosquitto)
 
 if [ "$want_test" = 1 ]; then
   missing=()

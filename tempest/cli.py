@@ -25,6 +25,7 @@ from tempest.cli_meters import meters
 from tempest.cli_options import app_for, data_dir_option, quiet_option
 from tempest.dlms.cli import dlms_collect
 from tempest.exports.cli import export
+from tempest.mqtt.cli import mqtt_subscribe
 from tempest.sinks.cli import sinks
 
 
@@ -44,6 +45,7 @@ main.add_command(meters)
 main.add_command(concentrators_group)
 main.add_command(sinks)
 main.add_command(export)
+main.add_command(mqtt_subscribe)  # tempest/mqtt/cli.py
 main.add_command(dlms_collect)  # tempest/dlms/cli.py
 
 

@@ -170,15 +170,22 @@ def build(src: MeterSource) -> list:
         got = profile.rows(src, now - 2 * 1440, now)
         return got[-1] if got else None
 
-    status = LiveData(AMR_STATUS, DataType.UINT8,
-                      lambda: (last_row().status if last_row() else 0))
+    def last_status():
+        row = last_row()
+        return row.status if row else 0
+
+    def last_value(c):
+        row = last_row()
+        return row.values[c] if row else 0
+
+    status = LiveData(AMR_STATUS, DataType.UINT8, last_status)
     objs = [ldn, serial_obj, clock, status]
     columns: list = [(clock, 2), (status, 2)]
     for c, (b, cc) in enumerate(channel_obis(m["channels"])):
         objs.append(LiveRegister(f"1.{b}.{cc}.8.0.255", DataType.UINT32, 1, Unit.ACTIVE_ENERGY,
                                  lambda c=c: src.registers_wh()[c]))
         delta = LiveRegister(f"1.{b}.{cc}.29.0.255", DataType.UINT32, 1, Unit.ACTIVE_ENERGY,
-                             lambda c=c: (last_row().values[c] if last_row() else 0))
+                             lambda c=c: last_value(c))
         objs.append(delta)
         columns.append((delta, 2))
 

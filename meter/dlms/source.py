@@ -79,6 +79,7 @@ class MeterSource:
         self._at = clock.parse_instant(at) if at else None
         self._started = time.monotonic()
         self._lock = threading.Lock()
+        self._dst_windows: dict[int, tuple | None] = {}
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -105,6 +106,11 @@ class MeterSource:
     def dst_window(self, year: int) -> tuple[datetime, datetime, int] | None:
         """(begin, end, shift minutes) of daylight saving in `year`, local times; None for a
         zone without it."""
+        if year not in self._dst_windows:
+            self._dst_windows[year] = self._find_dst_window(year)
+        return self._dst_windows[year]
+
+    def _find_dst_window(self, year: int) -> tuple[datetime, datetime, int] | None:
         changes = []
         t = datetime(year, 1, 1, tzinfo=UTC)
         step = timedelta(hours=1)
