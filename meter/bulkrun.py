@@ -4,9 +4,11 @@ Each cycle: record every meter's intervals up to now and seal the days that are 
 most `budget_s` seconds (meter/bulkhost.py), then deliver what was sealed until the cycle has
 used about 55 s: through the host's concentrator in batches when its base config has one
 (docs/concentrator.md), else meter by meter. While days are left to seal the next cycle
-starts at once; otherwise the loop sleeps until the next interval boundary. Heartbeats are
-not sent on a ledger host (a concentrator's batched heartbeats need every meter's config
-built each minute; docs/scaling.md).
+starts at once; otherwise the loop sleeps until the next interval boundary. Behind a
+concentrator the meters' heartbeats go out in batches built from the ledger, each meter once
+per `--heartbeat-every` of wall-clock time, spread evenly over it (meter/bulkbeat.py); a
+ledger host without a concentrator sends none (one request per meter would cost more than
+its ticks).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _has_outbox(root: Path) -> bool:
 
 class LedgerLoop:
     def __init__(self, host: BulkHost, at: str | None, deliver: bool = True,
-                 budget_s: float = 40.0, echo=None):
+                 budget_s: float = 40.0, echo=None, heartbeat_s: float = 60.0, wall=time.time):
         self.host = host
         self.at = at
         self.deliver = deliver
@@ -49,6 +51,28 @@ class LedgerLoop:
         # After a start, any meter may have days waiting in its outbox.
         self.pending: set[int] = set(range(1, host.count + 1)) if deliver else set()
         self._concentrator = None
+        self.wall = wall
+        self.beats = self._heartbeats(heartbeat_s)
+
+    def _heartbeats(self, heartbeat_s: float):
+        from meter.delivery import concentrator, settings
+
+        cfg = self.host.config_of(1)
+        c = concentrator.of(cfg)
+        if c is None or not settings.delivery(cfg).heartbeat_enabled:
+            return None
+        from meter.bulkbeat import LedgerBeats
+
+        return LedgerBeats(self.host, c, max(1, round(heartbeat_s / 60)))
+
+    def heartbeat(self) -> dict:
+        if self.beats is None or self.stopping:
+            return {}
+        try:
+            return self.beats.beat(self.wall(), self.now_s)
+        except Exception as exc:  # noqa: BLE001 - heartbeats never stop the host
+            log.exception("heartbeats failed")
+            return {"heartbeats_error": str(exc)}
 
     def stop(self, *_args) -> None:
         self.stopping = True
@@ -69,6 +93,7 @@ class LedgerLoop:
         self.pending.update(self.host.last_sealed)
         if self.deliver:
             summary["meters_delivered"] = self._deliver(t0 + CYCLE_S)
+        summary.update(self.heartbeat())
         summary["cycle_seconds"] = round(time.monotonic() - t0, 3)
         self.cycles += 1
         return summary
@@ -128,4 +153,5 @@ class LedgerLoop:
                 continue  # days left to seal or to deliver: go on at once
             deadline = time.monotonic() + self.seconds_to_next()
             while not self.stopping and time.monotonic() < deadline:
+                self.heartbeat()  # (sends only when a new minute's slot is due)
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))

@@ -165,7 +165,8 @@ def validate(files: tuple[Path, ...], legacy_timezone: str) -> None:
 @main.command()
 @meter_options
 @click.option("--heartbeat-every", type=click.FloatRange(1, 3600), default=60, show_default=True,
-              help="Seconds of wall-clock time between heartbeats.")
+              help="Seconds of wall-clock time between heartbeats (with --ledger: between "
+                   "each meter's, in whole minutes, spread evenly over them).")
 @click.option("--no-deliver", is_flag=True, help="Only tick; leave delivery to cron.")
 @click.option("--pidfile", type=click.Path(path_type=Path),
               help="Write this process's pid here (and refuse to start if it is running).")

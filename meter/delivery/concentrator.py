@@ -136,23 +136,30 @@ def send_heartbeats(c: Concentrator, items: Items, now_of: Callable[[Config], fl
                     client: Tempest | None = None) -> list[dict]:
     """One heartbeat per meter, in batches; never raises (as heartbeat.send). One result per
     meter, in order: {"serial", "sent", "status"?, "reason"?}."""
+    docs = []
+    for cfg, root in items:
+        try:
+            docs.append(heartbeat.payload(cfg, root, now_of(cfg)))
+        except Exception as exc:  # noqa: BLE001 - as heartbeat.send: it still goes
+            docs.append({"serial": cfg.serial, "kind": "pi",
+                         "last_error": f"status failed: {exc}"})
+    return send_heartbeat_docs(c, docs, client)
+
+
+def send_heartbeat_docs(c: Concentrator, docs: list[dict],
+                        client: Tempest | None = None) -> list[dict]:
+    """Heartbeat payloads already built (a ledger host builds them from its ledger:
+    meter/bulkbeat.py), in batches; never raises. One result per payload, in order."""
     own = client is None
     client = client or c.client()
     results = []
     try:
-        for part in chunks(items, c.batch_heartbeats):
-            docs = []
-            for cfg, root in part:
-                try:
-                    docs.append(heartbeat.payload(cfg, root, now_of(cfg)))
-                except Exception as exc:  # noqa: BLE001 - as heartbeat.send: it still goes
-                    docs.append({"serial": cfg.serial, "kind": "pi",
-                                 "last_error": f"status failed: {exc}"})
+        for part in chunks(docs, c.batch_heartbeats):
             try:
-                out = client.post(HEARTBEATS_ROUTE, json.dumps({"heartbeats": docs}).encode())
+                out = client.post(HEARTBEATS_ROUTE, json.dumps({"heartbeats": part}).encode())
             except Exception as exc:  # noqa: BLE001 - never raises: see heartbeat.py
                 out = Outcome("retry", None, f"heartbeat batch failed: {exc}")
-            results.extend(_heartbeat_results(c, out, docs))
+            results.extend(_heartbeat_results(c, out, part))
     finally:
         if own:
             client.close()
