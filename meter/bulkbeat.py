@@ -28,7 +28,6 @@ from meter.delivery.concentrator import Concentrator, send_heartbeat_docs
 from meter.delivery.status import free_disk_bytes
 
 
-
 def _backlog(outbox: str) -> int:
     try:
         with os.scandir(outbox) as it:
