@@ -123,7 +123,8 @@ def sync(meters: Meters, force: bool) -> None:
 @meter_options
 @force_option
 def deliver(meters: Meters, force: bool) -> None:
-    """One delivery pass by delivery.mode (http: upload, rsync: sync, none: nothing).
+    """One delivery pass by delivery.mode (http: upload, rsync: sync, mqtt: publish,
+    none: nothing).
     Run it after every tick."""
     from meter.delivery.route import deliver as deliver_pass
 

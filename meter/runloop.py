@@ -79,7 +79,11 @@ class Loop:
                         self.echo(demo.banner(cfg))
                     demo.tick_and_show(cfg, root, int(now_s // 60), self.echo)
                     continue
-                operations.tick(cfg, root, int(now_s // 60))
+                summary = operations.tick(cfg, root, int(now_s // 60))
+                if cfg.raw.get("mqtt"):
+                    from meter.delivery import mqtt  # paho only where a meter uses it
+
+                    mqtt.after_tick(cfg, root, summary)
                 if self.deliver and cfg.serial not in behind:
                     from meter.delivery.route import deliver
 
@@ -160,3 +164,13 @@ class Loop:
             deadline = time.monotonic() + self.seconds_to_next()
             while not self.stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        self._close_mqtt()
+
+    def _close_mqtt(self) -> None:
+        """A meter stopped on purpose says so on its retained state topic (a killed one's
+        Last Will says "last gasp" instead)."""
+        import sys
+
+        mqtt = sys.modules.get("meter.delivery.mqtt")
+        if mqtt is not None:
+            mqtt.close_all(announce=True)

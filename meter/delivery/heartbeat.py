@@ -35,12 +35,25 @@ def seed_payload(doc: dict) -> dict:
     return {"serial": doc["serial"], "ip": doc.get("address"), "timestamp": doc.get("timestamp")}
 
 
+def _publish(cfg: Config, root, now: float) -> None:
+    """The same document on the meter's MQTT heartbeat topic (retained), never waiting for a
+    broker that is down (meter/delivery/mqtt.py)."""
+    from meter.delivery import mqtt
+
+    try:
+        mqtt.publish_heartbeat(cfg, payload(cfg, root, now))
+    except Exception as exc:  # noqa: BLE001 - the HTTP heartbeat goes out all the same
+        log.warning("%s: MQTT heartbeat not published: %s", cfg.serial, exc)
+
+
 def send(cfg: Config, root, now: float, client: Tempest | None = None) -> dict:
     s = settings.delivery(cfg)
     if s.demo:
         return {"sent": False, "reason": settings.DEMO_REASON}
     if not s.heartbeat_enabled:
         return {"sent": False, "reason": "heartbeats are off (heartbeat.enabled)"}
+    if cfg.raw.get("mqtt"):
+        _publish(cfg, root, now)
     if not s.tempest_url:
         return {"sent": False, "reason": "no tempest_url in the config"}
     try:

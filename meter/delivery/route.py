@@ -1,4 +1,4 @@
-"""One delivery pass by the meter's `delivery.mode`: http (default), rsync or none."""
+"""One delivery pass by the meter's `delivery.mode`: http (default), rsync, mqtt or none."""
 
 from __future__ import annotations
 
@@ -17,4 +17,8 @@ def deliver(cfg: Config, root, now: float, force: bool = False) -> PassResult | 
         return upload_pass(cfg, root, now, force)
     if mode == "rsync":
         return sync_pass(cfg, root, now, force)
+    if mode == "mqtt":
+        from meter.delivery.mqtt import deliver_pass  # paho only where a meter uses it
+
+        return deliver_pass(cfg, root, now, force)
     return None

@@ -20,7 +20,7 @@ DEMO_REASON = 'demo mode ("demo": true): this meter never touches the network'
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    mode: str  # "http", "rsync" or "none" (always "none" in demo mode)
+    mode: str  # "http", "rsync", "mqtt" or "none" (always "none" in demo mode)
     tempest_url: str | None  # always ends with "/" (the seed's convention)
     api_key: str | None
     upload_open_day: bool
@@ -69,7 +69,8 @@ def delivery(cfg: Config) -> DeliverySettings:
         ssh_key=d.get("ssh_key"),
         ssh_port=int(d.get("ssh_port", 22)),
         ssh_known_hosts=d.get("ssh_known_hosts"),
-        heartbeat_enabled=not demo and bool(hb.get("enabled", url is not None)),
+        heartbeat_enabled=not demo and bool(hb.get("enabled", url is not None
+                                                    or bool(raw.get("mqtt")))),
         heartbeat_timeout_s=float(hb.get("timeout_s", 5)),
         demo=demo,
     )

@@ -1,0 +1,137 @@
+"""The MQTT route against a real Mosquitto: a meter publishes its sealed days and intervals,
+Tempest's subscriber drops the days byte for byte, and a broker restart or a subscriber away
+loses nothing and stores nothing twice. Fixed dates only (the meter's `now` is injected)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from meter import operations
+from meter.delivery import mqtt
+from meter.delivery.route import deliver
+from tests.meter.configs import cfg_of, family
+from tests.mqtt.conftest import ENV
+from tests.support.waiting import wait_for
+
+
+def minute(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() // 60)
+
+
+def meter_cfg(serial: str, broker, **mqtt_extra):
+    # Half-hour intervals: few to compute, so the tests stay quick on a busy machine.
+    raw = family(serial=serial, commissioned="2025-03-09", interval_min=30,
+                 delivery={"mode": "mqtt"},
+                 mqtt={"host": broker.host, "port": broker.port, "timeout_s": 3, **mqtt_extra})
+    return cfg_of(raw)
+
+
+def dropped(drop: Path) -> dict[str, list[bytes]]:
+    """Reading day -> the bytes of each drop file for it."""
+    out: dict[str, list[bytes]] = {}
+    for p in sorted(drop.glob("*.json")):
+        day = p.name.split("_", 1)[1][:10]
+        out.setdefault(day, []).append(p.read_bytes())
+    return out
+
+
+def sent_days(root: Path) -> dict[str, bytes]:
+    return {p.name.split("_", 1)[1][:10]: p.read_bytes() for p in (root / "sent").glob("*.json")}
+
+
+def ingest(data_dir: Path, serial: str) -> dict:
+    """Register the meter (Tempest takes days only of meters it knows), ingest the drop folder
+    once, and return the outcomes ({"files": n, "<outcome>": n...})."""
+    add = subprocess.run([sys.executable, "-m", "tempest", "meters", "add", serial, "--data-dir",
+                          str(data_dir), "--timezone", "Europe/Berlin"], env=ENV,
+                         capture_output=True, text=True, timeout=120)
+    assert add.returncode == 0, add.stderr
+    out = subprocess.run([sys.executable, "-m", "tempest", "ingest", "--data-dir", str(data_dir),
+                          "--quiet"], env=ENV, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_sealed_days_reach_tempest_byte_for_byte(tmp_path, broker, tempest_sub, listen):
+    tempest_sub.start()
+    live = listen("meters/mq-1/#")
+    cfg, root = meter_cfg("mq-1", broker), tmp_path / "meter"
+    operations.tick(cfg, root, minute("2025-03-10T00:30:00+01:00"))
+    summary = operations.tick(cfg, root, minute("2025-03-13T01:00:00+01:00"))
+    assert summary["sealed"] == ["2025-03-10", "2025-03-11", "2025-03-12"]
+
+    res = deliver(cfg, root, minute("2025-03-13T01:00:00+01:00") * 60)
+
+    assert res.error is None and len(res.sent) == 3 and res.pending == 0
+    sent = sent_days(root)
+    got = wait_for(lambda: (d := dropped(tempest_sub.drop)) and len(d) == 3 and d, timeout=20,
+                   what="three days in the drop folder")
+    assert got == {day: [data] for day, data in sent.items()}
+    # The meter's retained state says it is online; each day went out once on its own topic.
+    state = wait_for(lambda: live.on("meters/mq-1/state"), what="the state topic")
+    assert json.loads(state[-1][1])["state"] == "online"
+    for day, data in sent.items():
+        assert [m[1] for m in live.on(f"meters/mq-1/day/{day}")] == [data]
+    # The live intervals: the open day's two, in order, values as the day file has them.
+    intervals = wait_for(lambda: live.on("meters/mq-1/interval"), what="intervals")
+    docs = [json.loads(m[1]) for m in intervals]
+    assert [d["end"] for d in docs] == ["2025-03-13T00:30:00+01:00", "2025-03-13T01:00:00+01:00"]
+    assert all(d["reading_day"] == "2025-03-13" and d["status"] == "open" for d in docs)
+    assert set(docs[0]["values"]) == {"Total", "Main", "Sub1"}
+    assert ingest(tempest_sub.data_dir, "mq-1") == {"files": 3, "stored": 3}
+
+
+def test_a_broker_restart_and_tempest_away_lose_nothing_and_store_nothing_twice(
+        tmp_path, broker, tempest_sub, listen):
+    tempest_sub.start()
+    live = listen("meters/mq-2/interval", client_id="test-intervals")
+    cfg, root = meter_cfg("mq-2", broker), tmp_path / "meter"
+
+    def tick_and_deliver(iso: str):
+        now = minute(iso)
+        summary = operations.tick(cfg, root, now)
+        mqtt.after_tick(cfg, root, summary)
+        return deliver(cfg, root, now * 60)
+
+    tick_and_deliver("2025-03-10T23:00:00+01:00")
+    assert tick_and_deliver("2025-03-11T00:30:00+01:00").sent == ["mq-2_2025-03-10.json"]
+    wait_for(lambda: len(dropped(tempest_sub.drop)) == 1, what="the first day dropped")
+
+    # Tempest away: the broker keeps the day for Tempest's session, across its own restart.
+    tempest_sub.stop()
+    assert tick_and_deliver("2025-03-12T00:30:00+01:00").sent == ["mq-2_2025-03-11.json"]
+    broker.restart()
+
+    # The broker down: the tick goes on, delivery gives up within its bound, nothing moves.
+    broker.stop()
+    began = time.monotonic()
+    down = tick_and_deliver("2025-03-13T00:30:00+01:00")
+    assert time.monotonic() - began < 3 + 2
+    assert down.error and "not connected" in down.error
+    assert down.pending == 1 and (root / "outbox" / "mq-2_2025-03-12.json").exists()
+
+    broker.start()
+    tempest_sub.start()
+    back = tick_and_deliver("2025-03-13T01:30:00+01:00")
+    assert back.sent == ["mq-2_2025-03-12.json"] and back.error is None
+
+    sent = sent_days(root)
+    got = wait_for(lambda: (d := dropped(tempest_sub.drop)) and len(d) == 3 and d, timeout=30,
+                   what="three days in the drop folder")
+    assert got == {day: [data] for day, data in sent.items()}
+    assert ingest(tempest_sub.data_dir, "mq-2") == {"files": 3, "stored": 3}
+
+    # Intervals recorded while the broker was down went out once it was back: no gap from
+    # the first published interval to the last recorded one.
+    ends = wait_for(lambda: (e := [json.loads(m[1])["end"] for m in live.on(
+        "meters/mq-2/interval")]) and e[-1] == "2025-03-13T01:30:00+01:00" and e,
+        timeout=20, what="the intervals up to the last tick")
+    stamps = [datetime.fromisoformat(e).timestamp() for e in ends]
+    unique = sorted(set(stamps))
+    assert all(b - a == 1800 for a, b in zip(unique, unique[1:], strict=False)), ends
+    assert unique[0] <= datetime.fromisoformat("2025-03-10T23:00:00+01:00").timestamp()
