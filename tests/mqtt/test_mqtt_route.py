@@ -5,6 +5,8 @@ loses nothing and stores nothing twice. Fixed dates only (the meter's `now` is i
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -135,3 +137,36 @@ def test_a_broker_restart_and_tempest_away_lose_nothing_and_store_nothing_twice(
     unique = sorted(set(stamps))
     assert all(b - a == 1800 for a, b in zip(unique, unique[1:], strict=False)), ends
     assert unique[0] <= datetime.fromisoformat("2025-03-10T23:00:00+01:00").timestamp()
+
+
+def test_the_last_will_is_the_meters_last_gasp_when_it_is_killed(tmp_path, broker, listen):
+    """`meter run` keeps its connection: killed with SIGKILL, it cannot say goodbye, and the
+    broker publishes its Last Will on the retained state topic."""
+    state = listen("meters/mq-3/+", client_id="test-state")
+    raw = family(serial="mq-3", commissioned="2025-03-09", interval_min=30,
+                 delivery={"mode": "mqtt"},
+                 mqtt={"host": broker.host, "port": broker.port, "timeout_s": 3})
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(raw))
+    proc = subprocess.Popen([sys.executable, "-m", "meter", "run", "--config", str(path),
+                             "--at", "2025-03-10T01:00:00+01:00", "--heartbeat-every", "1"],
+                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        online = wait_for(lambda: [json.loads(m[1]) for m in state.on("meters/mq-3/state")],
+                          timeout=60, what="the meter online")
+        assert online[-1]["state"] == "online"
+        beat = wait_for(lambda: state.on("meters/mq-3/heartbeat"), what="a heartbeat")
+        assert json.loads(beat[-1][1])["serial"] == "mq-3"
+        ends = wait_for(lambda: [json.loads(m[1])["end"] for m in state.on(
+            "meters/mq-3/interval")], what="the intervals")
+        assert ends[:2] == ["2025-03-10T00:30:00+01:00", "2025-03-10T01:00:00+01:00"]
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    gasp = wait_for(lambda: (s := [json.loads(m[1]) for m in state.on("meters/mq-3/state")])
+                    and s[-1]["state"] == "offline" and s, timeout=20, what="the last gasp")
+    assert gasp[-1] == {"serial": "mq-3", "state": "offline", "reason": "last gasp"}
+    # Retained: a client arriving now learns at once that the meter is gone.
+    late = listen("meters/mq-3/state", client_id="test-late")
+    got = wait_for(lambda: late.on("meters/mq-3/state"), what="the retained state")
+    assert got[-1][2] is True and json.loads(got[-1][1])["state"] == "offline"
