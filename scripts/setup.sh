@@ -3,7 +3,8 @@
 #   scripts/setup.sh          the Python environment (.venv): meter, Tempest and Ansible
 #   scripts/setup.sh --test   also the test tools, and the system packages the test suite's
 #                             real servers need (sshd, rsync, cron, chromium, victoria-metrics,
-#                             nginx, libfaketime for the any-date runs;
+#                             nginx, libfaketime for the any-date runs, postgresql for
+#                             tests/tempest on PostgreSQL;
 #                             those need root)
 # Everything it writes stays in this folder (pip's cache too).
 set -euo pipefail
@@ -12,7 +13,8 @@ cd "$(dirname "$0")/.."
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-APT_PACKAGES=(rsync openssh-server openssh-client cron chromium victoria-metrics wrk sqlite3 util-linux nginx openssl faketime strace)
+APT_PACKAGES=(rsync openssh-server openssh-client cron chromium victoria-metrics wrk sqlite3 util-linux nginx openssl faketime strace
+  postgresql)
 # mosquitto: the MQTT route's tests start a real broker (tests/support/mosquitto.py).
 APT_PACKAGES+=(mosquitto)
 

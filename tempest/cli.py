@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from core.progress import Progress
-from tempest import names
+from tempest import db, names
 from tempest.cli_concentrators import concentrators_group
 from tempest.cli_meters import meters
 from tempest.cli_options import app_for, data_dir_option, quiet_option
@@ -56,7 +56,7 @@ def init_db_command(data_dir: Path):
     from tempest.settings import layout
 
     app = app_for(data_dir)  # the factory creates the tables and folders
-    click.echo(f"initialised {layout(app.config).database}")
+    click.echo(f"initialised {db.describe(layout(app.config).database)}")
 
 
 @main.command()

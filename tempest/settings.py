@@ -27,6 +27,8 @@ DEFAULT_DATA_DIR = "./var/tempest"
 DEFAULTS: dict[str, object] = {
     "DATA_DIR": DEFAULT_DATA_DIR,
     "DATABASE": None,  # <data-dir>/tempest.sqlite3
+    # postgresql://user:password@host:port/db puts the store on PostgreSQL instead of DATABASE.
+    "DATABASE_URL": None,
     "DROP_DIR": None,  # <data-dir>/drop
     "ARCHIVE_DIR": None,  # <data-dir>/archive
     "QUARANTINE_DIR": None,  # <data-dir>/quarantine
@@ -54,7 +56,7 @@ CONFIG_FILE_NAME = "tempest.toml"
 
 # Settings that are text: taken from the environment as written (from_prefixed_env would read
 # a token such as "123" or "null" as JSON).
-TEXT = ("DATA_DIR", "DATABASE", "DROP_DIR", "ARCHIVE_DIR", "QUARANTINE_DIR", "ADMIN_TOKEN",
+TEXT = ("DATA_DIR", "DATABASE", "DATABASE_URL", "DROP_DIR", "ARCHIVE_DIR", "QUARANTINE_DIR", "ADMIN_TOKEN",
         "LEGACY_TIMEZONE", "SECRET_KEY", "SECRETS_DIR")
 # Numeric settings: (type, smallest allowed, largest allowed).
 NUMBERS = {
@@ -119,6 +121,10 @@ def check(config) -> None:
     if token is not None and (not isinstance(token, str) or len(token) < MIN_ADMIN_TOKEN):
         raise SettingsError("ADMIN_TOKEN", f"must be at least {MIN_ADMIN_TOKEN} characters "
                             "(e.g. openssl rand -hex 32)")
+    url = config.get("DATABASE_URL")
+    if url is not None and (not isinstance(url, str)
+                            or not url.startswith(("postgresql://", "postgres://"))):
+        raise SettingsError("DATABASE_URL", "must be a postgresql://user@host:port/database URL")
     for part in _PARTS:
         part.check(config, SettingsError)
 
@@ -128,7 +134,7 @@ class Layout:
     """Where things live on disk."""
 
     data_dir: Path
-    database: Path
+    database: Path | str  # the SQLite file, or TEMPEST_DATABASE_URL (a str) for PostgreSQL
     drop: Path
     archive: Path
     quarantine: Path
@@ -136,7 +142,7 @@ class Layout:
 
     def ensure(self) -> None:
         for p in (self.data_dir, self.drop, self.archive, self.quarantine,
-                  self.database.parent):
+                  *([] if isinstance(self.database, str) else [self.database.parent])):
             p.mkdir(parents=True, exist_ok=True)
 
     def relative(self, path: Path) -> str:
@@ -154,7 +160,8 @@ def layout(config) -> Layout:
         return Path(value).expanduser().absolute() if value else data / default
 
     secrets = config.get("SECRETS_DIR")
-    return Layout(data, pick("DATABASE", "tempest.sqlite3"), pick("DROP_DIR", "drop"),
+    url = config.get("DATABASE_URL")
+    return Layout(data, url or pick("DATABASE", "tempest.sqlite3"), pick("DROP_DIR", "drop"),
                   pick("ARCHIVE_DIR", "archive"), pick("QUARANTINE_DIR", "quarantine"),
                   Path(secrets).expanduser().absolute() if secrets
                   else data.parent / (data.name + ".secrets"))

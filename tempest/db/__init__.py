@@ -1,4 +1,5 @@
-"""SQLite connections for Tempest.
+"""Tempest's store: SQLite (the embedded default) or PostgreSQL (a `postgresql://` URL in
+TEMPEST_DATABASE_URL: tempest/db/pg.py, whose connections speak the same statements).
 
 Each thread of work owns its connection: web requests borrow one from a small pool for the
 length of a request; the ingest worker opens its own and never shares it. Connections run in
@@ -19,8 +20,31 @@ from flask import Flask, current_app, g
 BUSY_TIMEOUT_MS = 30_000
 
 
+def is_url(target: Path | str) -> bool:
+    """A PostgreSQL URL rather than an SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def describe(target: Path | str) -> str:
+    """The store's name for people: the SQLite file, or the URL without its password."""
+    if not is_url(target):
+        return str(target)
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(target))
+    host = parts.hostname or ""
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
 def connect(path: Path | str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
-    """Open the store. synchronous=FULL makes each commit durable across power loss."""
+    """Open the store. synchronous=FULL makes each commit durable across power loss (SQLite;
+    PostgreSQL commits are durable anyway)."""
+    if is_url(path):
+        from tempest.db import pg
+
+        return pg.connect(path)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                            check_same_thread=False)
     conn.row_factory = sqlite3.Row
@@ -51,6 +75,10 @@ def schema_sql() -> str:
 
 def init_db(path: Path | str) -> None:
     """Create the tables (idempotent)."""
+    if is_url(path):
+        from tempest.db import pg
+
+        return pg.init_db(path)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = connect(path)
     try:
@@ -59,10 +87,29 @@ def init_db(path: Path | str) -> None:
         conn.close()
 
 
+def store_key(conn) -> str:
+    """Which store a connection is on (a cache key): the SQLite file, or the PostgreSQL
+    server and database."""
+    if hasattr(conn, "url"):
+        from tempest.db import pg
+
+        return pg.store_key(conn)
+    return conn.execute("PRAGMA database_list").fetchone()["file"]
+
+
+def table_exists(conn, name: str) -> bool:
+    if hasattr(conn, "url"):
+        sql = ("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() "
+               "AND table_name = ?")
+    else:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return conn.execute(sql, (name,)).fetchone() is not None
+
+
 class Pool:
     """Idle connections kept for reuse; opening one per request costs more than the query."""
 
-    def __init__(self, path: Path, size: int = 8):
+    def __init__(self, path: Path | str, size: int = 8):
         self.path = path
         self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue(maxsize=size)
 
@@ -101,6 +148,6 @@ def _release(_exc=None) -> None:
         current_app.extensions["tempest.pool"].put(conn)
 
 
-def init_app(app: Flask, path: Path) -> None:
+def init_app(app: Flask, path: Path | str) -> None:
     app.extensions["tempest.pool"] = Pool(path)
     app.teardown_appcontext(_release)

@@ -20,8 +20,8 @@ from tempest import db
 def init_db(path: Path | str) -> None:
     """Create this package's tables (idempotent)."""
     conn = db.connect(path)
+    name = "schema_pg.sql" if db.is_url(path) else "schema.sql"
     try:
-        conn.executescript(resources.files("tempest.fleetconfig").joinpath("schema.sql")
-                           .read_text())
+        conn.executescript(resources.files("tempest.fleetconfig").joinpath(name).read_text())
     finally:
         conn.close()

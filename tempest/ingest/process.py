@@ -217,6 +217,14 @@ class Processor:
             if item.error is not None:
                 item.serial = _peek_serial(item.data)  # to label the quarantined file
 
+    def _recheck(self, item: Item) -> None:
+        """Inside the write transaction: another node on the same store may have recorded
+        this very file since _prepare looked (both handed it); then it is done here too."""
+        row = self.conn.execute("SELECT * FROM files WHERE id = ?",
+                                (item.delivery.id,)).fetchone()
+        if row is not None and row["hash"] == item.delivery.hash:
+            item.done = dict(row)
+
     def _record(self, item: Item, now: float) -> None:
         if item.done is not None:
             item.outcome, item.dest = item.done["outcome"], item.done["path"]
@@ -300,6 +308,8 @@ class Processor:
                 if item.done is None and item.delivery.id in ids:
                     continue
                 ids.add(item.delivery.id)
+                if item.done is None:
+                    self._recheck(item)
                 self._record(item, now)
         for item in items:
             if item.verdict is not None:

@@ -8,7 +8,7 @@ import hashlib
 import sqlite3
 import time
 
-from tempest import names
+from tempest import db, names
 
 # Statuses age without any event (online -> stale): fleet-wide tokens also change this often.
 AGE_STEP_S = 30
@@ -20,8 +20,7 @@ def _one(conn: sqlite3.Connection, sql: str, params=()) -> str:
 
 
 def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                        (name,)).fetchone() is not None
+    return db.table_exists(conn, name)
 
 
 def token(conn: sqlite3.Connection, scope: str, now: float | None = None) -> str | None:

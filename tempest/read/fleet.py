@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tempest import registry
+from tempest import db, registry
 from tempest.fleetconfig import desired
 from tempest.fleetconfig.desired import DRIFT_SQL, DRIFT_STATES
 
@@ -146,7 +146,7 @@ _lock = threading.Lock()
 
 def aggregates(conn: sqlite3.Connection, now: float, online: float, stale: float) -> dict:
     """{"counts", "drift", "versions"} for the whole fleet, at most AGGREGATE_SECONDS old."""
-    key = (conn.execute("PRAGMA database_list").fetchone()["file"], online, stale)
+    key = (db.store_key(conn), online, stale)
     with _lock:
         hit = _aggregates.get(key)
         if hit is not None and 0 <= now - hit[0] < AGGREGATE_SECONDS:

@@ -9,6 +9,7 @@ inside the fixtures, so a suite that uses none of them does not load Tempest.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,11 @@ def app(tmp_path):
     from tempest import create_app
     from tests.support.tempest_client import ADMIN_TOKEN
 
+    # tests/tempest/conftest.py sets TEMPEST_DATABASE_URL when the suite runs on PostgreSQL.
+    url = os.environ.get("TEMPEST_DATABASE_URL")
     return create_app({"DATA_DIR": str(tmp_path / "data"), "ADMIN_TOKEN": ADMIN_TOKEN,
-                       "SETTLE_SECONDS": 0.0, "RESCAN_SECONDS": 0.5})
+                       "SETTLE_SECONDS": 0.0, "RESCAN_SECONDS": 0.5,
+                       **({"DATABASE_URL": url} if url else {})})
 
 
 @pytest.fixture

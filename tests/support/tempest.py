@@ -31,6 +31,19 @@ from tests.support.waiting import WaitTimeout, wait_for
 TEST_SETTINGS = {"TEMPEST_SETTLE_SECONDS": "0", "TEMPEST_RESCAN_SECONDS": "1"}
 
 
+def store_of(data_dir: Path) -> Path | str:
+    """Where a test's Tempest keeps its store: the PostgreSQL database when tests/tempest runs
+    on PostgreSQL (TEMPEST_DATABASE_URL, tests/tempest/conftest.py), else the SQLite file in
+    its data folder. `tempest.db.connect()` opens either."""
+    return os.environ.get("TEMPEST_DATABASE_URL") or Path(data_dir) / "tempest.sqlite3"
+
+
+def store_config() -> dict:
+    """create_app(test_config) ignores the environment: the store setting to add to it."""
+    url = os.environ.get("TEMPEST_DATABASE_URL")
+    return {"DATABASE_URL": url} if url else {}
+
+
 class Tempest(TempestClient):
     """Tempest's processes, started and stopped by PID; HTTP to it through TempestClient.
 

@@ -9,10 +9,12 @@ Tempest stored cut short are shown without their details instead of failing the 
 from __future__ import annotations
 
 import json
-import sqlite3
+from contextlib import closing
 
 import pytest
 
+from tempest.db import connect
+from tests.support.tempest import store_of
 from tests.support.tempest_client import admin_headers
 
 PAGES = ("/api/v1/heartbeats", "/api/v1/heartbeats?serial=kili", "/ui/heartbeats",
@@ -51,7 +53,7 @@ def test_a_10_kb_heartbeat_leaves_every_heartbeat_page_working(served, route):
     kept = items[0]["heartbeat"]
     # What was checked is kept whole; what no meter sends is not kept at all.
     assert kept == HEARTBEAT
-    with sqlite3.connect(served.data_dir / "tempest.sqlite3") as conn:
+    with closing(connect(store_of(served.data_dir))) as conn:
         bodies = [r[0] for r in conn.execute("SELECT body FROM heartbeats")]
     assert bodies and all(isinstance(json.loads(b), dict) for b in bodies)
     assert max(map(len, bodies)) < 2000
@@ -61,7 +63,7 @@ def test_rows_an_older_tempest_stored_cut_short_do_not_break_the_pages(served):
     r = served.post("/api/v1/heartbeats", json=HEARTBEAT, headers={"x-api-key": served.key})
     assert r.status_code == 200
     cut = json.dumps({**HEARTBEAT, "notes": "x" * 10_000})[:4000]
-    with sqlite3.connect(served.data_dir / "tempest.sqlite3") as conn:
+    with closing(connect(store_of(served.data_dir))) as conn:  # autocommit
         for body in (cut, "[1, 2]", ""):  # cut short, not an object, empty
             conn.execute("INSERT INTO heartbeats (serial, received_at, meter_time, skew_s, "
                          "address, body) VALUES ('kili', 1716674700, NULL, NULL, NULL, ?)",

@@ -8,13 +8,15 @@ field, and nothing stored changes.
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 
 import pytest
 
+from tempest.db import connect
 from tests.support import REPO
+from tests.support.tempest import store_of
 from tests.support.tempest_client import admin_headers
 
 KILI_KEY = "kili-key-0123456789abcdef"
@@ -33,8 +35,8 @@ def served(make_tempest):
 
 
 def _meters(server) -> list[tuple]:
-    with sqlite3.connect(server.data_dir / "tempest.sqlite3") as conn:
-        return conn.execute("SELECT * FROM meters ORDER BY serial").fetchall()
+    with closing(connect(store_of(server.data_dir))) as conn:
+        return [tuple(r) for r in conn.execute("SELECT * FROM meters ORDER BY serial")]
 
 
 def _both_keys_still_work(server) -> None:

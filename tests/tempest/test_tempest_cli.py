@@ -10,9 +10,10 @@ import pytest
 
 from tempest import create_app, keys
 from tempest.cli import main
-from tempest.db import connect
+from tempest.db import connect, describe, is_url
 from tempest.settings import layout
 from tests.support import REPO
+from tests.support.tempest import store_of
 from tests.tempest.tempest_testdata import make_day
 
 
@@ -28,9 +29,10 @@ def run(runner, *args, input=None):
 def test_init_db_is_idempotent(runner, data):
     for _ in range(2):
         r = run(runner, "init-db", "--data-dir", data)
-        assert r.exit_code == 0 and "tempest.sqlite3" in r.output
+        store = store_of(data)  # the SQLite file, or the PostgreSQL database (its URL)
+        assert r.exit_code == 0 and describe(store) in r.output
     assert {p.name for p in data.iterdir()} >= {"drop", "archive", "quarantine",
-                                                "tempest.sqlite3"}
+                                                *([] if is_url(store) else ["tempest.sqlite3"])}
     # The session key is made in the secrets folder (beside the data dir), never in it.
     assert not (data / "secret_key").exists()
     secrets_dir = data.with_name("data.secrets")
@@ -47,7 +49,7 @@ def test_meters_add_prints_a_key_once(runner, data):
     again = run(runner, "meters", "add", "kili", "--data-dir", data)
     assert again.exit_code == 0 and again.stdout == ""
     assert "already has a key" in again.stderr and "--rotate" in again.stderr
-    conn = connect(data / "tempest.sqlite3")
+    conn = connect(store_of(data))
     assert keys.serial_for(conn, key) == "kili"  # unchanged
     rotated = run(runner, "meters", "add", "kili", "--rotate", "--data-dir", data).stdout.strip()
     assert rotated != key and keys.serial_for(conn, key) is None
@@ -77,7 +79,7 @@ def test_meters_add_several_serials_as_json_keys_file(runner, data):
     assert r.exit_code == 0
     issued = json.loads(r.stdout)
     assert sorted(issued) == ["town-0001", "town-0003"]  # town-0002 keeps its key
-    conn = connect(data / "tempest.sqlite3")
+    conn = connect(store_of(data))
     assert all(keys.serial_for(conn, k) == s for s, k in issued.items())
     conn.close()
     bad = runner.invoke(main, ["meters", "add", "ok-1", "../x", "--data-dir", str(data)])

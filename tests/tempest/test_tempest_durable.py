@@ -25,6 +25,7 @@ from tempest.ingest import dropbox
 from tempest.ingest.process import Processor
 from tempest.settings import layout
 from tests.support import REPO
+from tests.support.tempest import store_config
 from tests.tempest.tempest_testdata import issue_key, make_day
 
 
@@ -140,7 +141,7 @@ def _synced_then_renamed(calls, final: str) -> int:
 def test_ingest_syncs_each_file_and_folder_before_it_lets_go_of_the_drop_file(tmp_path):
     data_dir = os.path.realpath(tmp_path / "data")
     drop = os.path.join(data_dir, "drop")
-    app = create_app({"DATA_DIR": data_dir})  # makes the store and the folders
+    app = create_app({"DATA_DIR": data_dir, **store_config()})  # makes the store and the folders
     conn = connect(layout(app.config).database)
     issue_key(conn, "kili")
     conn.close()

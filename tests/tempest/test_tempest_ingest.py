@@ -70,7 +70,7 @@ def test_same_file_twice_stores_once(processor, conn, lay):
     assert len(list((lay.archive / "kili").iterdir())) == 1  # named by content
     assert conn.execute("SELECT count(*) FROM days").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] == 3
-    assert conn.execute("SELECT days_stored FROM meters").fetchone()[0] == 1
+    assert conn.execute("SELECT days_stored FROM meters WHERE serial = 'kili'").fetchone()[0] == 1
     # The very same name and bytes again (a redelivery or a crash replay): nothing new at all.
     [replay] = processor.process([(drop(lay, "a.json", data), None)])
     assert replay.outcome == "stored" and replay.done is not None

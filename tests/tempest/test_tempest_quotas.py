@@ -12,6 +12,7 @@ import json
 from tempest import create_app
 from tempest.db import connect
 from tempest.ingest import dropbox
+from tests.support.tempest import store_config, store_of
 from tests.support.waiting import wait_for
 from tests.tempest.tempest_testdata import issue_key, make_day
 
@@ -21,8 +22,8 @@ DAYS = [f"2024-02-{d:02d}" for d in range(1, 29)]
 def _serve(make_tempest, tmp_path, before_start=None, **settings):
     """A real Tempest with meters qa and qb registered, and `settings` (TEMPEST_<name>)."""
     data = tmp_path / "data"
-    create_app({"DATA_DIR": str(data)})  # the store, so keys can be issued before the start
-    conn = connect(data / "tempest.sqlite3")
+    create_app({"DATA_DIR": str(data), **store_config()})  # the store, so keys can be issued before the start
+    conn = connect(store_of(data))
     keys = {s: issue_key(conn, s) for s in ("qa", "qb")}
     conn.close()
     if before_start is not None:

@@ -25,6 +25,7 @@ from tempest import create_app, names
 from tempest.db import connect
 from tempest.ingest import dropbox
 from tests.support import REPO
+from tests.support.tempest import store_config, store_of
 from tests.support.waiting import wait_for
 from tests.tempest.tempest_testdata import expected_values, flat_payload, issue_key, make_day, seed_payload
 
@@ -43,8 +44,8 @@ def add_meter(data: Path, serial: str, *extra: str) -> str:
 @pytest.fixture
 def server(make_tempest, tmp_path):
     data = tmp_path / "data"
-    create_app({"DATA_DIR": str(data)})  # the store, so keys can be issued before the start
-    conn = connect(data / "tempest.sqlite3")
+    create_app({"DATA_DIR": str(data), **store_config()})  # the store, so keys can be issued before the start
+    conn = connect(store_of(data))
     keys = {"kili": issue_key(conn, "kili"),
             "seedy": issue_key(conn, "seedy", "Pacific/Auckland")}
     conn.close()
@@ -172,7 +173,7 @@ def _delivery_set(rng: random.Random) -> tuple[list[tuple[str, bytes]], dict]:
 
 
 def _db_files(data: Path) -> int:
-    conn = connect(data / "tempest.sqlite3")
+    conn = connect(store_of(data))
     try:
         return conn.execute("SELECT count(*) FROM files").fetchone()[0]
     finally:
@@ -278,7 +279,7 @@ def test_kill_9_at_random_moments_while_ingesting_1000_files(make_tempest, tmp_p
     assert len(archived) == len(good_contents) == 940  # duplicates collapse to one copy
     assert len(quarantined) == len(reasons) == 30
 
-    conn = connect(data / "tempest.sqlite3")
+    conn = connect(store_of(data))
     uploads = {r["id"]: r["outcome"] for r in conn.execute(
         "SELECT id, outcome FROM files WHERE source = 'upload'")}
     assert set(acked) <= set(uploads) and len(acked) == 40

@@ -1,0 +1,33 @@
+"""tests/tempest runs on either store: SQLite (the default) or, with
+METERS_TEST_STORE=postgresql, a real PostgreSQL started for the session
+(tests/support/postgres.py) with a fresh database for each test, handed to every Tempest the
+test makes (the `app` fixture, real servers, the CLI) as TEMPEST_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import postgres
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server = postgres.Postgres()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def tempest_store(request, monkeypatch):
+    """The store URL this test's Tempests use (None: SQLite in their data folders)."""
+    if postgres.wanted() != "postgresql":
+        yield None
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.fresh_database()
+    monkeypatch.setenv("TEMPEST_DATABASE_URL", url)
+    yield url
+    server.drop(url)
