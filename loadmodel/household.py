@@ -5,9 +5,13 @@
 # random numbers keyed by the day, so any minute of any day can be recomputed on its own.
 # Times here are local clock minutes of a local day (0..1439); events may run past midnight.
 # meter/vector/household.py computes the same numbers for many days at once; keep them in step.
+#
+# The weather, the sun and the holidays are needed once a day, to plan it (and the sun every
+# minute only with PV): they are imported where they are used, so that a Pico can unload them
+# between plans (plan_only_modules, picometer/recorder.py).
 
 from core import civil
-from loadmodel import archetypes, climate, holidays, rng, sun
+from loadmodel import rng
 from loadmodel.timing import activity_at, build_cdf, darkness, pick_bin, season_factor, slot_count
 
 WEEKDAY = 0
@@ -74,6 +78,10 @@ class Household:
     """The load model of one meter. `cfg` is a normalised config (meter.config)."""
 
     def __init__(self, cfg, zone):
+        # The archetypes' tables are read here only: imported here, so that a Pico can drop
+        # the module (individual.forget) and keep just the rows this household refers to.
+        from loadmodel import archetypes
+
         self.seed = cfg["seed"]
         self.zone = zone
         name = cfg["archetype"]
@@ -105,6 +113,8 @@ class Household:
         self.country = cfg["country"]
         self.extra_holidays = cfg["holidays_extra"]
         self.away_days = arch["away_days"] if cfg["away"] else 0
+        from loadmodel import climate
+
         self.rseed = climate.region_seed(self.lat, self.lon, cfg["weather_seed"])
         clim = cfg["climate"]
         if clim is None:
@@ -118,6 +128,11 @@ class Household:
         self.water_morning = ind["water_morning"]  # permille of it after the morning showers
         self.ev = ind["ev"]
         self.pv = cfg["pv"]
+        self.pv_watts = None
+        if self.pv is not None:
+            from loadmodel import sun
+
+            self.pv_watts = sun.pv_watts  # every minute of daylight
         self.fridge_period = 40 + rng.below(self.seed, rng.S_FRIDGE, 0, 0, 21)
         self.fridge_phase = rng.below(self.seed, rng.S_FRIDGE, 0, 1, self.fridge_period)
         # Appliances in name order, so their random streams never depend on dict order.
@@ -151,7 +166,17 @@ class Household:
 
     # -- the day ----------------------------------------------------------------------------
 
+    def plan_only_modules(self):
+        """The modules this household reads only when it plans a day: a Pico unloads them
+        between plans (the next plan imports them again)."""
+        names = ["loadmodel.holidays", "loadmodel.holiday_rules", "loadmodel.climate"]
+        if self.pv is None:
+            names.append("loadmodel.sun")
+        return names
+
     def daytype(self, day):
+        from loadmodel import holidays
+
         if civil.weekday(day) >= 5 or holidays.is_holiday(self.country, day, self.extra_holidays):
             return WEEKEND
         return WEEKDAY
@@ -195,6 +220,8 @@ class Household:
         return p
 
     def _make_plan(self, day):
+        from loadmodel import climate, sun
+
         seed = self.seed
         p = DayPlan()
         p.day = day
@@ -327,5 +354,5 @@ class Household:
         total = (total * (1000 + noise)) // 1000
         pv = 0
         if self.pv is not None and p.sunrise < m < p.sunset:
-            pv = sun.pv_watts(self.lat, self.pv["watts_peak"], self.rseed, p, day, m)
+            pv = self.pv_watts(self.lat, self.pv["watts_peak"], self.rseed, p, day, m)
         return total, pv

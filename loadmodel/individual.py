@@ -50,15 +50,16 @@ REF_AREA = 90  # m2: the floor area the archetypes' lighting and standby were se
 
 
 def forget():
-    """On a Pico, drop this module and the country tables once the draw is made: the heap
-    holds the household's traits, not the code and tables that drew them."""
+    """On a Pico, drop this module, the country tables and the archetypes' tables once the
+    draw is made: the heap holds the household's traits (and the rows of the tables they
+    refer to), not the code and tables that drew them."""
     import sys
 
     if sys.implementation.name != "micropython":
         return
     import loadmodel
 
-    for name in ("individual", "countries"):
+    for name in ("individual", "countries", "archetypes"):
         sys.modules.pop("loadmodel." + name, None)
         if name in loadmodel.__dict__:
             delattr(loadmodel, name)

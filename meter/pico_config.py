@@ -43,6 +43,10 @@ MODEL_DIR = REPO / "loadmodel"
 CORE_DIR = REPO / "core"
 # The part of the shared core the Pico runs (MicroPython-safe; core/__init__.py says so).
 PICO_CORE = ("__init__.py", "civil.py", "tz.py", "dayfile_writer.py")
+# Model modules a Pico never imports: a replay Pico reads the month slices the controller cut
+# from the CSV (meter/replay.py), never the CSV itself, so the CSV parser stays off its flash
+# (a deploy removes one an older image left there: loadmodel/ is a managed folder).
+PICO_MODEL_SKIP = ("replay_csv.py",)
 REGISTERS_DAYS = 366
 # What a Pico meter may be told besides its meter config (its defaults are in picometer/).
 OPTIONS = {
@@ -312,7 +316,7 @@ def program_files(cfg: Config, mpy: bool = True, mpy_cross: str | None = None,
                     for name in DISPLAYS[display]]
         sources += [(CORE_DIR / name, "core/" + name) for name in PICO_CORE]
         sources += [(trimmed.get(p.name, p), "loadmodel/" + p.name)
-                    for p in sorted(MODEL_DIR.glob("*.py"))]
+                    for p in sorted(MODEL_DIR.glob("*.py")) if p.name not in PICO_MODEL_SKIP]
         for src, name in sources:
             if exe:
                 files[name[:-3] + ".mpy"] = compile_mpy(src, name, exe)

@@ -25,12 +25,48 @@ import time
 
 from micropython import const
 
-from picometer import crashlog
+from picometer import crashlog, forget
 
 ROOT = ""  # the meter's folders (data/, outbox/, ...) sit at the flash root, as the seed's
 _SLICE_MS = const(250)
 _STEP_RETRY_MS = const(5000)
 _STEP_RETRY_MAX_MS = const(300000)
+
+
+class Link:
+    """The way to Tempest, for the outbox and the heartbeat: the HTTP client's settings and the
+    address it looked up. picometer/http.py itself is loaded for a request and unloaded after
+    the step (a day's upload, a heartbeat): between them its code holds no heap."""
+
+    def __init__(self, url, key, timeout_ms, deadline_ms, buf):
+        self.url = url
+        self.key = key
+        self.timeout_ms = timeout_ms
+        self.deadline_ms = deadline_ms
+        self.buf = buf
+        self.addr = None
+
+    def post(self, route, data=None, path=None, length=0):
+        from picometer import http
+
+        client = http.Client(self.url, self.key, self.timeout_ms, self.deadline_ms, self.buf)
+        client.addr = self.addr
+        try:
+            return client.post(route, data, path, length)
+        finally:
+            self.addr = client.addr
+
+
+class Beats:
+    """What lasts between heartbeats (picometer/heartbeat.py is loaded only to send one)."""
+
+    def __init__(self, serial, version, config_hash):
+        self.serial = serial
+        self.version = version
+        self.config_hash = config_hash
+        self.seed_route = False
+        self.sent = 0
+        self.last_status = None
 
 
 class App:
@@ -70,16 +106,16 @@ class App:
             self.clock = show.demo_clock(self.recorder, opts)
         else:
             from picometer import clock, http, wifi
-            from picometer.heartbeat import Heartbeat
 
             self.clock = clock.Clock(opts.get("ntp_host", "pool.ntp.org"),
                                      opts.get("ntp_timeout_s", 1), opts.get("ntp_resync_s", 21600))
             ssid, password, key = creds
             self.wifi = wifi.Wifi(ssid, password, opts.get("hostname"))
-            self.client = http.Client(opts["tempest_url"], key, opts.get("http_timeout_ms", 3000),
-                                      opts.get("http_deadline_ms", 5000), self.fs.buf)
-            self.heartbeat = Heartbeat(self.client, self.serial, opts.get("version", ""),
-                                       opts.get("config_hash"))
+            http.split_url(opts["tempest_url"])  # a bad URL fails the start, not every upload
+            forget("picometer.http")
+            self.client = Link(opts["tempest_url"], key, opts.get("http_timeout_ms", 3000),
+                               opts.get("http_deadline_ms", 5000), self.fs.buf)
+            self.heartbeat = Beats(self.serial, opts.get("version", ""), opts.get("config_hash"))
         crash.clock = self.clock
         from picometer.outbox import Outbox
 
@@ -183,14 +219,21 @@ class App:
         return True
 
     def upload(self):
-        return self.outbox.send_one(self.clock.iso())
+        try:
+            return self.outbox.send_one(self.clock.iso())
+        finally:
+            forget("picometer.http")
 
     def beat(self):
         self.hb_next = time.ticks_add(time.ticks_ms(), self.hb_ms)
+        from picometer import heartbeat
+
         try:
-            self.heartbeat.send(self)
+            heartbeat.send(self)
         except OSError as e:
             self.heartbeat.last_status = "no answer: %s" % (e,)
+        finally:
+            forget("picometer.heartbeat", "picometer.http")
 
     # -- the loop ------------------------------------------------------------------------------
 

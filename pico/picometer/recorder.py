@@ -3,7 +3,9 @@
 #
 # Memory (docs/pico.md has the figures): the model is built once, its zone table from two flat
 # lists; the Ticker streams each day file from the journal on flash, so no day is ever held in
-# memory, and keeps the open day (a few numbers) between ticks instead of replaying it.
+# memory, and keeps the open day (a few numbers) between ticks instead of replaying it. The
+# modules the household reads only to plan a day (weather, sun, holidays) are unloaded after
+# every tick: a day is planned once, and the next plan loads them again from the flash.
 #
 # Time: tick(minute) records at most `max_intervals` intervals per call, so a catch-up after
 # hours or days without power proceeds a slice per main-loop pass, between watchdog feeds.
@@ -11,6 +13,8 @@
 import gc
 
 from micropython import const
+
+from picometer import forget
 
 REGISTERS = "/registers.txt"
 _TICKER_KEYS = ("serial", "interval", "channels", "timezone", "generator_json", "metadata_json")
@@ -45,6 +49,16 @@ class Recorder:
             sensors = Sensors(cfg)
         self.ticker = Ticker(self.model, cfg, fs, root, self.opening, buffer_rows=False,
                              sensors=sensors)
+        # Not on a sensor meter: its sensors (loadmodel/sensors.py) hold the weather's and the
+        # fixed-point code for good, and an unloaded module would be loaded twice.
+        self.unload = ()
+        plan_only = getattr(self.model.load, "plan_only_modules", None)
+        if plan_only is not None and sensors is None:
+            names = plan_only()
+            if "loadmodel.sun" in names and "loadmodel.climate" in names:
+                names.append("loadmodel.fixed")  # only they import it
+            self.unload = tuple(names)
+            forget(*self.unload)
         # The model has read what it needs; the Ticker keeps reading only these few keys.
         for key in list(cfg):
             if key not in _TICKER_KEYS:
@@ -86,8 +100,11 @@ class Recorder:
 
     def tick(self, minute):
         """Record what ended by UTC minute `minute` (at most max_intervals intervals)."""
-        s = self.ticker.tick(minute, max_intervals=self.max_intervals,
-                             write_open=self.write_open)
+        try:
+            s = self.ticker.tick(minute, max_intervals=self.max_intervals,
+                                 write_open=self.write_open)
+        finally:
+            forget(*self.unload)
         self.fails = 0
         self.pending = s["written"] >= self.max_intervals
         if not self.pending:

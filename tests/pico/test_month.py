@@ -2,7 +2,9 @@
 
 The program is booted as main.py boots it and run through its main loop (App.once) for 30
 simulated days, delivering to a real Tempest over MicroPython's sockets. The live heap is
-sampled at the loop's fixed point each pass; the cap bounds everything else.
+sampled at the loop's fixed point each pass, less the live heap just before the program was
+imported in the same run (the interpreter, the harness, the driver and the fakes); the cap
+bounds everything else.
 
 Heap figures on this interpreter are those of a 64-bit build: every object word is 8 bytes
 and the GC allocates in 32-byte blocks, where the RP2040's 32-bit MicroPython uses 4 and 16.
@@ -43,10 +45,11 @@ def test_a_month_of_ticks_under_the_heap_cap(tmp_path, capsys):
     assert days[0] == "2024-06-01" and days[-1] == "2024-06-30"
     assert not res.kinds("wdt-expired") and res.reset is None
     assert got["heartbeats"] >= DAYS * 4
-    peak = got["heap_peak"]
+    program = got["heap_peak"] - got["heap_base"]
     with capsys.disabled():
         print(f"\n[pico month] {DAYS} days, {got['passes']} passes in {res.duration_s:.1f} s; "
-              f"heap cap {cap // 1024} KiB; live peak {peak / 1024:.1f} KiB with the fakes "
-              f"({fakes / 1024:.1f} KiB), {(peak - fakes) / 1024:.1f} KiB for the program "
-              f"(64-bit build)")
-    assert peak - fakes < 128 * 1024
+              f"heap cap {cap // 1024} KiB; live peak {program / 1024:.1f} KiB for the program "
+              f"(64-bit build; {got['heap_base'] / 1024:.1f} KiB live before it)")
+    # 89 KiB when written (docs/pico.md), deterministic for a given program: a rise past this
+    # is a module or a table that came to stay for the whole run.
+    assert program < 96 * 1024, program

@@ -47,6 +47,9 @@ def test_pico_replays_from_slices_with_the_pi_meters_bytes(tmp_path, ticks):
         (flash / name).write_bytes(data)
     doc = json.loads((flash / "config.json").read_text())
     assert doc["model"]["replay"] == {"path": "/replay", "format": "slices"}
+    # The CSV parser is the controller's (the slices are cut there): not on the Pico's flash.
+    assert (flash / "loadmodel" / "replay.mpy").exists()
+    assert not (flash / "loadmodel" / "replay_csv.mpy").exists()
 
     got = run_pico(flash, ticks)
     assert got["ticks"] > 50

@@ -61,6 +61,11 @@ class Result:
 
 
 def micropython() -> Path:
+    """The interpreter: PICO_MICROPYTHON if set (another build of the unix port, e.g. the
+    32-bit one bench/bench_pico.py can measure with, docs/pico.md), else the dev extra's."""
+    given = os.environ.get("PICO_MICROPYTHON")
+    if given:
+        return Path(given)
     path = tool("micropython")
     if path is None:
         raise FileNotFoundError("micropython not found: run scripts/setup.sh (dev extra)")

@@ -11,6 +11,11 @@
 # pass, instead of at every feed by the harness (control heap.sample false): the same figure,
 # the heap at its emptiest point of each pass, for a third of the collections. The transient
 # peak within a step is what the heap cap itself bounds.
+#
+# heap_base is the live heap just before the program is imported, in this same run: the
+# interpreter's own, the harness's boot code, this driver and the fakes (built into a Pico).
+# heap_peak - heap_base is the program's; the fakes' overhead measured in a separate run
+# (runner.fakes_overhead) leaves the harness's boot code and this driver in the figure.
 import gc
 import json
 import socket  # noqa: F401
@@ -21,11 +26,14 @@ import _harness  # the fakes' shared state: only to pause the fake watchdog for 
 import machine  # noqa: F401 - the fakes first, as boot.py does (built into a Pico)
 import network  # noqa: F401
 import ntptime  # noqa: F401
-import picometer
-from picometer import start
 
 with open("/month.json") as f:
     days = json.load(f)["days"]
+gc.collect()
+base = gc.mem_alloc()
+import picometer  # noqa: E402
+from picometer import start  # noqa: E402
+
 app = start.boot()
 # As main.py does: the boot code is unloaded once the App is built.
 del start, picometer.start, sys.modules["picometer.start"]
@@ -54,4 +62,5 @@ print("result " + json.dumps({
     "passes": passes, "sent": app.outbox.sent, "rejected": app.outbox.rejected,
     "heartbeats": app.heartbeat.sent, "uptime_s": app.uptime_s(), "errors": app.crash.errors,
     "last_error": app.last_error(), "last_tick": app.last_tick, "heap_peak": peak,
+    "heap_base": base,
     "heap_end": gc.mem_alloc(), "free_end": gc.mem_free()}))
