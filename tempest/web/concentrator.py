@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from tempest import names
 from tempest.concentrators import registry as concentrators
-from tempest.db import get_db
+from tempest.db import get_db, transaction
 from tempest.web import auth
 from tempest.web.errors import APIError, bad_request
 from tempest.web.heartbeats import server_time, take_heartbeat
@@ -105,16 +105,18 @@ def batch_heartbeats():
     now = time.time()
     owners = _owners(cid, [i.get("serial") for i in items if isinstance(i, dict)])
     verdicts = []
-    for index, item in enumerate(items):
-        serial = item.get("serial") if isinstance(item, dict) else None
-        try:
-            if not isinstance(item, dict):
-                raise bad_request("a heartbeat is a JSON object", f"heartbeats[{index}]")
-            take_heartbeat(_check_behind(cid, serial, owners), item, now)
-        except APIError as exc:
-            verdicts.append(_refusal(index, exc, serial if names.valid_serial(serial) else None))
-            continue
-        verdicts.append(_verdict(index, 200, {"serial": serial, "status": "ok"}))
+    with transaction(get_db()):  # one commit for the batch; a refused item writes nothing
+        for index, item in enumerate(items):
+            serial = item.get("serial") if isinstance(item, dict) else None
+            try:
+                if not isinstance(item, dict):
+                    raise bad_request("a heartbeat is a JSON object", f"heartbeats[{index}]")
+                take_heartbeat(_check_behind(cid, serial, owners), item, now, batched=True)
+            except APIError as exc:
+                verdicts.append(_refusal(index, exc,
+                                         serial if names.valid_serial(serial) else None))
+                continue
+            verdicts.append(_verdict(index, 200, {"serial": serial, "status": "ok"}))
     return _answer(cid, verdicts, now, server_time=server_time(now))
 
 

@@ -18,10 +18,11 @@ from tempest.web.params import limit_arg
 bp = Blueprint("heartbeats", __name__)
 
 
-def take_heartbeat(serial: str, body: dict, now: float) -> None:
+def take_heartbeat(serial: str, body: dict, now: float, batched: bool = False) -> None:
     """One heartbeat for `serial` (whose key came with the request), checked and recorded, or
     an APIError naming the field. The per-meter routes and a concentrator's batch
-    (tempest/web/concentrator.py) both come through here, so both check alike."""
+    (tempest/web/concentrator.py) both come through here, so both check alike. `batched`:
+    inside the caller's transaction (a concentrator's batch commits once)."""
     claimed = body.get("serial")
     if claimed is None:
         raise bad_request("a heartbeat names its serial", "serial")
@@ -29,7 +30,7 @@ def take_heartbeat(serial: str, body: dict, now: float) -> None:
         raise APIError(403, "forbidden", auth.OTHER_SERIAL.format(what="that serial"),
                        field="serial")
     try:
-        registry.record(get_db(), serial, body, now)
+        (registry.record_in if batched else registry.record)(get_db(), serial, body, now)
     except registry.BadHeartbeat as exc:
         raise bad_request(exc.reason, exc.field) from exc
 
