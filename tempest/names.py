@@ -19,9 +19,10 @@ _SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ID = re.compile(r"[0-9a-f]{20}")
-# Upload and re-ingest files carry their ingest id in the name: <stem>.<marker>-<id>.json
-_MARKED = re.compile(r"\.(up|re)-([0-9a-f]{20})\.json\Z")
-_MARKER_SOURCE = {"up": "upload", "re": "reingest"}
+# Upload, re-ingest and DLMS-collected files carry their ingest id in the name:
+# <stem>.<marker>-<id>.json; the marker is the route the file came by (files.source).
+_MARKED = re.compile(r"\.(up|re|dl)-([0-9a-f]{20})\.json\Z")
+_MARKER_SOURCE = {"up": "upload", "re": "reingest", "dl": "dlms"}
 # rsync writes `.<name>.XXXXXX` and renames it into place.
 _RSYNC_TEMP = re.compile(r"\..+\.[A-Za-z0-9]{6}")
 _TEMP_SUFFIXES = (".tmp", ".part", "~", ".swp")

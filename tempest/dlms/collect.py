@@ -11,6 +11,7 @@ less the day's intervals: the same snapshots the meter's own day file carries.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from core import DATA_MODEL_VERSION, __version__, civil, dayfile_writer, tz, tzdb
 from core.configdoc import canonical_json
+from tempest import names
 from tempest.dlms import client
 from tempest.ingest import dropbox
 
@@ -102,8 +104,12 @@ def collect_day(ep: Endpoint, day: int, drop_dir: Path, now: float) -> Collected
         return result
     text = _day_file(ep, day, zone, start, next_start, interval, channels, opening, closing,
                      day_rows)
-    name = f"{ep.serial}_{civil.format_day(day)}.json"
-    result.path = dropbox.write_atomic(drop_dir, name, text.encode())
+    data = text.encode()
+    # Marked as the DLMS route (files.source "dlms" in the API and UI), with an id from the
+    # content: the same day collected twice is the same delivery, stored once.
+    ingest_id = names.derived_id(f"dlms/{ep.serial}", hashlib.sha256(data).hexdigest())
+    name = names.upload_name(ep.serial, civil.format_day(day), ingest_id, marker="dl")
+    result.path = dropbox.write_atomic(drop_dir, name, data)
     return result
 
 
