@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from gurux_dlms import GXDateTime
-from gurux_dlms.enums import DataType, Unit
+from gurux_dlms.enums import DataType, ErrorCode, Unit
 from gurux_dlms.objects import (
     GXDLMSClock,
     GXDLMSData,
@@ -145,7 +145,7 @@ class LiveProfile(GXDLMSProfileGeneric):
                 first = parse_dlms_time(bytes(e.parameters[1]), self._src)
                 last = parse_dlms_time(bytes(e.parameters[2]), self._src)
             elif e.selector:
-                e.error = 250  # other-reason: only range access is implemented
+                e.error = ErrorCode.OTHER_REASON  # only range access is implemented
                 return None
             table = [[dlms_time(self._src, r[0] * 60), *r[1:]] for r in self._read(first, last)]
             return self.getData(settings, e, table, None)

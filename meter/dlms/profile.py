@@ -34,7 +34,7 @@ def rows(src: MeterSource, first_end: int, last_end: int) -> list[Row]:
     """The profile's rows whose interval ends in [first_end, last_end] (UTC minutes), within
     the buffer's depth and up to the meter's clock."""
     meter_now = int(src.meter_seconds() // 60)
-    oldest = meter_now - src_depth_minutes(src)
+    oldest = meter_now - _depth_minutes(src)
     first_end = max(first_end, oldest + 1)
     last_end = min(last_end, meter_now)
     if last_end < first_end:
@@ -68,7 +68,7 @@ def rows(src: MeterSource, first_end: int, last_end: int) -> list[Row]:
     return out
 
 
-def src_depth_minutes(src: MeterSource) -> int:
+def _depth_minutes(src: MeterSource) -> int:
     return src.profile_days * 1440
 
 
