@@ -258,6 +258,23 @@ def _days(cfg: Config, pub: Publisher, folders: Folders, events: Events,
         res.sent.append(entry.name)
 
 
+def send_days(cfg: Config, items: list) -> tuple[list, str | None]:
+    """A redial (meter/delivery/redial.py): publish each item's bytes on day/<item.day> and
+    wait for its PUBACK. ([(item, "sent", None)...], the error that stopped it or None)."""
+    pub = publisher(cfg)
+    if pub is None:
+        return [], "no mqtt settings in the config: nowhere to publish to"
+    if not pub.wait_connected(pub.s.timeout_s):
+        return [], f"broker {pub.s.host}:{pub.s.port} not connected"
+    done = []
+    for item in items:
+        info = pub.publish(("day", item.day), item.data, qos=1)
+        if not pub.wait_acked([info], pub.s.timeout_s):
+            return done, "the broker did not acknowledge " + item.name
+        done.append((item, "sent", None))
+    return done, None
+
+
 # -- live intervals, heartbeats, events ----------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ that went out is kept in sent/, so a later redial sends the same bytes even if t
 has changed since.
 
 Redials ignore the backoff (someone is asking now) and do not change it. They go by the
-meter's delivery mode: HTTP, or rsync through a staging folder of their own.
+meter's delivery mode: HTTP, rsync through a staging folder of their own, or MQTT.
 """
 
 from __future__ import annotations
@@ -130,8 +130,13 @@ def redial(cfg: Config, root, first: int, last: int, now_min: int,
     try:
         with folders.lock():
             items, notes = collect(cfg, folders.root, first, last, now_min, include_open)
-            send = _send_http if s.mode == "http" else _send_rsync
-            done, error = send(s, folders, items)
+            if s.mode == "mqtt":
+                from meter.delivery.mqtt import send_days  # paho only where a meter uses it
+
+                done, error = send_days(cfg, items)
+            else:
+                send = _send_http if s.mode == "http" else _send_rsync
+                done, error = send(s, folders, items)
             for item, status, reason in done:
                 _after(folders, events, item, status, reason)
     except Busy as exc:

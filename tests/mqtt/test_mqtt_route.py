@@ -13,8 +13,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from core import civil
 from meter import operations
 from meter.delivery import mqtt
+from meter.delivery.redial import redial
 from meter.delivery.route import deliver
 from tests.meter.configs import cfg_of, family
 from tests.mqtt.conftest import ENV
@@ -59,6 +61,15 @@ def ingest(data_dir: Path, serial: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def archived(data_dir: Path, serial: str) -> dict[str, bytes]:
+    """Reading day -> the bytes Tempest archived for it (named by content: one file per
+    distinct version, so a day stored twice would show as two)."""
+    files = sorted((data_dir / "archive" / serial).glob("*.json"))
+    days = [p.name.split("_", 1)[1][:10] for p in files]
+    assert len(days) == len(set(days)), days
+    return {day: p.read_bytes() for day, p in zip(days, files, strict=True)}
+
+
 def test_sealed_days_reach_tempest_byte_for_byte(tmp_path, broker, tempest_sub, listen):
     tempest_sub.start()
     live = listen("meters/mq-1/#")
@@ -78,7 +89,8 @@ def test_sealed_days_reach_tempest_byte_for_byte(tmp_path, broker, tempest_sub, 
     state = wait_for(lambda: live.on("meters/mq-1/state"), what="the state topic")
     assert json.loads(state[-1][1])["state"] == "online"
     for day, data in sent.items():
-        assert [m[1] for m in live.on(f"meters/mq-1/day/{day}")] == [data]
+        got = wait_for(lambda day=day: live.on(f"meters/mq-1/day/{day}"), what=day)
+        assert [m[1] for m in got] == [data]
     # The live intervals: the open day's two, in order, values as the day file has them.
     intervals = wait_for(lambda: live.on("meters/mq-1/interval"), what="intervals")
     docs = [json.loads(m[1]) for m in intervals]
@@ -86,6 +98,15 @@ def test_sealed_days_reach_tempest_byte_for_byte(tmp_path, broker, tempest_sub, 
     assert all(d["reading_day"] == "2025-03-13" and d["status"] == "open" for d in docs)
     assert set(docs[0]["values"]) == {"Total", "Main", "Sub1"}
     assert ingest(tempest_sub.data_dir, "mq-1") == {"files": 3, "stored": 3}
+
+    # A redial over MQTT sends a day again: it reaches the drop folder, and is not stored twice.
+    out = redial(cfg, root, civil.parse_day("2025-03-11"), civil.parse_day("2025-03-11"),
+                 minute("2025-03-13T01:00:00+01:00"))
+    assert out["days_uploaded"] == 1 and out["error"] is None
+    again = wait_for(lambda: dropped(tempest_sub.drop), what="the redialled day")
+    assert again == {"2025-03-11": [sent["2025-03-11"]]}
+    assert ingest(tempest_sub.data_dir, "mq-1")["files"] == 1
+    assert archived(tempest_sub.data_dir, "mq-1") == sent
 
 
 def test_a_broker_restart_and_tempest_away_lose_nothing_and_store_nothing_twice(
@@ -127,6 +148,7 @@ def test_a_broker_restart_and_tempest_away_lose_nothing_and_store_nothing_twice(
                    what="three days in the drop folder")
     assert got == {day: [data] for day, data in sent.items()}
     assert ingest(tempest_sub.data_dir, "mq-2") == {"files": 3, "stored": 3}
+    assert archived(tempest_sub.data_dir, "mq-2") == sent
 
     # Intervals recorded while the broker was down went out once it was back: no gap from
     # the first published interval to the last recorded one.
