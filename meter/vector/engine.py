@@ -21,7 +21,7 @@ from loadmodel.engine import (
     ROLE_SUB,
     MeterModel,
 )
-from meter.vector import ints
+from meter.vector import ints, memory
 from meter.vector.household import VectorHousehold
 from meter.vector.legacy import VectorLegacy
 from meter.vector.replay import VectorReplay
@@ -58,12 +58,25 @@ class Run:
         return np.where(self.outage[:, None], 0, out)
 
 
+def _wh(watts: np.ndarray, n: int) -> np.ndarray:
+    """Wh of each n-minute interval from per-minute watts: (sum + 30) // 60, as int64."""
+    if n == 1:  # in the watts' own width (int32 halves the traffic), then widened
+        s = watts + watts.dtype.type(30)
+        s //= 60
+        return s.astype(np.int64, copy=False)
+    s = watts.reshape(-1, n).sum(axis=1, dtype=np.int64)
+    s += 30
+    s //= 60
+    return s
+
+
 def labels_of(bits: int) -> list[str]:
     return [name for bit, name in FAULT_NAMES if bits & bit]
 
 
 class VectorMeter:
     def __init__(self, cfg: dict):
+        memory.keep_freed_memory()  # the engine is page-fault bound without it (memory.py)
         self.m = MeterModel(cfg)
         self.cfg = cfg
         if cfg["load_model"] == "household":
@@ -108,20 +121,25 @@ class VectorMeter:
 
         first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         total = int(counts.sum())
-        day_of = np.repeat(np.arange(len(days)), counts)
-        i_in_day = np.arange(total, dtype=np.int64) - first[day_of]
-        a = starts[day_of] + i_in_day * n  # each interval's start
-        ends = a + n
+        # Interval k of day d ends at starts[d] + (k - first[d] + 1) * n. Days tile time (each
+        # starts where the one before ended), so that is one arithmetic run from the first day.
+        day_base = starts - first * n
+        if (day_base == day_base[0]).all():
+            ends = np.arange(int(starts[0]) + n, int(starts[0]) + (total + 1) * n, n,
+                             dtype=np.int64)
+        else:
+            ends = np.repeat(day_base + n, counts) + np.arange(total, dtype=np.int64) * n
+        # Per-interval day index and position, made only when drift or faults need them.
+        day_of = np.repeat(np.arange(len(days)), counts) if (drift.any() or m.missing_p or
+                                                             m.estimated_p or m.spike_p) else None
         drift_min = int(drift.max())
         # Without drift the intervals tile [u0, u1) exactly: sum them by reshaping.
-        t_imp, t_exp, t_gen = (None if v is None else
-                               (v[drift_min:].reshape(-1, n).sum(axis=1, dtype=np.int64) + 30)
-                               // 60 for v in minutes)
+        t_imp, t_exp, t_gen = (None if v is None else _wh(v[drift_min:], n) for v in minutes)
         true = self._split(t_imp, t_exp, t_gen, ends)
         if drift_min:
             prefix = [None if v is None else np.concatenate([[0], np.cumsum(v, dtype=np.int64)])
                       for v in minutes]
-            offs = a - drift[day_of] - u0
+            offs = ends - n - drift[day_of] - u0
             r_imp, r_exp, r_gen = (None if p is None else (p[offs + n] - p[offs] + 30) // 60
                                    for p in prefix)
             faults = np.where(drift[day_of] > 0, F_DRIFT, 0).astype(np.int64)
@@ -133,6 +151,7 @@ class VectorMeter:
             recorded = true if not drift_min else self._split(r_imp, r_exp, r_gen, ends)
         else:
             dd = days[day_of]
+            i_in_day = np.arange(total, dtype=np.int64) - np.repeat(first, counts)
             missing = self._missing(dd, i_in_day)
             est_first, est_len = self._estimated(dd, i_in_day, counts[day_of])
             est = (est_len > 0) & ~missing

@@ -37,13 +37,16 @@ class VectorHousehold:
         h = self.h
         # activity_at() for every x in [-SHIFT_AFTER, 1440 + SHIFT_BEFORE): index x + SHIFT_AFTER.
         xs = np.arange(-SHIFT_AFTER, 1440 + SHIFT_BEFORE, dtype=np.int64)
-        act_tab = np.stack([self._activity_table(h.activity[t], xs) for t in (0, 1)])
-        # windows[t][k] is the 1440 values starting at x = k - SHIFT_AFTER: one row per shift.
-        self.act_windows = [np.lib.stride_tricks.sliding_window_view(
-            act_tab[t].astype(np.int32), 1440) for t in (0, 1)]
+        act_tab = np.concatenate([self._activity_table(h.activity[t], xs) for t in (0, 1)])
+        # Row t * len(xs) + k is the 1440 values of day type t starting at x = k - SHIFT_AFTER:
+        # one row per type and shift, so a year's activity is one row gather.
+        self._act_len = len(xs)
+        self.act_windows = np.lib.stride_tricks.sliding_window_view(
+            act_tab.astype(np.int32), 1440)
         self.cdfs = [(np.array(build_cdf(a[5], h.activity[0]), dtype=np.int64),
                       np.array(build_cdf(a[5], h.activity[1]), dtype=np.int64))
                      for a in h.appliances]
+        self._apps = self._appliance_table() if h.appliances else None
         self.shower_cdfs = None if h.shower_pref is None else tuple(
             np.array(build_cdf(h.shower_pref, h.activity[t]), dtype=np.int64) for t in (0, 1))
         self.heat_w = None if h.heat_weights is None else np.array(h.heat_weights, dtype=np.int64)
@@ -51,6 +54,7 @@ class VectorHousehold:
         # gather per day instead of a modulo per minute.
         self._cycles = {p: ((np.arange(p)[:, None] + _MINUTES[None, :]) % p).astype(np.int16)
                         for p in {h.fridge_period, *(c[1] for c in h.cold)}}
+        sky.dark_tables()
         self._tz_starts = np.array(zone.starts, dtype=np.int64)
         self._tz_offsets = np.array(zone.offsets, dtype=np.int64)
 
@@ -129,53 +133,59 @@ class VectorHousehold:
     # -- events (DayPlan.events / .extra) --------------------------------------------------
 
     def events(self, days: np.ndarray, s: dict):
-        """(day index, start, end, watts) arrays for scaled events, then for extra events."""
+        """(day index, start, end, watts) arrays for scaled events, then for extra events.
+
+        Every appliance's slots are drawn in one go (rows are all appliances' slots, columns
+        days), and every hit's time, length and power likewise: the draws are the same as one
+        appliance at a time (keyed by day and slot), in fewer, larger array operations."""
         h = self.h
         seed = h.seed
         idx_all, st_all, en_all, w_all = [], [], [], []
         home = ~s["away"]
         di = np.arange(len(days), dtype=np.int64)
-        for ai, (_key, spec, wd, we, slots, _pref, akey, offset) in enumerate(h.appliances):
-            watts, lo, hi, _pref, sens, phases = spec
-            uses = np.where(s["dtype"] == WEEKEND, we, wd)
-            sf = 1000 + (sens * (150 - s["temp"])) // 25
+        if h.appliances:
+            a = self._apps
+            weekend = (s["dtype"] == WEEKEND)[None, :]
+            uses = np.where(weekend, a["we"][:, None], a["wd"][:, None])
+            sf = 1000 + (a["sens"][:, None] * (150 - s["temp"][None, :])) // 25
             lam = (uses * sf) // 1000
-            lam = (lam * s["mood"]) // 1000
-            threshold = (lam * 65536) // (100 * slots)
-            # All slots of the appliance at once: rows are slots, columns days.
-            keys = (akey + np.arange(slots, dtype=np.int64))[:, None]
-            hit = (ints.u16(seed, rng.S_EVENT_COUNT, days[None, :], keys) < threshold) & home
+            lam = (lam * s["mood"][None, :]) // 1000
+            threshold = (lam * 65536) // (100 * a["slots"][:, None])  # [appliances, days]
+            keys = a["keys"][:, None]
+            hit = (ints.u16(seed, rng.S_EVENT_COUNT, days[None, :], keys)
+                   < threshold[a["app_of_key"]]) & home
             slot_i, day_i = np.nonzero(hit)
-            if not len(day_i):
-                continue
-            key = keys[slot_i, 0]
+            app = a["app_of_key"][slot_i]
+            key = a["keys"][slot_i]
             d_hit = days[day_i]
-            dt = s["dtype"][day_i]
             u = ints.u16(seed, rng.S_EVENT_TIME, d_hit, key)
-            q = self._pick_bin(self.cdfs[ai], dt, u)
+            q = self._pick_bins(app * 2 + s["dtype"][day_i], u)
             start = (q * 15 + ints.below(seed, rng.S_EVENT_MINUTE, d_hit, key, 15)
-                     + s["shift"][day_i] + offset)
+                     + s["shift"][day_i] + a["offset"][app])
             start = np.maximum(start, 0)
-            length = lo + ints.below(seed, rng.S_EVENT_LEN, d_hit, key, hi - lo + 1)
+            length = a["lo"][app] + ints.below(seed, rng.S_EVENT_LEN, d_hit, key, a["span"][app])
             pf = ((900 + ints.below(seed, rng.S_EVENT_POWER, d_hit, key, 201)) * h.efficiency) // 1000
-            rows = di[day_i]
-            if phases is None:
-                idx_all.append(rows)
-                st_all.append(start)
-                en_all.append(start + length)
-                w_all.append((watts * pf) // 1000)
-                continue
-            t = start
-            end = start + length
-            last = len(phases) - 1
-            for i, (mins, w) in enumerate(phases):
-                stop = end if i == last else np.minimum(t + mins, end)
-                keep = stop > t
-                idx_all.append(rows[keep])
-                st_all.append(t[keep])
-                en_all.append(stop[keep])
-                w_all.append(((w * pf) // 1000)[keep])
-                t = stop
+            simple = a["simple"][app]
+            idx_all.append(day_i[simple])
+            st_all.append(start[simple])
+            en_all.append((start + length)[simple])
+            w_all.append(((a["watts"][app] * pf) // 1000)[simple])
+            for ai in a["phased"]:  # appliances whose power changes through a cycle
+                sel = app == ai
+                t = start[sel]
+                end = t + length[sel]
+                rows = day_i[sel]
+                pfs = pf[sel]
+                phases = h.appliances[ai][1][5]
+                last = len(phases) - 1
+                for i, (mins, w) in enumerate(phases):
+                    stop = end if i == last else np.minimum(t + mins, end)
+                    keep = stop > t
+                    idx_all.append(rows[keep])
+                    st_all.append(t[keep])
+                    en_all.append(stop[keep])
+                    w_all.append(((w * pfs) // 1000)[keep])
+                    t = stop
         if h.pool_w:  # Household._make_plan: the pool pump's timer runs, home or away
             run = np.clip(120 + (s["temp"] - 100) * 3, 120, 480)
             idx_all.append(di)
@@ -194,6 +204,35 @@ class VectorHousehold:
             return z, z, z, z
         return (np.concatenate(idx), np.concatenate(st), np.concatenate(en),
                 np.concatenate(w).astype(np.int64))
+
+    def _pick_bins(self, seg, u):
+        """_pick_bin for many appliances at once: hit k uses cdf number seg[k] (appliance * 2
+        + day type). The cdfs are laid end to end, each lifted above the one before, so one
+        search in the whole row finds the same bin as a search in its own cdf."""
+        top = self._apps["top"][seg]
+        lifted = ((u * top) >> 16) + seg * self._apps["lift"]
+        return np.searchsorted(self._apps["cdf_row"], lifted, side="right") - seg * 96
+
+    def _appliance_table(self) -> dict:
+        """The appliances' parameters as arrays, for events()."""
+        apps = self.h.appliances
+        col = lambda f: np.array([f(x) for x in apps], dtype=np.int64)  # noqa: E731
+        slots = col(lambda x: x[4])
+        cdfs = [c for pair in self.cdfs for c in pair]
+        lift = max([int(c[-1]) for c in cdfs] + [0]) + 1
+        return {
+            "wd": col(lambda x: x[2]), "we": col(lambda x: x[3]), "slots": slots,
+            "sens": col(lambda x: x[1][4]), "offset": col(lambda x: x[7]),
+            "watts": col(lambda x: x[1][0]), "lo": col(lambda x: x[1][1]),
+            "span": col(lambda x: x[1][2] - x[1][1] + 1),
+            "simple": np.array([x[1][5] is None for x in apps], dtype=bool),
+            "phased": [ai for ai, x in enumerate(apps) if x[1][5] is not None],
+            "keys": np.concatenate([x[6] + np.arange(x[4], dtype=np.int64) for x in apps]),
+            "app_of_key": np.repeat(np.arange(len(apps)), slots),
+            "top": np.array([int(c[95]) for c in cdfs], dtype=np.int64),
+            "lift": lift,
+            "cdf_row": np.concatenate([c + k * lift for k, c in enumerate(cdfs)]),
+        }
 
     @staticmethod
     def _pick_bin(cdfs, dtype, u):
@@ -288,14 +327,12 @@ class VectorHousehold:
         cycles += [(c[0], c[1], c[2], on) for c, on in zip(h.cold, s["cold_on"], strict=True)]
         for watts, period, phase, on in cycles:
             cycle = self._cycles[period][(days * 1440 + phase) % period]
-            base += (cycle < on[:, None].astype(np.int16)) * np.int32(watts)
-        # Lighting: darkness() * activity_at(), at home only.
-        sunrise = s["sunrise"][:, None].astype(np.int32)
-        sunset = s["sunset"][:, None].astype(np.int32)
-        dd = np.maximum(sunrise + 20 - m, m - (sunset - 20))
-        dark = np.clip(((dd + 30) * 64) // 60, 0, 64)  # darkness(): same values, one pass
-        act = self._activity(s["dtype"], s["shift"])
-        light = (np.int32(h.light_w) * act * dark) // 6400
+            np.add(base, np.int32(watts), out=base, where=cycle < on[:, None].astype(np.int16))
+        # Lighting: darkness() * activity_at(), at home only; products made in place.
+        light = self._activity(s["dtype"], s["shift"])
+        light *= np.int32(h.light_w)
+        light *= sky.darkness(s["sunrise"], s["sunset"])
+        light //= 6400
         light[s["away"]] = 0
         base += light
         total = base if h.scale == 1000 else (base.astype(np.int64) * h.scale // 1000).astype(np.int32)
@@ -304,20 +341,18 @@ class VectorHousehold:
         heat = self._climate(days, s)
         if heat is not None:
             total += heat
-        noise = ints.jitter(ints.draw(h.seed, rng.S_MINUTE_NOISE, days, 0)[:, None], m, 81) - 40
-        total = (total * (1000 + noise)) // 1000
+        # total * (1000 + noise) // 1000 with noise = jitter - 40, in the jitter's own array.
+        scaled = ints.jitter(ints.draw(h.seed, rng.S_MINUTE_NOISE, days, 0)[:, None], m, 81)
+        scaled += np.int32(960)
+        scaled *= total
+        scaled //= 1000
+        total = scaled
         pv = sky.pv(h, days, s) if h.pv is not None else None
         return total, pv
 
     def _activity(self, dtype, shift):
         """activity_at(profile[dtype], m - shift) for every day and minute, by row copies."""
-        out = np.empty((len(dtype), 1440), dtype=np.int32)
-        for t in (0, 1):
-            sel = dtype == t
-            if sel.any():
-                windows = self.act_windows[t]
-                out[sel] = windows[SHIFT_AFTER - shift[sel]]
-        return out
+        return self.act_windows[dtype * self._act_len + SHIFT_AFTER - shift]
 
     @staticmethod
     def _paint(idx, st, en, w, flat):

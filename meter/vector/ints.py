@@ -81,17 +81,19 @@ def cos_ba(a) -> np.ndarray:
     return sin_ba(np.asarray(a, dtype=np.int64) + fixed.QUARTER)
 
 
+_SIN_QUARTER = None
+
+
 def asin_pos(x) -> np.ndarray:
+    """fixed.asin_pos: the largest b in [0, QUARTER] with sin_ba(b) <= x (0 where none is).
+
+    fixed.asin_pos finds it by bisection; sin_ba does not decrease on [0, QUARTER], so the
+    same b is a search in the table of every sin_ba(b) there, made once."""
+    global _SIN_QUARTER
+    if _SIN_QUARTER is None:
+        _SIN_QUARTER = sin_ba(np.arange(fixed.QUARTER + 1, dtype=np.int64))
     x = np.asarray(x, dtype=np.int64)
-    lo = np.zeros_like(x)
-    hi = np.full_like(x, fixed.QUARTER)
-    for _ in range(16):
-        mid = (lo + hi + 1) >> 1
-        ok = sin_ba(mid) <= x
-        active = lo < hi
-        lo = np.where(active & ok, mid, lo)
-        hi = np.where(active & ~ok, mid - 1, hi)
-    return lo
+    return np.maximum(np.searchsorted(_SIN_QUARTER, x, side="right") - 1, 0)
 
 
 def acos_ba(x) -> np.ndarray:

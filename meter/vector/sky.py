@@ -1,7 +1,8 @@
 """The weather, the sun and rooftop PV of a run of days, for meter/vector/household.py.
 
-Each function mirrors the per-tick model's (loadmodel.climate, loadmodel.sun) for a whole
-array of days; `h` is the household (loadmodel.household.Household) they belong to.
+Each function mirrors the per-tick model's (loadmodel.climate, loadmodel.sun,
+loadmodel.timing.darkness) for a whole array of days; `h` is the household
+(loadmodel.household.Household) they belong to.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from loadmodel.fixed import ONE, TURN
 from meter.vector import ints
 
 _MINUTES = np.arange(1440, dtype=np.int64)
+_MINUTES32 = _MINUTES.astype(np.int32)
 
 
 def temps(h, days, doy):
@@ -55,6 +57,37 @@ def sun(h, doy, offsets):
     half = (ints.acos_ba(x) * 1440) // TURN
     geom = ((sp * sd) >> 15, (cp * cd) >> 15)
     return noon - half, noon + half, noon, geom
+
+
+# darkness(m, sunrise, sunset) is the larger of a ramp down from sunrise and a ramp up to
+# sunset, each saturating at 0 and 64: so it is the maximum of two rows, one chosen by the
+# sunrise and one by the sunset, from tables made once. Sunrises and sunsets beyond the tables'
+# ends give the same row as the end (all 0 or all 64), so they are clipped to them.
+_RISE_LO, _RISE_HI = -51, 1450
+_SET_LO, _SET_HI = -10, 1489
+_DARK_TABLES = None
+
+
+def _ramp(x):
+    return np.clip(((x + 30) * 64) // 60, 0, 64).astype(np.int8)
+
+
+def dark_tables():
+    """(row by sunrise, row by sunset), made on first use and then shared by every meter."""
+    global _DARK_TABLES
+    if _DARK_TABLES is None:
+        rise = np.arange(_RISE_LO, _RISE_HI + 1, dtype=np.int32)[:, None]
+        sets = np.arange(_SET_LO, _SET_HI + 1, dtype=np.int32)[:, None]
+        _DARK_TABLES = (_ramp(rise + 20 - _MINUTES32[None, :]),
+                        _ramp(_MINUTES32[None, :] - sets + 20))
+    return _DARK_TABLES
+
+
+def darkness(sunrise, sunset):
+    """darkness() for every day and minute: [D, 1440] int8."""
+    by_rise, by_set = dark_tables()
+    return np.maximum(by_rise[np.clip(sunrise, _RISE_LO, _RISE_HI) - _RISE_LO],
+                      by_set[np.clip(sunset, _SET_LO, _SET_HI) - _SET_LO])
 
 
 def pv(h, days, s):
