@@ -134,8 +134,8 @@ def test_every_outage_in_the_truth_has_its_power_failure_events(meter_server):
     days = [(first + timedelta(days=k)).date().isoformat() for k in range(39)]
     # The whole window (39 days) in-process, on one engine: `meter truth` prints this.
     vm = VectorMeter(cfg.model)
-    outage_days = {d for d in days
-                   if daybuild.truth(cfg, civil.parse_day(d), vm)["day_faults"]["outage"]}
+    faults = {d: daybuild.truth(cfg, civil.parse_day(d), vm)["day_faults"] for d in days}
+    outage_days = {d for d in days if faults[d]["outage"]}
     assert outage_days  # the window has outages to find
     with session(host, port, PASSWORD.encode()) as meter:
         events = meter.profile("0.0.99.98.0.255")
@@ -158,6 +158,16 @@ def test_every_outage_in_the_truth_has_its_power_failure_events(meter_server):
     for when, _ in failures:
         if datetime(2024, 5, 8, tzinfo=BERLIN) <= when < datetime(2024, 6, 16, tzinfo=BERLIN):
             assert when.date().isoformat() in outage_days
+    # Where the drifting clock resyncs (its drift drops), the log has "clock adjusted": the
+    # old time (the meter's clock just before, event 4) and the new (event 5).
+    resyncs = [(d, faults[p]["clock_drift_minutes"] - faults[d]["clock_drift_minutes"])
+               for p, d in zip(days, days[1:], strict=False)
+               if faults[d]["clock_drift_minutes"] < faults[p]["clock_drift_minutes"]]
+    assert resyncs  # the 30-day resync falls in the window
+    for d, back in resyncs:
+        midnight = datetime.fromisoformat(d).replace(tzinfo=BERLIN)
+        assert [midnight + timedelta(minutes=back), 4] in events
+        assert [midnight, 5] in events
 
 
 def test_a_wrong_password_is_refused_and_the_public_client_sees_only_the_name(meter_server):
