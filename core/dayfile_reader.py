@@ -101,11 +101,12 @@ def _nesting_exceeds(doc: dict, limit: int) -> bool:
 
 
 _GRIDS: dict[tuple[str, int, int], tuple] = {}
+_GRIDS_KEPT = 128  # a backlog of a few months of days, one meter after another, still hits
 
 
 def _day_grid(zone_name: str, zone, day: int, interval: int):
-    """(ends, index, labels, slot of a label) of a day's interval grid. Kept for the last few
-    grids: a batch of files is mostly one day in a few zones, and the labels are a tenth of a
+    """(ends, index, labels, slot of a label) of a day's interval grid. Kept for the last
+    _GRIDS_KEPT grids: a batch of files is mostly one day in a few zones, and the labels are a tenth of a
     parse. The lists handed out are fresh copies; the two lookups are only ever read."""
     key = (zone_name, day, interval)
     found = _GRIDS.get(key)
@@ -115,8 +116,8 @@ def _day_grid(zone_name: str, zone, day: int, interval: int):
         labels = [label_of(i) for i in range(len(ends))]
         found = (tuple(ends), {e: i for i, e in enumerate(ends)}, tuple(labels),
                  {label: i for i, label in enumerate(labels)})
-        if len(_GRIDS) >= 64:
-            _GRIDS.clear()
+        if len(_GRIDS) >= _GRIDS_KEPT:  # the oldest goes (a few MB at most)
+            _GRIDS.pop(next(iter(_GRIDS)), None)
         _GRIDS[key] = found
     ends, index, labels, slots = found
     return list(ends), index, list(labels), slots
