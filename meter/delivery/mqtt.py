@@ -85,13 +85,14 @@ def _json(doc: dict) -> bytes:
 class Publisher:
     """One meter's connection. paho's network thread connects, reconnects (capped backoff)
     and announces the meter online after each connect; callers never wait for it except in
-    `wait_connected` and `wait_acked`, both bounded."""
+    `ready` (a fresh connection's first attempt) and `wait_acked`, both bounded."""
 
     def __init__(self, serial: str, s: MqttSettings):
         import paho.mqtt.client as paho
 
         self.serial, self.s = serial, s
         self._connected = threading.Event()
+        self._waited = False
         c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=s.client_id,
                         protocol=paho.MQTTv311, clean_session=True)
         if s.username:
@@ -125,8 +126,16 @@ class Publisher:
     def connected(self) -> bool:
         return self._connected.is_set()
 
-    def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
+    def ready(self) -> bool:
+        """Connected? Waits (up to `timeout_s`) only for this connection's first attempt: a
+        cron process has just made it. A long-lived process (`meter run`) whose broker is
+        down gets False at once and publishes from disk once paho has reconnected."""
+        if self.connected:
+            return True
+        if self._waited:
+            return False
+        self._waited = True
+        return self._connected.wait(self.s.timeout_s)
 
     def publish(self, name: str | tuple, payload: bytes, qos: int, retain: bool = False):
         """The message's MQTTMessageInfo, or None when the broker is not connected (nothing
@@ -207,7 +216,8 @@ def close_all(announce: bool = False) -> None:
 def deliver_pass(cfg: Config, root, now: float, force: bool = False) -> PassResult:
     """Publish each sealed day in the outbox (oldest first) on day/<reading_day>, QoS 1, and
     move it to sent/ once the broker acknowledged it. Then the live intervals. Waits at most
-    `timeout_s` for a connection and as much for each day's acknowledgement."""
+    `timeout_s` for a fresh connection (Publisher.ready) and as much for each day's
+    acknowledgement."""
     res = PassResult(cfg.serial, "mqtt")
     pub = publisher(cfg)
     folders = Folders(root)
@@ -217,7 +227,7 @@ def deliver_pass(cfg: Config, root, now: float, force: bool = False) -> PassResu
         events.record("error", reason=res.error)
         return res
     folders.ensure()
-    if not pub.wait_connected(pub.s.timeout_s):
+    if not pub.ready():
         res.error = f"broker {pub.s.host}:{pub.s.port} not connected"
         events.record("retry", reason=res.error)
         res.pending = folders.backlog()
@@ -264,7 +274,7 @@ def send_days(cfg: Config, items: list) -> tuple[list, str | None]:
     pub = publisher(cfg)
     if pub is None:
         return [], "no mqtt settings in the config: nowhere to publish to"
-    if not pub.wait_connected(pub.s.timeout_s):
+    if not pub.ready():
         return [], f"broker {pub.s.host}:{pub.s.port} not connected"
     done = []
     for item in items:
@@ -401,6 +411,6 @@ def publish_event(cfg: Config, doc: dict, pub: Publisher | None = None) -> bool:
 def publish_heartbeat(cfg: Config, doc: dict) -> bool:
     """Retained: a subscriber arriving later sees each meter's latest heartbeat at once."""
     pub = publisher(cfg)
-    if pub is None:
+    if pub is None or not pub.ready():
         return False
     return pub.publish("heartbeat", _json(doc), pub.s.qos, retain=True) is not None

@@ -140,6 +140,8 @@ def test_a_broker_restart_and_tempest_away_lose_nothing_and_store_nothing_twice(
 
     broker.start()
     tempest_sub.start()
+    # The meter's connection comes back by itself (paho's reconnection, capped backoff).
+    wait_for(lambda: mqtt.publisher(cfg).connected, timeout=60, what="the meter reconnected")
     back = tick_and_deliver("2025-03-13T01:30:00+01:00")
     assert back.sent == ["mq-2_2025-03-12.json"] and back.error is None
 
