@@ -25,7 +25,7 @@ _CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}:00" for minute in range(1440)]
 @cache
 def _kwh_table() -> list[str]:
     """kWh text for every Wh below the table size, built on first use (a few tens of ms)."""
-    return [kwh(wh) for wh in range(_TABLE_SIZE)]
+    return [f"{wh // 1000}.{wh % 1000:03d}" for wh in range(_TABLE_SIZE)]
 
 
 _offset_text = cache(tz.format_offset)
