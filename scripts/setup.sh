@@ -4,7 +4,7 @@
 #   scripts/setup.sh --test   also the test tools, and the system packages the test suite's
 #                             real servers need (sshd, rsync, cron, chromium, victoria-metrics,
 #                             nginx, libfaketime for the any-date runs, postgresql for
-#                             tests/tempest on PostgreSQL;
+#                             tests/tempest on PostgreSQL, haproxy for the cluster test;
 #                             those need root)
 # Everything it writes stays in this folder (pip's cache too).
 set -euo pipefail
@@ -14,7 +14,7 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 APT_PACKAGES=(rsync openssh-server openssh-client cron chromium victoria-metrics wrk sqlite3 util-linux nginx openssl faketime strace
-  postgresql)
+  postgresql haproxy)
 # mosquitto: the MQTT route's tests start a real broker (tests/support/mosquitto.py).
 APT_PACKAGES+=(mosquitto)
 

@@ -71,6 +71,20 @@ def make_tempest(tmp_path):
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL for the session (tests/support/postgres.py), stopped by its PID at
+    the end: `postgres_server.fresh_database()` is a URL to a new database with Tempest's
+    tables."""
+    from tests.support.postgres import Postgres
+
+    server = Postgres()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def sink_servers(tmp_path):
     """sink_servers.vm() and sink_servers.mdms(**options): VictoriaMetrics and reference MDMS

@@ -11,15 +11,6 @@ import pytest
 from tests.support import postgres
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    server = postgres.Postgres()
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-
-
 @pytest.fixture(autouse=True)
 def tempest_store(request, monkeypatch):
     """The store URL this test's Tempests use (None: SQLite in their data folders)."""
