@@ -194,3 +194,36 @@ def test_the_last_will_is_the_meters_last_gasp_when_it_is_killed(tmp_path, broke
     late = listen("meters/mq-3/state", client_id="test-late")
     got = wait_for(lambda: late.on("meters/mq-3/state"), what="the retained state")
     assert got[-1][2] is True and json.loads(got[-1][1])["state"] == "offline"
+
+
+def test_cron_commands_publish_and_leave_without_a_last_gasp(tmp_path, broker, tempest_sub,
+                                                              listen):
+    """A cron meter: `meter tick`, `meter deliver` and `meter heartbeat` are short processes.
+    Each waits (bounded) for its fresh connection, publishes, and says goodbye on exit, so the
+    retained state stays "online" between runs instead of a last gasp every minute."""
+    tempest_sub.start()
+    live = listen("meters/mq-4/#", client_id="test-cron")
+    raw = family(serial="mq-4", commissioned="2025-03-09", interval_min=30,
+                 delivery={"mode": "mqtt"},
+                 mqtt={"host": broker.host, "port": broker.port, "timeout_s": 10})
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(raw))
+
+    def meter(*args: str, at: str) -> None:
+        out = subprocess.run([sys.executable, "-m", "meter", *args, "--config", str(path),
+                              "--at", at], env=ENV, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+
+    meter("tick", at="2025-03-10T23:30:00+01:00")
+    meter("tick", at="2025-03-11T00:30:00+01:00")
+    meter("deliver", at="2025-03-11T00:30:00+01:00")
+    meter("heartbeat", at="2025-03-11T00:31:00+01:00")
+    day = (tmp_path / "sent" / "mq-4_2025-03-10.json").read_bytes()
+    files = wait_for(lambda: list(tempest_sub.drop.glob("mq-4_2025-03-10.*.json")),
+                     what="the day in the drop folder")
+    assert [f.read_bytes() for f in files] == [day]
+    beat = wait_for(lambda: live.on("meters/mq-4/heartbeat"), what="the heartbeat")
+    assert json.loads(beat[-1][1])["serial"] == "mq-4"
+    assert wait_for(lambda: live.on("meters/mq-4/interval"), what="intervals")
+    states = [json.loads(m[1])["state"] for m in live.on("meters/mq-4/state")]
+    assert states and set(states) == {"online"}, states
