@@ -107,10 +107,20 @@ skip_ms = 0
 wall_off_ns = None
 _boot_ns = rt.time_ns()
 _boot_ticks = rt.ticks_ms()
+# Ticks wrap at the port's small-int range: 2**30 on a 32-bit build, as on a Pico (ms: 12
+# days), 2**62 on a 64-bit one. ticks_add() takes a step of at most half of it, so a skip of
+# weeks is added modulo the period.
+_PERIOD = rt.ticks_add(0, -1) + 1
+
+
+def ticks_step(d):
+    """d as a step ticks_add() takes: the same point of the ticks' circle."""
+    d %= _PERIOD
+    return d - _PERIOD if d >= _PERIOD // 2 else d
 
 
 def ticks_ms():
-    return rt.ticks_add(rt.ticks_ms(), skip_ms)
+    return rt.ticks_add(rt.ticks_ms(), ticks_step(skip_ms))
 
 
 def uptime_ms():

@@ -29,7 +29,7 @@ ticks_ms = _h.ticks_ms
 
 
 def ticks_us():
-    return _rt.ticks_add(_rt.ticks_us(), _h.skip_ms * 1000)
+    return _rt.ticks_add(_rt.ticks_us(), _h.ticks_step(_h.skip_ms * 1000))
 
 
 def time():
