@@ -4,14 +4,14 @@ one definition of the format and streams row by row for the Pico; tests hold the
 
 Why a second writer: the streaming one formats every reading with `%` and writes it with a
 call of its own, a few microseconds a reading, which made a backfill slower than `json.dump`.
-Here a day's labels become their `"label": ` keys once, a reading is one lookup in a table of
-pre-formatted kWh, and each channel is one `str.join`.
+Here a day's labels become their `"label": ` keys once (kept per day grid by a bulk writer), a
+reading is one lookup in a table of pre-formatted kWh, and each channel is one `str.join` of
+keys and values interleaved.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from operator import add
 
 import numpy as np
 
@@ -56,16 +56,24 @@ def _registers(names: list[str], values: list[int]) -> str:
     return "{" + ", ".join(f'"{n}": {kwh(v)}' for n, v in zip(names, values, strict=True)) + "}"
 
 
+def keys(labels: list[str]) -> list[str]:
+    """`, "<label>": ` for each label: what comes before a reading in a datastream (the first
+    reading's leading `, ` is dropped). A bulk writer keeps them per day grid (`write(keys=)`):
+    the meters of a zone share them."""
+    return [f', "{label}": ' for label in labels]
+
+
 def write(head, channels, opening, closing, labels: list[str], wh: np.ndarray,
           missing: np.ndarray, marks: list[tuple[int, str]], generator_json: str,
-          metadata_json: str) -> str:
+          metadata_json: str, keys_of_labels: list[str] | None = None) -> str:
     """One day file as text, byte for byte what `dayfile_writer.write` gives for the same day
     (without measurements: a sensor meter's days go through that writer).
 
     head, channels, opening, closing, generator_json, metadata_json: as dayfile_writer.write.
     labels: every interval's end label, in time order; wh: [intervals, channels] integer Wh;
     missing: bool per interval, True where it has no reading (left out of the datastreams);
-    marks: (interval index, quality text) of every interval that is not actual, in time order.
+    marks: (interval index, quality text) of every interval that is not actual, in time order;
+    keys_of_labels: `keys(labels)`, if the caller keeps them.
     """
     serial, reading_day, interval, timezone, status = head
     names = [c[0] for c in channels]
@@ -83,21 +91,26 @@ def write(head, channels, opening, closing, labels: list[str], wh: np.ndarray,
     out.append(',\n"closing_snapshots": ')
     out.append(_registers(names, closing))
     out.append(',\n"datastreams": {')
+    pairs = keys(labels) if keys_of_labels is None else keys_of_labels
     if missing.any():
-        kept = np.flatnonzero(~missing)
-        keys = [f'"{labels[i]}": ' for i in kept.tolist()]
+        kept = np.flatnonzero(~missing).tolist()
+        pairs = [pairs[i] for i in kept]
         table_rows = wh[kept]
     else:
-        keys = [f'"{label}": ' for label in labels]
         table_rows = wh
     if len(table_rows) and (int(table_rows.min()) < 0 or int(table_rows.max()) >= _TABLE_SIZE):
         text = kwh  # an export channel's negative or a huge reading: rare, format each
     else:
         text = _kwh_table().__getitem__
+    # A channel is its keys and values interleaved and joined once: no string per reading.
+    line = [""] * (2 * len(pairs))
+    line[0::2] = pairs
+    if pairs:
+        line[0] = pairs[0][2:]
     streams = []
     for c, name in enumerate(names):
-        column = table_rows[:, c].tolist()
-        streams.append(f'\n"{name}": {{' + ", ".join(map(add, keys, map(text, column))) + "}")
+        line[1::2] = map(text, table_rows[:, c].tolist())
+        streams.append(f'\n"{name}": {{' + "".join(line) + "}")
     out.append(",".join(streams))
     out.append('},\n"quality": {')
     marked = ", ".join(f'"{labels[i]}": "{q}"' for i, q in marks)

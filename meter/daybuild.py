@@ -53,7 +53,7 @@ def sealed_text(cfg: Config, run: Run, k: int, opening: list[int]) -> str:
     missing = qual == Q_MISSING
     closing = [opening[c] + int(v) for c, v in
                enumerate(np.where(missing[:, None], 0, rec).sum(axis=0).tolist())]
-    labels = fast_labels(zone, ends)
+    labels, keys = fast_labels(zone, ends)
     head = (m["serial"], civil.format_day(int(run.days[k])), m["interval"], m["timezone"],
             "sealed")
     channels = [(c[0], c[1], c[3]) for c in m["channels"]]
@@ -64,7 +64,7 @@ def sealed_text(cfg: Config, run: Run, k: int, opening: list[int]) -> str:
         marks = [(i, QUALITY_TEXT[q]) for i, q in
                  zip(np.flatnonzero(marked).tolist(), qual[marked].tolist(), strict=True)]
         return dayfile_columns.write(head, channels, opening, closing, labels, rec, missing,
-                                     marks, m["generator_json"], m["metadata_json"])
+                                     marks, m["generator_json"], m["metadata_json"], keys)
     # The writer asks for the rows once per channel: build them once.
     buffered = []
     for i, values in enumerate(rec.tolist()):
@@ -88,24 +88,29 @@ def _measures(m: dict, buffered: list, ends: np.ndarray):
     return m["sensors"], lambda: iter(rows)
 
 
-_LABELS: dict[tuple, list[str]] = {}
+# A day grid's labels and datastream keys, kept for the next meter: a backfill goes meter by
+# meter through the same days, and a bulk host's meters share their zone and grid. A year of
+# 5-minute days of one zone is about 20 MB.
+_LABELS: dict[tuple, tuple[list[str], list[str]]] = {}
+_LABELS_KEPT = 400
 _ZONES: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def fast_labels(zone: tz.Zone, ends: np.ndarray) -> list[str]:
-    """tz.label for a day's interval ends, computed for the whole day at once. The labels of
-    one day are kept: a bulk host's meters share their zone and grid."""
+def fast_labels(zone: tz.Zone, ends: np.ndarray) -> tuple[list[str], list[str]]:
+    """(tz.label of each interval end, dayfile_columns.keys of those) for a day's grid,
+    computed for the whole day at once, and kept."""
     key = (zone.name, int(ends[0]), int(ends[-1]), len(ends)) if len(ends) else None
     got = _LABELS.get(key)
     if got is None:
-        if len(_LABELS) > 64:
+        if len(_LABELS) >= _LABELS_KEPT:
             _LABELS.clear()
         table_key = (zone.name, len(zone.starts), zone.starts[0], zone.starts[-1])
         table = _ZONES.get(table_key)
         if table is None:
             table = _ZONES[table_key] = (np.asarray(zone.starts, dtype=np.int64),
                                          np.asarray(zone.offsets, dtype=np.int64))
-        got = _LABELS[key] = dayfile_columns.labels(*table, ends.astype(np.int64))
+        labels = dayfile_columns.labels(*table, ends.astype(np.int64))
+        got = _LABELS[key] = (labels, dayfile_columns.keys(labels))
     return got
 
 

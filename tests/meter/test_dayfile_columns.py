@@ -80,7 +80,7 @@ def test_readings_outside_the_table_are_formatted_one_by_one():
              if q in (Q_ESTIMATED, Q_MISSING)]
     missing = qual == Q_MISSING
     closing = [opening[c] + int(np.where(missing, 0, rec[:, c]).sum()) for c in range(3)]
-    labels = daybuild.fast_labels(tz.Zone(m["timezone"], m["tz_rules"]), run.ends)
+    labels, _ = daybuild.fast_labels(tz.Zone(m["timezone"], m["tz_rules"]), run.ends)
     got = dayfile_columns.write((m["serial"], "2024-06-01", m["interval"], m["timezone"],
                                  "sealed"), [(c[0], c[1], c[3]) for c in m["channels"]],
                                 opening, closing, labels, rec, missing, marks,
