@@ -139,3 +139,33 @@ def list_meters(data_dir: Path, as_json: bool):
     for m in items:
         click.echo(f"{m['serial']:24} {m['status']:10} {m['key']:8} {m['timezone'] or '-':20} "
                    f"{m['days_stored']:>6}  {m['last_seen'] or '-'}")
+
+
+@meters.command("dlms")
+@data_dir_option
+@click.argument("serial", callback=_serial)
+@click.option("--host", required=True, help="The meter's DLMS/COSEM address (name or IP).")
+@click.option("--port", type=click.IntRange(1, 65535), default=4059, show_default=True,
+              help="Its DLMS TCP port (wrapper).")
+@click.option("--password-file", required=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A file holding the meter's LLS password (one line, e.g. rendered from the "
+                   "vault). Tempest keeps it in its secrets folder, never in the store nor the "
+                   "API.")
+def dlms(data_dir: Path, serial: str, host: str, port: int, password_file: Path):
+    """Register SERIAL's DLMS endpoint: `tempest dlms-collect` then reads it (idempotent)."""
+    from tempest.dlms import endpoints
+
+    app, conn = _connect(data_dir)
+    try:
+        if not read_meters.exists(conn, serial):
+            raise click.BadParameter(f"no meter {serial} is registered (tempest meters add "
+                                     "--timezone ZONE first)", param_hint="'SERIAL'")
+        try:
+            endpoints.register(conn, layout(app.config).secrets, serial, host, port,
+                               password_file.read_text().strip(), time.time())
+        except endpoints.BadEndpoint as exc:
+            raise click.BadParameter(str(exc), param_hint="'--password-file'/'--host'") from exc
+    finally:
+        conn.close()
+    click.echo(f"{serial} is read over DLMS at {host}:{port}", err=True)

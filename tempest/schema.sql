@@ -254,3 +254,29 @@ CREATE TABLE IF NOT EXISTS concentrator_meters (
     assigned_at   REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS concentrator_meters_by ON concentrator_meters (concentrator, serial);
+
+-- DLMS/COSEM endpoints (docs/dlms.md, "Tempest collects over DLMS"): the meters Tempest reads
+-- as a head-end, from `tempest meters dlms`. The LLS password is a secret and lives in the
+-- secrets folder (tempest/dlms/endpoints.py), never here. The skew is the last one read.
+CREATE TABLE IF NOT EXISTS dlms_meters (
+    serial        TEXT PRIMARY KEY REFERENCES meters (serial),
+    host          TEXT NOT NULL,
+    port          INTEGER NOT NULL,
+    registered_at REAL NOT NULL,
+    clock_skew_s  REAL,               -- Tempest's time minus the meter's clock at the last read
+    skew_at       REAL,               -- when that clock was read
+    collected_at  REAL,               -- the last collection that read the meter
+    last_error    TEXT                -- the last collection's error; NULL after a success
+) WITHOUT ROWID;
+
+-- Events a meter logged (the DLMS standard event log), one row per meter, time and code, so
+-- reading a log again stores nothing twice. `at` is the meter's own clock (unix seconds).
+CREATE TABLE IF NOT EXISTS meter_events (
+    serial      TEXT NOT NULL,
+    at          REAL NOT NULL,
+    code        INTEGER NOT NULL,     -- the DLMS standard event code
+    event       TEXT NOT NULL,        -- power_down | power_up | clock_adjusted_old | ..._new
+    source      TEXT NOT NULL,        -- dlms
+    read_at     REAL NOT NULL,
+    PRIMARY KEY (serial, at, code)
+) WITHOUT ROWID;

@@ -270,3 +270,26 @@ CREATE TABLE IF NOT EXISTS concentrator_meters (
     assigned_at   DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX IF NOT EXISTS concentrator_meters_by ON concentrator_meters (concentrator, serial);
+
+-- DLMS/COSEM endpoints (docs/dlms.md): as in schema.sql; the password is in the secrets folder.
+CREATE TABLE IF NOT EXISTS dlms_meters (
+    serial        TEXT PRIMARY KEY REFERENCES meters (serial),
+    host          TEXT NOT NULL,
+    port          INTEGER NOT NULL,
+    registered_at DOUBLE PRECISION NOT NULL,
+    clock_skew_s  DOUBLE PRECISION,
+    skew_at       DOUBLE PRECISION,
+    collected_at  DOUBLE PRECISION,
+    last_error    TEXT
+);
+
+-- Events a meter logged (the DLMS standard event log): as in schema.sql.
+CREATE TABLE IF NOT EXISTS meter_events (
+    serial      TEXT NOT NULL,
+    at          DOUBLE PRECISION NOT NULL,
+    code        BIGINT NOT NULL,
+    event       TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    read_at     DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (serial, at, code)
+);

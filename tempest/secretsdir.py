@@ -1,8 +1,9 @@
 """Tempest's secrets folder (TEMPEST_SECRETS_DIR): the secrets Tempest keeps itself, outside the
 data dir.
 
-What lives here: `secret_key` (signs the web UI's session cookie) and `agent_keys.json`
-(Tempest's copy of each meter agent's key, tempest/fleetconfig/agentkeys.py), beside the env
+What lives here: `secret_key` (signs the web UI's session cookie), `agent_keys.json`
+(Tempest's copy of each meter agent's key, tempest/fleetconfig/agentkeys.py) and
+`dlms_passwords.json` (each DLMS meter's LLS password, tempest/dlms/endpoints.py), beside the env
 file the operator writes (TEMPEST_ENV_FILE): one place to guard and to back up apart from the
 data dir, which backups copy wholesale, a copy of the store may be handed out from, and the
 drop account's group may enter.
@@ -34,11 +35,12 @@ import stat
 from pathlib import Path
 
 from core.durable import fsync_dir
+from tempest.dlms.endpoints import FILE_NAME as DLMS_PASSWORDS
 from tempest.fleetconfig.agentkeys import FILE_NAME as AGENT_KEYS
 from tempest.settings import Layout, SettingsError
 
 SESSION_KEY = "secret_key"
-FILES = (SESSION_KEY, AGENT_KEYS)
+FILES = (SESSION_KEY, AGENT_KEYS, DLMS_PASSWORDS)
 # What an old Tempest may have left beside those in the data dir: the agent keys' lock, and a
 # temporary copy of a secret that a crash mid-write left behind.
 _OLD_LOCK = ".agent_keys.lock"

@@ -25,6 +25,7 @@ from tempest.dlms import client
 from tempest.ingest import dropbox
 
 STATUS_NOT_VALID = 0x04
+EVENT_LOG = "0.0.99.98.0.255"
 # Default channel names and roles by the profile column's OBIS code (docs/dlms.md).
 _NAMES = {"1.0.1.29.0.255": ("Total", "import"), "1.0.2.29.0.255": ("Export", "export")}
 # Reads are retried when an interval ends between the clock and register reads.
@@ -50,11 +51,14 @@ class Collected:
     intervals: int
     path: Path | None = None  # None: the meter recorded nothing that day (an outage)
     notes: list[str] = field(default_factory=list)
+    # The standard event log's rows stamped within the day: (unix seconds, event code).
+    events: list[tuple[float, int]] = field(default_factory=list)
 
     def summary(self) -> dict:
         return {"serial": self.serial, "day": self.day, "route": "dlms",
                 "clock_skew_s": round(self.skew_s, 1), "intervals": self.intervals,
-                "file": self.path.name if self.path else None, "notes": self.notes}
+                "file": self.path.name if self.path else None, "events": len(self.events),
+                "notes": self.notes}
 
 
 def _utc_minute(when: datetime) -> int:
@@ -72,7 +76,10 @@ def _channels(ep: Endpoint, columns: list[str]) -> list[tuple[str, str, str]]:
     return out
 
 
-def collect_day(ep: Endpoint, day: int, drop_dir: Path, now: float) -> Collected:
+def collect_day(ep: Endpoint, day: int, drop_dir: Path, now: float, keep=None) -> Collected:
+    """Read `day` from the meter and drop its day file. `keep(result)`, if given, runs after
+    the reads and before the drop: what it stores (the skew, the events) is never behind a
+    dropped file, so a collector killed in between reads the day again next time."""
     zone = tzdb.zone(ep.timezone)
     start, next_start = zone.day_start(day), zone.day_start(day + 1)
     with client.session(ep.host, ep.port, ep.password) as meter:
@@ -88,6 +95,8 @@ def collect_day(ep: Endpoint, day: int, drop_dir: Path, now: float) -> Collected
         skew = now - after.timestamp()
         first = datetime.fromtimestamp(start * 60, UTC)
         rows = meter.profile(first, after)
+        # The day's events, midnight to midnight (both ends: an outage starts and ends there).
+        logged = meter.profile(first, datetime.fromtimestamp(next_start * 60, UTC), EVENT_LOG)
     day_rows, later = {}, []
     for row in rows:
         end = _utc_minute(row[0])
@@ -98,7 +107,10 @@ def collect_day(ep: Endpoint, day: int, drop_dir: Path, now: float) -> Collected
     n = len(channels)
     closing = [regs[c] - sum(r[2 + c] for r in later) for c in range(n)]
     opening = [closing[c] - sum(r[2 + c] for r in day_rows.values()) for c in range(n)]
-    result = Collected(ep.serial, civil.format_day(day), skew, len(day_rows))
+    result = Collected(ep.serial, civil.format_day(day), skew, len(day_rows),
+                       events=[(row[0].timestamp(), int(row[1])) for row in logged])
+    if keep is not None:
+        keep(result)
     if not day_rows:
         result.notes.append("no intervals: the meter recorded nothing that day")
         return result

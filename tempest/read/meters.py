@@ -11,7 +11,9 @@ from tempest.isotime import iso
 COLUMNS = ("serial, key_hash, key_revoked_at, timezone, first_seen, last_seen, address, "
            "agent_url, version, config_hash, backlog, last_tick, free_disk_bytes, kind, "
            "clock_skew_s, diagnostics, heartbeats, days_stored, files_archived, last_day, "
-           "last_file_at, created_at")
+           "last_file_at, created_at, "
+           # The route Tempest reads the meter by, when it is one Tempest dials (docs/dlms.md).
+           "(SELECT 'dlms' FROM dlms_meters d WHERE d.serial = meters.serial) AS route")
 
 
 def as_dict(row, now: float, online: float, stale: float) -> dict:
@@ -30,6 +32,7 @@ def as_dict(row, now: float, online: float, stale: float) -> dict:
         "last_tick": row["last_tick"],
         "free_disk_bytes": row["free_disk_bytes"],
         "kind": row["kind"],
+        "route": row["route"],
         "clock_skew_s": row["clock_skew_s"],
         "diagnostics": json.loads(row["diagnostics"]) if row["diagnostics"] else None,
         "heartbeats": row["heartbeats"],

@@ -10,9 +10,11 @@ from flask import Blueprint, abort, current_app, request
 
 from tempest import names, registry
 from tempest.db import get_db
+from tempest.dlms import endpoints
 from tempest.fleetconfig import agentkeys, desired, push
 from tempest.isotime import iso
 from tempest.read import days as read_days
+from tempest.read import events as read_events
 from tempest.read import heartbeats as read_heartbeats
 from tempest.read import meters as read_meters
 from tempest.settings import layout
@@ -74,6 +76,7 @@ def meter(serial: str):
                 next_until=(until + timedelta(days=365)).isoformat() if until < today else None,
                 heartbeats=heartbeats(conn, serial), files=read_meters.files(conn, serial),
                 config=config_summary(conn, serial, row["config_hash"]),
+                dlms=endpoints.shown(conn, layout(current_app.config).secrets, serial),
                 )
 
 
@@ -88,6 +91,8 @@ def day(serial: str, day: str):
     context = dict(serial=serial, day=day, meter=info, before=before, after=after,
                    versions=read_meters.files(conn, serial, day),
                    zone=read_meters.zone_of(conn, serial))
+    # What the meter logged that day (outages, clock adjustments), beside its intervals.
+    context["logged"] = read_events.for_day(conn, serial, context["zone"], day)
     if row is None:
         return page("day.html", nav="fleet", title=f"{serial} {day}",
                     scope=f"day:{serial}:{day}", status=404, summary=None, **context)

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from core import civil
 from tempest import names, registry
 from tempest.db import get_db
+from tempest.dlms import endpoints
 from tempest.isotime import iso
 from tempest.read import archive, resample
 from tempest.read import days as read_days
@@ -54,7 +55,10 @@ def list_meters():
 def one_meter(serial: str):
     row = _meter_or_404(serial)
     online, stale = registry.thresholds(current_app.config)
-    return jsonify(read_meters.as_dict(row, time.time(), online, stale))
+    info = read_meters.as_dict(row, time.time(), online, stale)
+    # The DLMS endpoint Tempest dials and the skew it read last (never the password).
+    info["dlms"] = endpoints.shown(get_db(), layout(current_app.config).secrets, row["serial"])
+    return jsonify(info)
 
 
 @bp.get("/<serial>/days")

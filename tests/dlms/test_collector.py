@@ -34,7 +34,7 @@ def served(tmp_path_factory):
 def collect(tmp, *args):
     got = CliRunner().invoke(tempest_cli, [
         "dlms-collect", "--data-dir", str(tmp / "tempest"), "--meters",
-        str(tmp / "dlms-meters.json"), "--at", AT.isoformat(), *args])
+        str(tmp / "dlms-meters.json"), "--at", AT.isoformat(), "--redial-days", "0", *args])
     return got.exit_code, [json.loads(line) for line in got.output.splitlines()]
 
 

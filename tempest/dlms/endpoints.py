@@ -1,0 +1,134 @@
+"""The DLMS meters in Tempest's registry: each meter's endpoint (host, port) in the store's
+`dlms_meters`, its LLS password in the secrets folder, and what the last collection read.
+
+The password must be sent, so it is kept as written, like an agent key
+(tempest/fleetconfig/agentkeys.py): in `<secrets-dir>/dlms_passwords.json` (TEMPEST_SECRETS_DIR,
+outside the data dir), mode 0600, replaced atomically, never in the store, never returned by a
+route nor logged: the API and the UI only say whether a meter has one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tempest import db
+from tempest.isotime import iso
+
+if TYPE_CHECKING:
+    from tempest.dlms.collect import Endpoint
+
+FILE_NAME = "dlms_passwords.json"
+
+
+class BadEndpoint(ValueError):
+    pass
+
+
+def check_password(password: str) -> str:
+    # What the meter accepts (docs/dlms.md): 1 to 32 printable ASCII characters.
+    if not 1 <= len(password) <= 32 or not all(" " <= ch <= "~" for ch in password):
+        raise BadEndpoint("a DLMS password is 1 to 32 printable ASCII characters")
+    return password
+
+
+@contextlib.contextmanager
+def _locked(secrets_dir: Path):
+    Path(secrets_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(Path(secrets_dir) / ".dlms_passwords.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _passwords(secrets_dir: Path) -> dict[str, str]:
+    try:
+        doc = json.loads((Path(secrets_dir) / FILE_NAME).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _set_password(secrets_dir: Path, serial: str, password: str) -> None:
+    path = Path(secrets_dir) / FILE_NAME
+    with _locked(secrets_dir):
+        doc = _passwords(secrets_dir)
+        if doc.get(serial) == password:
+            return
+        doc[serial] = password
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(doc, f, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+
+def register(conn, secrets_dir: Path, serial: str, host: str, port: int, password: str,
+             now: float) -> None:
+    """Give a registered meter its DLMS endpoint (again: the new host, port and password)."""
+    if not 1 <= port <= 65535:
+        raise BadEndpoint("the port is 1 to 65535")
+    if not host or len(host) > 253 or not host.isprintable() or " " in host:
+        raise BadEndpoint("the host is a name or an address")
+    check_password(password)
+    _set_password(secrets_dir, serial, password)
+    with db.transaction(conn):
+        conn.execute(
+            "INSERT INTO dlms_meters (serial, host, port, registered_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (serial) DO UPDATE SET host = excluded.host, port = excluded.port",
+            (serial, host, port, now))
+
+
+def every(conn, secrets_dir: Path, serials=()) -> tuple[list[Endpoint], list[str]]:
+    """The endpoints to collect (only `serials` if given), and the serials that cannot be
+    collected for lack of a password or a time zone (a message each)."""
+    from tempest.dlms.collect import Endpoint  # the DLMS client: only where Tempest dials
+
+    rows = conn.execute("SELECT d.serial, d.host, d.port, m.timezone FROM dlms_meters d "
+                        "JOIN meters m ON m.serial = d.serial ORDER BY d.serial").fetchall()
+    passwords = _passwords(secrets_dir)
+    out, problems = [], []
+    for r in rows:
+        if serials and r["serial"] not in serials:
+            continue
+        if r["serial"] not in passwords:
+            problems.append(f"{r['serial']}: no DLMS password in the secrets folder")
+        elif not r["timezone"]:
+            problems.append(f"{r['serial']}: no time zone (tempest meters add --timezone)")
+        else:
+            out.append(Endpoint(r["serial"], r["host"], int(r["port"]), passwords[r["serial"]],
+                                r["timezone"]))
+    return out, problems
+
+
+def record(conn, serial: str, now: float, skew_s: float | None = None,
+           error: str | None = None) -> None:
+    """What a collection read from the meter: its clock skew, or the error it met."""
+    with db.transaction(conn):
+        if error is None:
+            conn.execute("UPDATE dlms_meters SET clock_skew_s = ?, skew_at = ?, collected_at = ?, "
+                         "last_error = NULL WHERE serial = ?", (skew_s, now, now, serial))
+        else:
+            conn.execute("UPDATE dlms_meters SET last_error = ? WHERE serial = ?",
+                         (error[:500], serial))
+
+
+def shown(conn, secrets_dir: Path, serial: str) -> dict | None:
+    """A meter's DLMS endpoint as the API and UI show it (never the password)."""
+    r = conn.execute("SELECT host, port, clock_skew_s, skew_at, collected_at, last_error "
+                     "FROM dlms_meters WHERE serial = ?", (serial,)).fetchone()
+    if r is None:
+        return None
+    return {"host": r["host"], "port": r["port"],
+            "password": serial in _passwords(secrets_dir),
+            "clock_skew_s": None if r["clock_skew_s"] is None else round(r["clock_skew_s"], 1),
+            "clock_read_at": iso(r["skew_at"]), "collected_at": iso(r["collected_at"]),
+            "last_error": r["last_error"]}
