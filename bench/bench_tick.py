@@ -33,7 +33,8 @@ RAW = {"serial": "tick", "archetype": "family", "timezone": "Europe/Berlin",
        "location": {"latitude": 52.5, "longitude": 13.4, "country": "DE"},
        "channels": {"Total": 1.0, "Main": 0.6, "Sub1": 0.4}, "pv": {"kwp": 5},
        "commissioned": "2024-06-01"}
-BATCH = 24  # ticks per batch: 2 hours of 5-minute intervals
+BATCH = 12  # ticks per batch: an hour of 5-minute intervals
+MAX_BATCHES = 23  # 1 + 23 * 12 ticks stay inside one day (288 intervals): no seal
 
 
 def best_of(fn, repeat=5):
@@ -66,10 +67,11 @@ class Series:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--batches", type=int, default=8,
-                    help="interleaved batches of each (at most 11: the ticks stay in one day)")
+    ap.add_argument("--batches", type=int, default=20,
+                    help=f"interleaved batches of each (at most {MAX_BATCHES}: the ticks stay in "
+                         "one day)")
     args = ap.parse_args()
-    batches = min(args.batches, 11)
+    batches = min(args.batches, MAX_BATCHES)
     cfg = from_dict(RAW)
     assert len(cfg.channel_names) == 4
     model = MeterModel(cfg.model)
