@@ -399,6 +399,7 @@ def main() -> None:
     started = time.time()
     curve = (meter_route if args.route == "meter" else concentrator_route)(args, data)
     shutil.rmtree(data, ignore_errors=True)
+    shutil.rmtree(data.with_name(data.name + ".secrets"), ignore_errors=True)  # Tempest's own
     passed = [row["fleet"] for row in curve if row["ok"]]
     out = {"route": args.route, "cores": os.cpu_count(), "note": SHARED,
            "command": " ".join(["bench/bench_load.py", *sys.argv[1:]]),
