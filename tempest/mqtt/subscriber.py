@@ -13,7 +13,11 @@ Nothing is lost and nothing is stored twice:
 
 The topic is not trusted: a serial or day that is not a valid name, or a payload bigger than
 MAX_CONTENT_LENGTH, is logged and acknowledged (sending it again would not make it better).
-Whether the bytes are a good day file is ingest's verdict, as for every route.
+A day goes into the topic's meter folder, `<drop>/<serial>/` (tempest/ingest/scope.py), so
+ingest takes from it only that meter's days (another meter's is quarantined with the reason)
+and holds what waits there to the meter's quota: with a broker ACL that lets each meter write
+only under its own topics, no meter can deliver another's days. Whether the bytes are a good
+day file is ingest's verdict, as for every route.
 """
 
 from __future__ import annotations
@@ -108,7 +112,7 @@ class Subscriber:
         serial, day = got
         name = drop_name(serial, day, msg.payload)
         try:
-            dropbox.write_atomic(self.drop, name, msg.payload)
+            dropbox.write_atomic(self.drop / serial, name, msg.payload)
         except OSError as exc:
             log.error("%s not written to the drop folder (the broker will resend it): %s",
                       name, exc)

@@ -38,7 +38,7 @@ def meter_cfg(serial: str, broker, **mqtt_extra):
 def dropped(drop: Path) -> dict[str, list[bytes]]:
     """Reading day -> the bytes of each drop file for it."""
     out: dict[str, list[bytes]] = {}
-    for p in sorted(drop.glob("*.json")):
+    for p in sorted(drop.glob("*/*.json")):
         day = p.name.split("_", 1)[1][:10]
         out.setdefault(day, []).append(p.read_bytes())
     return out
@@ -55,8 +55,11 @@ def ingest(data_dir: Path, serial: str) -> dict:
                           str(data_dir), "--timezone", "Europe/Berlin"], env=ENV,
                          capture_output=True, text=True, timeout=120)
     assert add.returncode == 0, add.stderr
+    # Settle 0: the subscriber's files appear whole (renamed into place), so a day dropped a
+    # moment ago is taken now rather than left for a later scan.
     out = subprocess.run([sys.executable, "-m", "tempest", "ingest", "--data-dir", str(data_dir),
-                          "--quiet"], env=ENV, capture_output=True, text=True, timeout=120)
+                          "--quiet"], env={**ENV, "TEMPEST_SETTLE_SECONDS": "0"},
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -219,7 +222,7 @@ def test_cron_commands_publish_and_leave_without_a_last_gasp(tmp_path, broker, t
     meter("deliver", at="2025-03-11T00:30:00+01:00")
     meter("heartbeat", at="2025-03-11T00:31:00+01:00")
     day = (tmp_path / "sent" / "mq-4_2025-03-10.json").read_bytes()
-    files = wait_for(lambda: list(tempest_sub.drop.glob("mq-4_2025-03-10.*.json")),
+    files = wait_for(lambda: list(tempest_sub.drop.glob("mq-4/mq-4_2025-03-10.*.json")),
                      what="the day in the drop folder")
     assert [f.read_bytes() for f in files] == [day]
     beat = wait_for(lambda: live.on("meters/mq-4/heartbeat"), what="the heartbeat")

@@ -55,7 +55,7 @@ def test_a_pico_streams_its_day_to_tempest_byte_for_byte(tmp_path, broker, tempe
     proc = run_pico(broker, path, day, "bye")
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "published" in out, err
-    files = wait_for(lambda: list(tempest_sub.drop.glob("pico-9_2025-03-22.*.json")),
+    files = wait_for(lambda: list(tempest_sub.drop.glob("pico-9/pico-9_2025-03-22.*.json")),
                      what="the Pico's day in the drop folder")
     assert len(files) == 1 and files[0].read_bytes() == path.read_bytes()
     beat = wait_for(lambda: live.on("meters/pico-9/heartbeat"), what="the heartbeat")
