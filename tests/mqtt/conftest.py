@@ -109,6 +109,12 @@ class Listener:
         with self.lock:
             return [m for m in self.messages if m[0] == topic]
 
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Publish as anyone with access to the broker could (QoS 1, acknowledged)."""
+        info = self.client.publish(topic, payload, qos=1)
+        info.wait_for_publish(15)
+        assert info.is_published(), topic
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()

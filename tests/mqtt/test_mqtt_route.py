@@ -230,3 +230,32 @@ def test_cron_commands_publish_and_leave_without_a_last_gasp(tmp_path, broker, t
     assert wait_for(lambda: live.on("meters/mq-4/interval"), what="intervals")
     states = [json.loads(m[1])["state"] for m in live.on("meters/mq-4/state")]
     assert states and set(states) == {"online"}, states
+
+
+def test_bad_topics_and_another_meters_day_are_not_stored(tmp_path, broker, tempest_sub,
+                                                          listen):
+    """The topic is not trusted: bad names are dropped, and a day published under one meter's
+    topic but holding another meter's readings is quarantined by ingest, never stored."""
+    tempest_sub.start()
+    other = listen("meters/none", client_id="test-intruder")
+    days = {}
+    for serial in ("mq-5", "mq-6"):
+        cfg, root = meter_cfg(serial, broker), tmp_path / serial
+        operations.tick(cfg, root, minute("2025-03-10T00:30:00+01:00"))
+        operations.tick(cfg, root, minute("2025-03-11T00:30:00+01:00"))
+        days[serial] = (root / "outbox" / f"{serial}_2025-03-10.json").read_bytes()
+    other.publish("meters/../day/2025-03-10", days["mq-5"])
+    other.publish("meters/mq-5/day/2025-13-40", days["mq-5"])
+    other.publish("meters/mq-5/day/2025-03-10/x", days["mq-5"])
+    other.publish("meters/mq-5/day/2025-03-09", days["mq-6"])  # mq-6's day in mq-5's name
+    other.publish("meters/mq-5/day/2025-03-10", days["mq-5"])  # the only good one
+    wait_for(lambda: len(list(tempest_sub.drop.glob("*/*.json"))) == 2, what="two files")
+    # Nothing but mq-5's folder: the bad names never reached the drop folder.
+    assert sorted(p.relative_to(tempest_sub.drop).parts[0]
+                  for p in tempest_sub.drop.rglob("*.json")) == ["mq-5", "mq-5"]
+    subprocess.run([sys.executable, "-m", "tempest", "meters", "add", "mq-6", "--data-dir",
+                    str(tempest_sub.data_dir)], env=ENV, capture_output=True, check=True,
+                   timeout=120)
+    assert ingest(tempest_sub.data_dir, "mq-5") == {"files": 2, "stored": 1, "quarantined": 1}
+    assert archived(tempest_sub.data_dir, "mq-5") == {"2025-03-10": days["mq-5"]}
+    assert archived(tempest_sub.data_dir, "mq-6") == {}
