@@ -171,6 +171,6 @@ class Loop:
         Last Will says "last gasp" instead)."""
         import sys
 
-        mqtt = sys.modules.get("meter.delivery.mqtt")
+        mqtt = sys.modules.get("meter.delivery.mqtt_client")  # loaded only if a meter uses it
         if mqtt is not None:
             mqtt.close_all(announce=True)
