@@ -120,6 +120,9 @@ class Pool:
             return connect(self.path)
 
     def put(self, conn: sqlite3.Connection) -> None:
+        if getattr(conn, "broken", False):  # a PostgreSQL connection whose server went away
+            conn.close()
+            return
         if conn.in_transaction:  # a request died mid-write: never hand that on
             conn.execute("ROLLBACK")
         try:

@@ -235,6 +235,11 @@ class Connection:
             self._conn.execute(script)
 
     @property
+    def broken(self) -> bool:
+        """Lost its server (a restart, a failover): never hand it to another request."""
+        return self._conn.broken or self._conn.closed
+
+    @property
     def in_transaction(self) -> bool:
         return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
 

@@ -20,7 +20,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from tests.support import ci_guard
@@ -47,6 +49,9 @@ class Postgres:
         self.host, self.port = free_address()
         self.pid: int | None = None
         self._names = itertools.count(1)
+        self._lock = threading.Lock()
+        self._background = ThreadPoolExecutor(1)  # one at a time: copies queue anyway
+        self._ahead: Future | None = None
 
     def _as_owner(self) -> list[str]:
         # initdb and the server refuse to run as root.
@@ -90,18 +95,33 @@ class Postgres:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(sql)
 
-    def fresh_database(self) -> str:
-        """A new database with Tempest's tables, copied from the template."""
+    def _create(self) -> str:
         name = f"t{os.getpid()}_{next(self._names)}"
         self._admin(f"CREATE DATABASE {name} TEMPLATE tempest_template")
         return self.url(name)
 
+    def fresh_database(self) -> str:
+        """A new database with Tempest's tables, copied from the template. The next one is
+        made in the background while this one is used (a copy takes ~0.5 s: a test's worth)."""
+        with self._lock:
+            ahead, self._ahead = self._ahead, None
+        url = ahead.result() if ahead is not None else self._create()
+        with self._lock:
+            self._ahead = self._background.submit(self._create)
+        return url
+
     def drop(self, url: str) -> None:
+        """Drop a test's database, in the background (nothing waits for it)."""
         name = url.rsplit("/", 1)[1]
-        with contextlib.suppress(Exception):  # a server already gone drops it anyway
-            self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+        def drop() -> None:
+            with contextlib.suppress(Exception):  # a server already gone drops it anyway
+                self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+        self._background.submit(drop)
 
     def stop(self, timeout: float = 20.0) -> None:
+        self._background.shutdown(wait=True, cancel_futures=True)
         if self.pid is not None and alive(self.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGINT)  # fast shutdown: clients are cut off
