@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import structlog
-from dlms_cosem import cosem, enumerations, utils
+from dlms_cosem import cosem, enumerations, exceptions, utils
 from dlms_cosem.client import DlmsClient
 from dlms_cosem.cosem.selective_access import CaptureObject, RangeDescriptor
 from dlms_cosem.io import BlockingTcpIO, TcpTransport
@@ -25,6 +25,26 @@ METER_LOGICAL_DEVICE = 1
 
 # dlms-cosem logs every frame at debug level through structlog: warnings only.
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+class _TcpIO(BlockingTcpIO):
+    """dlms-cosem's TCP io, but a connection the meter closes mid-read is an error: the
+    library's own `recv` loops for ever on an empty read (EOF), so a meter that drops the
+    connection would hang the collector (tests/dlms/test_collector_faults.py)."""
+
+    def recv(self, amount: int = 1) -> bytes:
+        if not self.tcp_socket:
+            raise RuntimeError("TCP transport not connected.")
+        data = b""
+        while len(data) < amount:
+            try:
+                chunk = self.tcp_socket.recv(amount - len(data))
+            except OSError as exc:
+                raise exceptions.CommunicationError("Could not receive data") from exc
+            if not chunk:
+                raise exceptions.CommunicationError("the meter closed the connection")
+            data += chunk
+        return data
 
 
 def obis_text(raw: bytes) -> str:
@@ -67,7 +87,7 @@ class Session:
 
 @contextlib.contextmanager
 def session(host: str, port: int, password: str, timeout: int = 30) -> Iterator[Session]:
-    io = BlockingTcpIO(host=host, port=port, timeout=timeout)
+    io = _TcpIO(host=host, port=port, timeout=timeout)
     transport = TcpTransport(client_logical_address=MANAGEMENT_CLIENT,
                              server_logical_address=METER_LOGICAL_DEVICE, io=io, timeout=timeout)
     client = DlmsClient(transport=transport, timeout=timeout,
