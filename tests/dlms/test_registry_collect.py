@@ -6,6 +6,11 @@ before it; the skew it reads shows in the API, the meter's logged outages on the
 from __future__ import annotations
 
 import json
+import os
+import queue
+import subprocess
+import sys
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,7 +21,7 @@ from meter import config, daybuild
 from meter.vector.engine import VectorMeter
 from tempest import create_app, db
 from tempest.cli import main as tempest_cli
-from tests.dlms.meters import AT, BERLIN, CONFIG, PASSWORD, start_server
+from tests.dlms.meters import AT, BERLIN, CONFIG, PASSWORD, ROOT, start_server
 from tests.support.processes import stop_process
 
 WINDOW = [f"2024-06-{d:02d}" for d in range(9, 16)]  # yesterday (06-15) and 6 days before
@@ -123,3 +128,34 @@ def test_yesterday_and_the_missing_days_are_collected_and_the_outages_logged(reg
     page = client.get(f"/ui/meters/dl-1/days/{first}")
     html = page.get_data(as_text=True)
     assert 'id="events"' in html and "power down" in html, html
+
+
+def test_the_loop_collects_yesterday_once_local_midnight_has_passed(registered, tmp_path):
+    """`--every`: a collector started 3 s before the meter's local midnight collects the day
+    before, then, in its first round after midnight, the day that just ended."""
+    _, host, port = registered
+    data = str(tmp_path / "t")
+    (tmp_path / "pw").write_text(PASSWORD)
+    runner = CliRunner()
+    assert runner.invoke(tempest_cli, ["meters", "add", "dl-1", "--timezone", "Europe/Berlin",
+                                       "-q", "--data-dir", data]).exit_code == 0
+    assert runner.invoke(tempest_cli, ["meters", "dlms", "dl-1", "--host", host, "--port",
+                                       str(port), "--password-file", str(tmp_path / "pw"),
+                                       "--data-dir", data]).exit_code == 0
+    before_midnight = datetime(2024, 6, 15, 23, 59, 57, tzinfo=BERLIN)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tempest", "dlms-collect", "--at", before_midnight.isoformat(),
+         "--every", "1", "--redial-days", "0", "--data-dir", data],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    days = []
+    try:
+        while "2024-06-15" not in days:
+            days.append(json.loads(lines.get(timeout=60))["day"])
+    finally:
+        stop_process(proc)
+    # 06-14 first (again each round only if it was an outage day: nothing dropped), then 06-15.
+    assert days[0] == "2024-06-14" and set(days[:-1]) == {"2024-06-14"}
+    assert days[-1] == "2024-06-15"
