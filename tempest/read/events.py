@@ -28,8 +28,9 @@ def for_day(conn, serial: str, zone_name: str, day: str) -> dict:
     start, end = bounds
     rows = conn.execute("SELECT at, code, event, source FROM meter_events WHERE serial = ? AND "
                         "at >= ? AND at <= ? ORDER BY at, code", (serial, start, end)).fetchall()
-    last = conn.execute("SELECT code FROM meter_events WHERE serial = ? AND at < ? AND code IN "
-                        "(?, ?) ORDER BY at DESC LIMIT 1",
+    # A power up stamped at the very start (an outage that ended at this midnight) counts.
+    last = conn.execute("SELECT code FROM meter_events WHERE serial = ? AND at <= ? AND code "
+                        "IN (?, ?) ORDER BY at DESC, code DESC LIMIT 1",
                         (serial, start, POWER_DOWN, POWER_UP)).fetchone()
     local = ZoneInfo(zone_name)
     return {"events": [{"at": datetime.fromtimestamp(r["at"], local).isoformat(),
