@@ -14,6 +14,7 @@ from tempest.dlms import endpoints
 from tempest.isotime import iso
 from tempest.read import archive, resample
 from tempest.read import days as read_days
+from tempest.read import events as read_events
 from tempest.read import meters as read_meters
 from tempest.settings import layout
 from tempest.web.errors import bad_request, not_found
@@ -71,6 +72,17 @@ def meter_days(serial: str):
     return jsonify({"serial": serial, "items": [read_days.summary(r) for r in rows],
                     "page": page, "per_page": per_page,
                     "total": read_days.count(conn, serial, first, last)})
+
+
+@bp.get("/<serial>/days/<day>/events")
+def day_events(serial: str, day: str):
+    """What the meter logged that day (read over DLMS), stored day or not: an outage day has
+    no readings but has its power down."""
+    _meter_or_404(serial)
+    day = day_path(day)
+    conn = get_db()
+    return jsonify({"serial": serial, "day": day,
+                    **read_events.for_day(conn, serial, read_meters.zone_of(conn, serial), day)})
 
 
 @bp.get("/<serial>/days/<day>")

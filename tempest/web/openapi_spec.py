@@ -109,6 +109,9 @@ def paths() -> dict:
             "get": op("One day: every channel's readings, the quality, and a sensor meter's "
                       "measurements with their units", api,
                       params=[SERIAL, DAY])},
+        "/api/v1/meters/{serial}/days/{day}/events": {
+            "get": op("What the meter logged that day (read over DLMS): outages, clock "
+                      "adjustments; stored day or not", api, params=[SERIAL, DAY])},
         "/api/v1/meters/{serial}/days/{day}/file": {
             "get": op("The stored version's file as delivered", api, params=[SERIAL, DAY])},
         "/api/v1/meters/{serial}/days/{day}/channels/{channel}": {

@@ -128,6 +128,10 @@ def test_yesterday_and_the_missing_days_are_collected_and_the_outages_logged(reg
     page = client.get(f"/ui/meters/dl-1/days/{first}")
     html = page.get_data(as_text=True)
     assert 'id="events"' in html and "power down" in html, html
+    # And in the API, stored day or not.
+    logged = client.get(f"/api/v1/meters/dl-1/days/{first}/events").get_json()
+    assert logged["day"] == first and logged["events"][0]["event"] == "power_down"
+    assert client.get("/api/v1/meters/dl-1/days/2024-13-01/events").status_code == 400
 
 
 def test_the_loop_collects_yesterday_once_local_midnight_has_passed(registered, tmp_path):
