@@ -81,6 +81,9 @@ def test_registering_a_dlms_meter_keeps_its_password_secret(registered, tmp_path
     assert one.get_json()["dlms"]["host"] == host and one.get_json()["dlms"]["port"] == port
     assert one.get_json()["dlms"]["password"] is True
     assert PASSWORD not in one.get_data(as_text=True)
+    page = client.get("/ui/meters/dl-1").get_data(as_text=True)
+    assert '<dd id="route">dlms</dd>' in page and f"{host}:{port}" in page
+    assert "set (never shown)" in page and PASSWORD not in page
 
 
 def test_yesterday_and_the_missing_days_are_collected_and_the_outages_logged(registered):
