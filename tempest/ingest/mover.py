@@ -86,6 +86,13 @@ class Mover:
         self._runner = (ThreadPoolExecutor(1, thread_name_prefix="ingest-move")
                         if background else None)
         self._last: Future | None = None
+        # The drop files of the batch in flight: still in the drop folder until it has moved,
+        # so a scan may offer them again (a dropped file would then be counted twice).
+        self._in_flight: frozenset[Path] = frozenset()
+
+    def busy_with(self, paths) -> bool:
+        """Whether any of these drop files belongs to the batch still moving."""
+        return bool(self._in_flight) and any(p in self._in_flight for p in paths)
 
     def submit(self, moves: list[Move]) -> None:
         """Move these files: now, or (background) once the batch before has moved."""
@@ -95,12 +102,14 @@ class Mover:
             self.run(moves)
             return
         self.wait()
+        self._in_flight = frozenset(m.src for m in moves)
         self._last = self._runner.submit(self.run, moves)
 
     def wait(self) -> None:
         """Until the batch in flight has moved (its failures are logged, never raised: its
         files stay in the drop folder and a later pass finishes them)."""
         last, self._last = self._last, None
+        self._in_flight = frozenset()
         if last is not None:
             try:
                 last.result()

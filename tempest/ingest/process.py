@@ -286,6 +286,8 @@ class Processor:
         self.scope.begin()
         for path, hint in paths:  # a path met twice (a scan and an event) keeps its hint
             hints[path] = hints.get(path) or hint
+        if self.mover.busy_with(hints):  # offered again before its move is done: let it finish
+            self.mover.wait()
         for path, hint in hints.items():
             if names.ignored(path.name):
                 continue
