@@ -149,7 +149,8 @@ def partition_ddl(month: str) -> str:
             f"FOR VALUES FROM ('{month}-01') TO ('{end}')")
 
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# fullmatch and [0-9]: the month goes into DDL text, so no "\n" and no other digits pass.
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
 # -- connections -------------------------------------------------------------------------------
@@ -207,7 +208,7 @@ class Connection:
 
     def _prepare(self, sql: str, rows) -> None:
         for month in partition_months(sql, rows) - self._months:
-            if not _MONTH.match(month):
+            if not _MONTH.fullmatch(month):
                 raise ValueError(f"bad reading day {month!r}")
             self._conn.execute(partition_ddl(month))
             self._months.add(month)

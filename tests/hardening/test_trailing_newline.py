@@ -225,6 +225,8 @@ PATTERN_SAMPLES = {
     "^[!-~]{16,256}$": "concentrator-key-0123456789",  # concentrator.key
     "^[!-~]{1,32}$": "s3cret-pw",  # dlms.password
     "^[a-z0-9_]{1,32}$": "dht11",  # a day file's measurements.<name>.sensor
+    "^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$": "meters/site-1",  # mqtt.topic_prefix
+    "^[A-Za-z0-9_.-]{1,64}$": "meter-m01",  # mqtt.client_id
 }
 # Patterns that are not end-anchored on purpose: a prefix and a forbidden substring.
 UNANCHORED = {"^https?://": "http://x\n", "\\.\\.": "a..b\n"}

@@ -67,6 +67,10 @@ class Sshd:
 
     def check(self) -> None:
         """`sshd -t`: SshdError with sshd's reason if it rejects the config."""
+        if not self.launcher():
+            # In the machine's own mount namespace: sshd (even `sshd -t`) wants its privilege
+            # separation folder, which nothing creates on a machine without systemd.
+            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         result = subprocess.run(self.launcher() + [SSHD, "-t", "-f", str(self.config)],
                                 capture_output=True, text=True)
         if result.returncode != 0:
@@ -78,8 +82,6 @@ class Sshd:
         if self.pid is not None:
             return False
         prefix = self.launcher()
-        if not prefix:  # in our own mount namespace: sshd's privilege separation folder
-            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         self.log.parent.mkdir(parents=True, exist_ok=True)
         before = self._listening_count()
         with open(self.log, "ab") as log:

@@ -7,7 +7,8 @@ DOCUMENTATION = r"""
 module: meter_crontab
 short_description: Several named entries of the login user's crontab, read and written once.
 description:
-  - What one ansible.builtin.cron task per entry does (the same C(#Ansible: <name>) comment
+  - >-
+    What one ansible.builtin.cron task per entry does (the same C(#Ansible: <name>) comment
     line above each job, so that module and this one manage the same entries), with one
     C(crontab -l) and at most one write for all of them: a run with nothing to change costs
     one module call per host instead of one per entry.
