@@ -40,8 +40,9 @@ def _deliver(url: str, serial: str, key: str, body: bytes, stop: threading.Event
             if r.ok:
                 return tries
             assert r.status_code in (502, 503, 504), (serial, r.status_code, r.text)
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                requests.Timeout):
+            pass  # the node died mid-answer: not acknowledged, so sent again, as a meter does
         time.sleep(0.2)
     raise AssertionError(f"{serial}: never delivered")
 
