@@ -9,20 +9,18 @@ route nor logged: the API and the UI only say whether a meter has one.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tempest import db
 from tempest.isotime import iso
+from tempest.secretmap import SecretMap
 
 if TYPE_CHECKING:
     from tempest.dlms.collect import Endpoint
 
 FILE_NAME = "dlms_passwords.json"
+PASSWORDS = SecretMap(FILE_NAME)
 
 
 class BadEndpoint(ValueError):
@@ -36,41 +34,6 @@ def check_password(password: str) -> str:
     return password
 
 
-@contextlib.contextmanager
-def _locked(secrets_dir: Path):
-    Path(secrets_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(Path(secrets_dir) / ".dlms_passwords.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _passwords(secrets_dir: Path) -> dict[str, str]:
-    try:
-        doc = json.loads((Path(secrets_dir) / FILE_NAME).read_text())
-    except (FileNotFoundError, ValueError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
-def _set_password(secrets_dir: Path, serial: str, password: str) -> None:
-    path = Path(secrets_dir) / FILE_NAME
-    with _locked(secrets_dir):
-        doc = _passwords(secrets_dir)
-        if doc.get(serial) == password:
-            return
-        doc[serial] = password
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-
-
 def register(conn, secrets_dir: Path, serial: str, host: str, port: int, password: str,
              now: float) -> None:
     """Give a registered meter its DLMS endpoint (again: the new host, port and password)."""
@@ -79,7 +42,7 @@ def register(conn, secrets_dir: Path, serial: str, host: str, port: int, passwor
     if not host or len(host) > 253 or not host.isprintable() or " " in host:
         raise BadEndpoint("the host is a name or an address")
     check_password(password)
-    _set_password(secrets_dir, serial, password)
+    PASSWORDS.set(secrets_dir, serial, password)
     with db.transaction(conn):
         conn.execute(
             "INSERT INTO dlms_meters (serial, host, port, registered_at) VALUES (?, ?, ?, ?) "
@@ -94,7 +57,7 @@ def every(conn, secrets_dir: Path, serials=()) -> tuple[list[Endpoint], list[str
 
     rows = conn.execute("SELECT d.serial, d.host, d.port, m.timezone FROM dlms_meters d "
                         "JOIN meters m ON m.serial = d.serial ORDER BY d.serial").fetchall()
-    passwords = _passwords(secrets_dir)
+    passwords = PASSWORDS.read(secrets_dir)
     out, problems = [], []
     for r in rows:
         if serials and r["serial"] not in serials:
@@ -128,7 +91,7 @@ def shown(conn, secrets_dir: Path, serial: str) -> dict | None:
     if r is None:
         return None
     return {"host": r["host"], "port": r["port"],
-            "password": serial in _passwords(secrets_dir),
+            "password": serial in PASSWORDS.read(secrets_dir),
             "clock_skew_s": None if r["clock_skew_s"] is None else round(r["clock_skew_s"], 1),
             "clock_read_at": iso(r["skew_at"]), "collected_at": iso(r["collected_at"]),
             "last_error": r["last_error"]}
