@@ -115,25 +115,29 @@ def stored_heartbeat(text: str | None) -> dict | None:
     return doc if isinstance(doc, dict) else None
 
 
-def record(conn: sqlite3.Connection, serial: str, body: dict, now: float) -> dict:
+def record(conn: sqlite3.Connection, serial: str, body: dict, now: float,
+           via: str = "http") -> dict:
     """Record a heartbeat for `serial` (already authenticated), in a transaction of its own.
-    Returns the checked fields."""
+    `via` is the route it came by (tempest/routes.py: http, mqtt, concentrator). Every route
+    records through here or record_in(). Returns the checked fields."""
     fields = check(body)
     with transaction(conn):
-        _write(conn, serial, body, fields, now)
+        _write(conn, serial, body, fields, now, via)
     return fields
 
 
-def record_in(conn: sqlite3.Connection, serial: str, body: dict, now: float) -> dict:
+def record_in(conn: sqlite3.Connection, serial: str, body: dict, now: float,
+              via: str = "http") -> dict:
     """record() inside the caller's transaction: a concentrator's batch commits all its
     heartbeats at once (a commit per heartbeat was most of a batch's cost). BadHeartbeat is
     raised before anything of this one is written."""
     fields = check(body)
-    _write(conn, serial, body, fields, now)
+    _write(conn, serial, body, fields, now, via)
     return fields
 
 
-def _write(conn: sqlite3.Connection, serial: str, body: dict, fields: dict, now: float) -> None:
+def _write(conn: sqlite3.Connection, serial: str, body: dict, fields: dict, now: float,
+           via: str) -> None:
     meter_time = fields.pop("meter_time")
     skew = None
     if meter_time is not None and meter_time.tzinfo is not None:
@@ -146,10 +150,10 @@ def _write(conn: sqlite3.Connection, serial: str, body: dict, fields: dict, now:
         "version = COALESCE(?, version), config_hash = COALESCE(?, config_hash), "
         "backlog = COALESCE(?, backlog), free_disk_bytes = COALESCE(?, free_disk_bytes), "
         "kind = COALESCE(?, kind), last_tick = COALESCE(?, last_tick), "
-        "diagnostics = COALESCE(?, diagnostics) WHERE serial = ?",
+        "diagnostics = COALESCE(?, diagnostics), heartbeat_route = ? WHERE serial = ?",
         (now, now, skew, fields["address"], fields["agent_url"], fields["version"],
          fields["config_hash"], fields["backlog"], fields["free_disk_bytes"], fields["kind"],
-         fields["last_tick"], fields["diagnostics"], serial))
+         fields["last_tick"], fields["diagnostics"], via, serial))
     conn.execute(
         "INSERT INTO heartbeats (serial, received_at, meter_time, skew_s, address, body) "
         "VALUES (?, ?, ?, ?, ?, ?)",

@@ -26,7 +26,12 @@ CREATE TABLE IF NOT EXISTS meters (
     days_stored     INTEGER NOT NULL DEFAULT 0,
     files_archived  INTEGER NOT NULL DEFAULT 0,
     last_day        TEXT,
-    last_file_at    REAL
+    last_file_at    REAL,
+    -- How its data reaches Tempest (tempest/routes.py), from what happened, not from its config.
+    -- A store made before these columns gains them at start (tempest/db/__init__.py).
+    route           TEXT,             -- the last day's: upload|rsync|collect|dlms|mqtt|concentrator
+    heartbeat_route TEXT,             -- the last heartbeat's: http | mqtt | concentrator
+    last_gasp_at    REAL              -- the last MQTT Last Will Tempest received (a last gasp)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS meters_key_hash ON meters (key_hash) WHERE key_hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS meters_last_seen ON meters (last_seen);

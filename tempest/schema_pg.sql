@@ -36,8 +36,16 @@ CREATE TABLE IF NOT EXISTS meters (
     days_stored     BIGINT NOT NULL DEFAULT 0,
     files_archived  BIGINT NOT NULL DEFAULT 0,
     last_day        TEXT,
-    last_file_at    DOUBLE PRECISION
+    last_file_at    DOUBLE PRECISION,
+    -- How its data reaches Tempest (tempest/routes.py), from what happened, not from its config.
+    route           TEXT,             -- the last day's: upload|rsync|collect|dlms|mqtt|concentrator
+    heartbeat_route TEXT,             -- the last heartbeat's: http | mqtt | concentrator
+    last_gasp_at    DOUBLE PRECISION  -- the last MQTT Last Will Tempest received (a last gasp)
 );
+-- A store made before those three columns gains them here (SQLite: tempest/db/__init__.py).
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS route TEXT;
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS heartbeat_route TEXT;
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS last_gasp_at DOUBLE PRECISION;
 CREATE UNIQUE INDEX IF NOT EXISTS meters_key_hash ON meters (key_hash) WHERE key_hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS meters_last_seen ON meters (last_seen);
 

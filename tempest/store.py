@@ -27,6 +27,7 @@ class Delivery:
     size: int
     source: str
     delivered_at: float
+    route: str | None = None  # the meter's delivery route, once known (tempest/routes.py)
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,8 @@ def _file_row(conn: sqlite3.Connection, delivery: Delivery, serial: str, reading
     conn.execute(
         "UPDATE meters SET days_stored = days_stored + ?, files_archived = files_archived + 1, "
         "last_day = CASE WHEN last_day IS NULL OR last_day < ? THEN ? ELSE last_day END, "
-        "last_file_at = ? WHERE serial = ?",
-        (1 if outcome == "stored" else 0, reading_day, reading_day, now, serial))
+        "last_file_at = ?, route = COALESCE(?, route) WHERE serial = ?",
+        (1 if outcome == "stored" else 0, reading_day, reading_day, now, delivery.route, serial))
 
 
 def _write_day(conn: sqlite3.Connection, day: Day, delivery: Delivery, now: float,

@@ -83,8 +83,30 @@ def init_db(path: Path | str) -> None:
     conn = connect(path)
     try:
         conn.executescript(schema_sql())
+        add_columns(conn)
     finally:
         conn.close()
+
+
+# Columns added to a table after stores were made: CREATE TABLE IF NOT EXISTS leaves an older
+# table as it was, and SQLite has no ADD COLUMN IF NOT EXISTS (schema_pg.sql uses PostgreSQL's).
+ADDED_COLUMNS = {"meters": (("route", "TEXT"), ("heartbeat_route", "TEXT"),
+                            ("last_gasp_at", "REAL"))}
+
+
+def add_columns(conn: sqlite3.Connection) -> None:
+    """Give an older SQLite store the ADDED_COLUMNS it lacks (idempotent; two processes
+    starting together may both try: the second finds the column there)."""
+    for table, columns in ADDED_COLUMNS.items():
+        have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns:
+            if name in have:
+                continue
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):
+                    raise
 
 
 def store_key(conn) -> str:

@@ -18,6 +18,7 @@ processed afresh. Either way each file is stored once.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.dayfile_reader import Day, DayFileError, parse
-from tempest import names, store
+from tempest import names, routes, store
 from tempest.db import transaction
 from tempest.ingest import dropbox, quarantine, verdict
 from tempest.ingest.mover import Move, Mover
@@ -234,6 +235,10 @@ class Processor:
             refused = self.scope.refusal(item, serial)
             if refused is not None:  # another meter's day, or an unknown meter's: quarantined
                 item.error, item.serial, item.day, item.known = refused, serial, None, None
+        if item.known is not None or item.day is not None:
+            item.delivery = dataclasses.replace(item.delivery, route=routes.of_delivery(
+                self.conn, self.layout.drop, item.path, item.delivery.source,
+                serial, item.delivery.name))
         if item.known is not None:
             known = item.known
             item.dest = self.layout.relative(self.layout.archive / known["serial"] / (

@@ -30,7 +30,8 @@ from tempest.settings import layout
 def mqtt_subscribe(data_dir: Path, host: str, port: int, topic_prefix: str, client_id: str,
                    username: str | None, password: str | None) -> None:
     """Subscribe to the meters' sealed days and write each into the drop folder, where ingest
-    takes it like any other delivery. Runs until SIGTERM or Ctrl-C."""
+    takes it like any other delivery; record their heartbeats and last gasps (Last Will) in
+    the registry as HTTP heartbeats are. Runs until SIGTERM or Ctrl-C."""
     from tempest.mqtt.subscriber import BrokerSettings, Subscriber
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -38,11 +39,13 @@ def mqtt_subscribe(data_dir: Path, host: str, port: int, topic_prefix: str, clie
     if not prefix or "+" in prefix or "#" in prefix:
         raise click.BadParameter("a topic prefix without wildcards", param_hint="--topic-prefix")
     app = app_for(data_dir)
-    drop = layout(app.config).drop
+    where = layout(app.config)
+    drop = where.drop
     sub = Subscriber(BrokerSettings(host, port, prefix, client_id, username, password), drop,
-                     int(app.config["MAX_CONTENT_LENGTH"]))
+                     int(app.config["MAX_CONTENT_LENGTH"]), where.database)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"subscribed on {host}:{port} to {prefix}/+/day/+ into {drop}", err=True)
+    click.echo(f"subscribing on {host}:{port} to {prefix}/+/day/+ (into {drop}), "
+               f"{prefix}/+/heartbeat and {prefix}/+/state (into the registry)", err=True)
     sub.run(stop)

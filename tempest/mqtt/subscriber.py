@@ -1,4 +1,5 @@
-"""The MQTT route into the drop folder: subscribe to `<prefix>/+/day/+`, write each day file.
+"""The MQTT route into the drop folder: subscribe to `<prefix>/+/day/+`, write each day file;
+and to `<prefix>/+/heartbeat` and `<prefix>/+/state`, recorded in the registry (presence.py).
 
 Nothing is lost and nothing is stored twice:
 
@@ -22,14 +23,17 @@ day file is ingest's verdict, as for every route.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tempest import names
+from tempest import db, names
 from tempest.ingest import dropbox
+from tempest.mqtt import presence
 
 log = logging.getLogger("tempest.mqtt")
 
@@ -67,8 +71,13 @@ def parse_topic(prefix: str, topic: str) -> tuple[str, str] | None:
 
 
 class Subscriber:
-    def __init__(self, s: BrokerSettings, drop: Path, max_bytes: int):
+    def __init__(self, s: BrokerSettings, drop: Path, max_bytes: int,
+                 database: Path | str | None = None):
         self.s, self.drop, self.max_bytes = s, Path(drop), max_bytes
+        # The store heartbeats and last gasps go to (None: days only). Its connection is
+        # opened in, and used only by, the client's network thread (one at a time).
+        self.database = database
+        self._conn = None
         self.stored = 0  # files written (tests and the log)
         self.failed = threading.Event()  # a write failed: reconnect so the broker resends
         self.connected = threading.Event()
@@ -90,9 +99,11 @@ class Subscriber:
         if reason.is_failure:
             log.warning("broker refused the connection: %s", reason)
             return
-        client.subscribe(f"{self.s.prefix}/+/day/+", qos=1)
+        topics = ["day/+", *(presence.KINDS if self.database is not None else ())]
+        client.subscribe([(f"{self.s.prefix}/+/{t}", 1) for t in topics])
         self.connected.set()
-        log.info("subscribed to %s/+/day/+ on %s:%s", self.s.prefix, self.s.host, self.s.port)
+        log.info("subscribed to %s on %s:%s", ", ".join(f"{self.s.prefix}/+/{t}" for t in topics),
+                 self.s.host, self.s.port)
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _props) -> None:
         if self.connected.is_set():
@@ -102,6 +113,11 @@ class Subscriber:
     def _on_message(self, client, _userdata, msg) -> None:
         if self.failed.is_set():
             return  # not acknowledged: the broker sends it again after the reconnection
+        if self.database is not None and len(msg.payload) <= self.max_bytes:
+            meter = presence.parse_topic(self.s.prefix, msg.topic)
+            if meter is not None:
+                self._presence(client, msg, *meter)
+                return
         got = parse_topic(self.s.prefix, msg.topic)
         if got is None or len(msg.payload) > self.max_bytes:
             log.warning("ignored %s (%d bytes): not <prefix>/<serial>/day/<YYYY-MM-DD> with a "
@@ -122,6 +138,28 @@ class Subscriber:
         log.info("dropped %s (%d bytes)", name, len(msg.payload))
         client.ack(msg.mid, msg.qos)
 
+    def _presence(self, client, msg, serial: str, kind: str) -> None:
+        """A heartbeat or state message into the registry, acknowledged once recorded."""
+        try:
+            if self._conn is None:
+                self._conn = db.connect(self.database)
+            done = presence.take(self._conn, serial, kind, bytes(msg.payload), bool(msg.retain),
+                                 time.time())
+        except Exception as exc:  # noqa: BLE001 - the store's (SQLite or PostgreSQL): resent
+            log.error("%s not recorded (the broker will resend it): %s", msg.topic, exc)
+            self._close_db()
+            self.failed.set()
+            return
+        log.info("%s %s", msg.topic, done)
+        client.ack(msg.mid, msg.qos)
+
+    def _close_db(self) -> None:
+        if self._conn is not None:
+            # A broken connection may fail to close: a new one is opened next time anyway.
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
     def run(self, stop: threading.Event) -> None:
         """Until `stop` is set. Reconnects by itself (paho's thread, capped backoff)."""
         backoff = 1.0
@@ -140,3 +178,4 @@ class Subscriber:
                 self.failed.clear()
             else:
                 backoff = 1.0
+        self._close_db()

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tempest import db, registry
+from tempest import db, registry, routes
 from tempest.fleetconfig import desired
 from tempest.fleetconfig.desired import DRIFT_SQL, DRIFT_STATES
 
@@ -21,6 +21,7 @@ SORTS = {
     "backlog": "m.backlog",
     "version": "m.version",
     "drift": DRIFT_SQL,
+    "route": routes.sql("m"),
 }
 DEFAULT_DIR = {"status": "desc", "last_seen": "desc", "last_day": "desc", "backlog": "desc"}
 PER_PAGE = (25, 50, 100, 200)
@@ -33,6 +34,7 @@ class Query:
     drift: str | None = None
     q: str | None = None
     version: str | None = None
+    route: str | None = None
     sort: str = "serial"
     dir: str = "asc"
     page: int = 1
@@ -42,6 +44,7 @@ class Query:
     def from_args(cls, args) -> Query:
         status = args.get("status") or None
         drift = args.get("drift") or None
+        route = args.get("route") or None
         sort = args.get("sort") or "serial"
         sort = sort if sort in SORTS else "serial"
         direction = args.get("dir") or DEFAULT_DIR.get(sort, "asc")
@@ -57,13 +60,14 @@ class Query:
                    drift=drift if drift in DRIFT_STATES else None,
                    q=(args.get("q") or "").strip()[:64] or None,
                    version=(args.get("version") or "").strip()[:64] or None,
+                route=route if route in routes.ROUTES else None,
                    sort=sort, dir="desc" if direction == "desc" else "asc", page=page,
                    per_page=per_page if per_page in PER_PAGE else 50)
 
     def args(self, **change) -> dict:
         """The query string for a link (only what differs from the defaults)."""
         out = {"status": self.status, "drift": self.drift, "q": self.q,
-               "version": self.version, "sort": self.sort, "dir": self.dir,
+               "version": self.version, "route": self.route, "sort": self.sort, "dir": self.dir,
                "page": self.page, "per_page": self.per_page}
         out.update(change)
         defaults = {"sort": "serial", "dir": DEFAULT_DIR.get(out["sort"], "asc"), "page": 1,
@@ -90,6 +94,9 @@ def _where(query: Query, now: float, online: float, stale: float) -> tuple[str, 
     if query.version:
         where.append("m.version = ?")
         params.append(query.version)
+    if query.route:
+        where.append(f"{routes.sql('m')} = ?")
+        params.append(query.route)
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
@@ -105,6 +112,7 @@ def page(conn: sqlite3.Connection, query: Query, now: float, online: float,
     rows = conn.execute(
         f"SELECT m.serial, m.last_seen, m.last_day, m.backlog, m.version, m.kind, "
         f"m.timezone, m.config_hash, m.days_stored, m.agent_url, d.config_hash AS desired_hash, "
+        f"{routes.sql('m')} AS route, "
         f"{DRIFT_SQL} AS drift {joined}{where} ORDER BY {order} LIMIT ? OFFSET ?",
         (*params, query.per_page, (current - 1) * query.per_page)).fetchall()
     return {"rows": rows, "total": total, "page": current, "pages": pages,

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from tempest import keys, registry
+from tempest import keys, registry, routes
 from tempest.isotime import iso
 
 COLUMNS = ("serial, key_hash, key_revoked_at, timezone, first_seen, last_seen, address, "
            "agent_url, version, config_hash, backlog, last_tick, free_disk_bytes, kind, "
            "clock_skew_s, diagnostics, heartbeats, days_stored, files_archived, last_day, "
-           "last_file_at, created_at, "
-           # The route Tempest reads the meter by, when it is one Tempest dials (docs/dlms.md).
-           "(SELECT 'dlms' FROM dlms_meters d WHERE d.serial = meters.serial) AS route")
+           "last_file_at, created_at, heartbeat_route, last_gasp_at, "
+           # How its days reach Tempest: the last day's route, else dlms for a meter Tempest
+           # is registered to dial (tempest/routes.py).
+           f"{routes.sql('meters')} AS route")
 
 
 def as_dict(row, now: float, online: float, stale: float) -> dict:
@@ -33,6 +34,8 @@ def as_dict(row, now: float, online: float, stale: float) -> dict:
         "free_disk_bytes": row["free_disk_bytes"],
         "kind": row["kind"],
         "route": row["route"],
+        "heartbeat_route": row["heartbeat_route"],
+        "last_gasp_at": iso(row["last_gasp_at"]),
         "clock_skew_s": row["clock_skew_s"],
         "diagnostics": json.loads(row["diagnostics"]) if row["diagnostics"] else None,
         "heartbeats": row["heartbeats"],
@@ -47,8 +50,12 @@ def as_dict(row, now: float, online: float, stale: float) -> dict:
 
 
 def page(conn: sqlite3.Connection, *, now: float, online: float, stale: float,
-         status: str | None, prefix: str | None, page: int, per_page: int) -> dict:
+         status: str | None, prefix: str | None, page: int, per_page: int,
+         route: str | None = None) -> dict:
     where, params = [], []
+    if route:
+        where.append(f"{routes.sql('meters')} = ?")
+        params.append(route)
     if status:
         clause, args = registry.status_clause(status, now, online, stale)
         where.append(clause)

@@ -6,7 +6,7 @@ import time
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 
-from tempest import names, registry
+from tempest import names, registry, routes
 from tempest.db import get_db
 from tempest.fleetconfig import desired
 from tempest.read import fleet as fleet_query
@@ -39,7 +39,8 @@ def fleet():
                 badge=sparkline.badge, meter_url=url_for("ui_meter.meter", serial="x")[:-1],
                 config_url=url_for("ui_config.config_meter", serial="x")[:-1],
                 per_page_options=fleet_query.PER_PAGE,
-                statuses=registry.STATUSES, drift_states=desired.DRIFT_STATES)
+                statuses=registry.STATUSES, drift_states=desired.DRIFT_STATES,
+                routes=routes.ROUTES, route_labels=routes.LABELS)
 
 
 @bp.get("/meter")

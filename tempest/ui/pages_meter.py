@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, request
 
-from tempest import names, registry
+from tempest import names, registry, routes
 from tempest.db import get_db
 from tempest.dlms import endpoints
 from tempest.fleetconfig import agentkeys, desired, push
@@ -77,7 +77,7 @@ def meter(serial: str):
                 heartbeats=heartbeats(conn, serial), files=read_meters.files(conn, serial),
                 config=config_summary(conn, serial, row["config_hash"]),
                 dlms=endpoints.shown(conn, layout(current_app.config).secrets, serial),
-                )
+                route_labels=routes.LABELS)
 
 
 @bp.get("/<serial>/days/<day>")

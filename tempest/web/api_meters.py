@@ -8,7 +8,7 @@ import time
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from core import civil
-from tempest import names, registry
+from tempest import names, registry, routes
 from tempest.db import get_db
 from tempest.dlms import endpoints
 from tempest.isotime import iso
@@ -45,11 +45,14 @@ def list_meters():
     prefix = request.args.get("q") or None
     if prefix is not None and not names.valid_serial(prefix):
         raise bad_request("q is the start of a serial", "q")
+    route = request.args.get("route") or None
+    if route is not None and route not in routes.ROUTES:
+        raise bad_request(f"route must be one of {', '.join(routes.ROUTES)}", "route")
     page, per_page = page_args(current_app.config)
     online, stale = registry.thresholds(current_app.config)
     return jsonify(read_meters.page(get_db(), now=time.time(), online=online, stale=stale,
                                     status=status, prefix=prefix, page=page,
-                                    per_page=per_page))
+                                    per_page=per_page, route=route))
 
 
 @bp.get("/<serial>")

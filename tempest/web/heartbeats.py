@@ -30,7 +30,9 @@ def take_heartbeat(serial: str, body: dict, now: float, batched: bool = False) -
         raise APIError(403, "forbidden", auth.OTHER_SERIAL.format(what="that serial"),
                        field="serial")
     try:
-        (registry.record_in if batched else registry.record)(get_db(), serial, body, now)
+        # A batched heartbeat is a concentrator's (the heartbeat's route, tempest/routes.py).
+        (registry.record_in if batched else registry.record)(
+            get_db(), serial, body, now, "concentrator" if batched else "http")
     except registry.BadHeartbeat as exc:
         raise bad_request(exc.reason, exc.field) from exc
 

@@ -88,7 +88,9 @@ def paths() -> dict:
         "/api/v1/meters": {
             "get": op("Meters, paged", api, params=[
                 _p("status", "query", "online | stale | offline | never_seen"),
-                _p("q", "query", "serial prefix"), *PAGE], errors=("400",)),
+                _p("q", "query", "serial prefix"),
+                _p("route", "query", "upload | rsync | collect | dlms | mqtt | concentrator"),
+                *PAGE], errors=("400",)),
             "post": op("Register a meter and issue its key (idempotent)", admin,
                        security=ADMIN, body="{serial, timezone?, key?, rotate?}", ok="201",
                        ok_desc="key issued (200 when unchanged)",

@@ -82,7 +82,8 @@ def test_registering_a_dlms_meter_keeps_its_password_secret(registered, tmp_path
     assert one.get_json()["dlms"]["password"] is True
     assert PASSWORD not in one.get_data(as_text=True)
     page = client.get("/ui/meters/dl-1").get_data(as_text=True)
-    assert '<dd id="route">dlms</dd>' in page and f"{host}:{port}" in page
+    assert '<dd id="route"><span class="badge rt-dlms">DLMS pull</span>' in page
+    assert f"{host}:{port}" in page
     assert "set (never shown)" in page and PASSWORD not in page
 
 
