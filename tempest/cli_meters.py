@@ -143,29 +143,77 @@ def list_meters(data_dir: Path, as_json: bool):
 
 @meters.command("dlms")
 @data_dir_option
-@click.argument("serial", callback=_serial)
-@click.option("--host", required=True, help="The meter's DLMS/COSEM address (name or IP).")
+@click.argument("serial", required=False, callback=lambda c, p, v: v and _serial(c, p, v))
+@click.option("--host", help="The meter's DLMS/COSEM address (name or IP).")
 @click.option("--port", type=click.IntRange(1, 65535), default=4059, show_default=True,
               help="Its DLMS TCP port (wrapper).")
-@click.option("--password-file", required=True,
+@click.option("--password-file",
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A file holding the meter's LLS password (one line, e.g. rendered from the "
                    "vault). Tempest keeps it in its secrets folder, never in the store nor the "
                    "API.")
-def dlms(data_dir: Path, serial: str, host: str, port: int, password_file: Path):
-    """Register SERIAL's DLMS endpoint: `tempest dlms-collect` then reads it (idempotent)."""
+@click.option("--from", "from_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Register many meters instead: a JSON list of {serial, host, port, password "
+                   "or password_file} (password_file relative to the list), e.g. what `meter "
+                   "dlms-serve --count N --endpoints FILE` writes.")
+def dlms(data_dir: Path, serial: str | None, host: str | None, port: int,
+         password_file: Path | None, from_file: Path | None):
+    """Register SERIAL's DLMS endpoint (or every meter's in --from): `tempest dlms-collect`
+    then reads it (idempotent)."""
     from tempest.dlms import endpoints
 
+    if from_file is not None:
+        if serial or host or password_file:
+            raise click.BadParameter("give either SERIAL --host --password-file or --from",
+                                     param_hint="'--from'")
+        items = _endpoints_from(from_file)
+    elif serial and host and password_file:
+        items = [(serial, host, port, password_file.read_text().strip())]
+    else:
+        raise click.BadParameter("needs SERIAL, --host and --password-file (or --from FILE)",
+                                 param_hint="'SERIAL'/'--host'/'--password-file'")
     app, conn = _connect(data_dir)
     try:
-        if not read_meters.exists(conn, serial):
-            raise click.BadParameter(f"no meter {serial} is registered (tempest meters add "
+        known = {r["serial"] for r in read_meters.every(conn)}
+        unknown = [s for s, *_ in items if s not in known]
+        if unknown:
+            raise click.BadParameter(f"no meter {unknown[0]} is registered (tempest meters add "
                                      "--timezone ZONE first)", param_hint="'SERIAL'")
         try:
-            endpoints.register(conn, layout(app.config).secrets, serial, host, port,
-                               password_file.read_text().strip(), time.time())
+            endpoints.register_many(conn, layout(app.config).secrets, items, time.time())
         except endpoints.BadEndpoint as exc:
             raise click.BadParameter(str(exc), param_hint="'--password-file'/'--host'") from exc
     finally:
         conn.close()
-    click.echo(f"{serial} is read over DLMS at {host}:{port}", err=True)
+    if from_file is None:
+        click.echo(f"{serial} is read over DLMS at {host}:{port}", err=True)
+    else:
+        click.echo(f"{len(items)} meters are read over DLMS", err=True)
+
+
+def _endpoints_from(path: Path) -> list[tuple[str, str, int, str]]:
+    """(serial, host, port, password) of each entry of a --from list (exit 2 naming the entry
+    and field that is wrong)."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="'--from'") from exc
+    if not isinstance(doc, list):
+        raise click.BadParameter("a JSON list of endpoints", param_hint="'--from'")
+    out = []
+    for n, item in enumerate(doc):
+        where = f"entry {n}"
+        try:
+            serial = item["serial"]
+            where = f"{serial}"
+            if not isinstance(serial, str) or not names.valid_serial(serial):
+                raise ValueError("serial: not a valid serial")
+            if "password" in item:
+                password = item["password"]
+            else:
+                password = (path.parent / item["password_file"]).read_text().strip()
+            out.append((serial, item["host"], item.get("port", 4059), password))
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            raise click.BadParameter(f"{where}: {exc!s} (need serial, host, port, password or "
+                                     "password_file)", param_hint="'--from'") from exc
+    return out

@@ -40,6 +40,16 @@ class SecretMap:
             self._write(secrets_dir, doc)
         return True
 
+    def update(self, secrets_dir: Path, secrets: dict[str, str]) -> int:
+        """Keep many serials' secrets in one write (a bulk registration). How many changed."""
+        with self._locked(secrets_dir):
+            doc = self.read(secrets_dir)
+            changed = sum(1 for k, v in secrets.items() if doc.get(k) != v)
+            if changed:
+                doc.update(secrets)
+                self._write(secrets_dir, doc)
+        return changed
+
     def remove(self, secrets_dir: Path, serial: str) -> bool:
         with self._locked(secrets_dir):
             doc = self.read(secrets_dir)

@@ -158,27 +158,32 @@ class _Reply(GXServerReply):
         return self.connectionInfo
 
 
+def serve_connection(sock: socket.socket, assoc: Association, peer) -> None:
+    """Answer one client's requests on `sock` until it hangs up, idles out or sends garbage
+    (the caller closes the socket)."""
+    sock.settimeout(IDLE_TIMEOUT_S)
+    while True:
+        try:
+            data = sock.recv(4096)
+        except (TimeoutError, OSError):
+            return
+        if not data:
+            return
+        reply = _Reply(data)
+        try:
+            assoc.handleRequest(reply)
+        except Exception:  # a malformed request must not take the server down
+            log.exception("bad request from %s", peer)
+            return
+        if reply.reply:
+            sock.sendall(bytes(reply.reply))
+
+
 class _Handler(socketserver.BaseRequestHandler):
     def handle(self):
         server: DlmsServer = self.server  # type: ignore[assignment]
-        assoc = Association(server.src, server.password)
-        sock: socket.socket = self.request
-        sock.settimeout(IDLE_TIMEOUT_S)
-        while True:
-            try:
-                data = sock.recv(4096)
-            except (TimeoutError, OSError):
-                return
-            if not data:
-                return
-            reply = _Reply(data)
-            try:
-                assoc.handleRequest(reply)
-            except Exception:  # a malformed request must not take the server down
-                log.exception("bad request from %s", self.client_address)
-                return
-            if reply.reply:
-                sock.sendall(bytes(reply.reply))
+        serve_connection(self.request, Association(server.src, server.password),
+                         self.client_address)
 
 
 class DlmsServer(socketserver.ThreadingTCPServer):

@@ -31,10 +31,12 @@ from tempest.settings import layout
 @click.option("--every", type=click.FloatRange(min=1), metavar="SECONDS",
               help="Collect again every SECONDS until stopped (SIGTERM): yesterday is due "
                    "again after each meter's local midnight.")
+@click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="Read this many meters at once (each meter's days one after another).")
 @click.option("--at", metavar="ISO-TIME", help="Pretend it is this time at the start (tests, "
               "demos); with --every the pretended clock runs on from it.")
 def dlms_collect(data_dir: Path, meters_file: Path | None, serials: tuple[str, ...],
-                 day: str | None, redial_days: int, every: float | None,
+                 day: str | None, redial_days: int, every: float | None, workers: int,
                  at: str | None) -> None:
     """Collect each DLMS meter's due days into the drop folder, one JSON line per meter-day
     (with its clock skew, which the registry keeps, as it keeps the meter's logged events).
@@ -68,7 +70,7 @@ def dlms_collect(data_dir: Path, meters_file: Path | None, serials: tuple[str, .
                     click.echo(problem, err=True)
             failed = schedule.collect_round(
                 conn, eps, lay.drop, now, redial_days, wanted,
-                report=lambda line: click.echo(json.dumps(line)))
+                report=lambda line: click.echo(json.dumps(line)), workers=workers)
             if every is None:
                 break
             time.sleep(every)

@@ -34,20 +34,37 @@ def check_password(password: str) -> str:
     return password
 
 
+def check_endpoint(host: str, port: int, password: str) -> None:
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        raise BadEndpoint("the port is 1 to 65535")
+    if (not isinstance(host, str) or not host or len(host) > 253 or not host.isprintable()
+            or " " in host):
+        raise BadEndpoint("the host is a name or an address")
+    if not isinstance(password, str):
+        raise BadEndpoint("a DLMS password is 1 to 32 printable ASCII characters")
+    check_password(password)
+
+
 def register(conn, secrets_dir: Path, serial: str, host: str, port: int, password: str,
              now: float) -> None:
     """Give a registered meter its DLMS endpoint (again: the new host, port and password)."""
-    if not 1 <= port <= 65535:
-        raise BadEndpoint("the port is 1 to 65535")
-    if not host or len(host) > 253 or not host.isprintable() or " " in host:
-        raise BadEndpoint("the host is a name or an address")
-    check_password(password)
-    PASSWORDS.set(secrets_dir, serial, password)
+    register_many(conn, secrets_dir, [(serial, host, port, password)], now)
+
+
+def register_many(conn, secrets_dir: Path, items: list[tuple[str, str, int, str]],
+                  now: float) -> None:
+    """(serial, host, port, password) of many meters in one secrets write and one
+    transaction (a bulk host's thousand meters: `tempest meters dlms --from`). Every item is
+    checked before anything is written."""
+    for _serial, host, port, password in items:
+        check_endpoint(host, port, password)
+    PASSWORDS.update(secrets_dir, {serial: password for serial, _, _, password in items})
     with db.transaction(conn):
-        conn.execute(
-            "INSERT INTO dlms_meters (serial, host, port, registered_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (serial) DO UPDATE SET host = excluded.host, port = excluded.port",
-            (serial, host, port, now))
+        for serial, host, port, _ in items:
+            conn.execute(
+                "INSERT INTO dlms_meters (serial, host, port, registered_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (serial) DO UPDATE SET host = excluded.host, port = excluded.port",
+                (serial, host, port, now))
 
 
 def every(conn, secrets_dir: Path, serials=()) -> tuple[list[Endpoint], list[str]]:
