@@ -15,10 +15,11 @@ SECRET_FIELDS = ("tempest_api_key",)
 SECRET_NESTED = {"agent": ("key",), "delivery": ("ssh_key",), "concentrator": ("key",),
                  "dlms": ("password",)}
 # Fields that never go into a day file's metadata.config: the seed's 24-value profile, and how
-# and where the meter delivers (changing a URL must not change the bytes of a regenerated day).
+# and where the meter delivers (changing a URL must not change the bytes of a regenerated day),
+# and its quirks (a real meter's files do not confess them; `meter truth` does).
 _NOT_IN_METADATA = ("profile", "tempest_url", "tempest_api_keys_file", "delivery", "heartbeat",
                     "agent", "concentrator", "dlms", "time_scale",
-                    "time_origin", "ip", "demo", "display")
+                    "time_origin", "ip", "demo", "display", "quirks")
 
 
 def public_config(raw: dict) -> dict:

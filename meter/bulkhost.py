@@ -35,7 +35,7 @@ from core import tz
 from core.durable import write_atomic
 from loadmodel.engine import MeterModel
 from loadmodel.ticker import Ticker
-from meter import bulk, config, daybuild, registers
+from meter import bulk, config, daybuild, operations, registers
 from meter.config import Config, ConfigError
 from meter.operations import Busy
 from meter.storage import DiskFS
@@ -263,7 +263,7 @@ def seal_chunk(host: BulkHost, chunk: list, last: int) -> list:
         root = host.root(i)
         if regs is None:
             regs = registers.opening(cfg, day, root if _remembers(root) else None, vm)
-        t = Ticker(vm.m, cfg.model, fs, str(root))
+        t = operations.ticker_class(cfg)(vm.m, cfg.model, fs, str(root))
         files = 0
         for built in daybuild.build_days(cfg, day, last, regs, vm):
             if built.text is not None:

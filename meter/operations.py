@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 from pathlib import Path
@@ -14,6 +15,7 @@ from loadmodel.engine import MeterModel
 from loadmodel.ticker import Ticker
 from meter import daybuild, registers
 from meter.config import Config
+from meter.conformance import meter_quirks
 from meter.storage import DiskFS
 from meter.vector.engine import VectorMeter
 
@@ -65,8 +67,15 @@ def ticker(cfg: Config, root: Path, fs: DiskFS | None = None) -> Ticker:
     def initial(day: int) -> list[int]:
         return registers.opening(cfg, max(day, cfg.model["commissioned_day"]), root)
 
-    return Ticker(MeterModel(cfg.model), cfg.model, fs or DiskFS(), str(root), initial,
-                  buffer_rows=True)
+    return ticker_class(cfg)(MeterModel(cfg.model), cfg.model, fs or DiskFS(), str(root),
+                             initial, buffer_rows=True)
+
+
+def ticker_class(cfg: Config):
+    """The Ticker, or for a meter with quirks one that sends its sealed days as they make
+    them (meter/conformance/meter_quirks.py)."""
+    mq = meter_quirks.MeterQuirks.of(cfg)
+    return Ticker if mq is None else functools.partial(meter_quirks.QuirkyTicker, quirks=mq)
 
 
 def tick(cfg: Config, root: Path, now: int, fs: DiskFS | None = None) -> dict:
@@ -160,4 +169,6 @@ def _advance_state(t: Ticker, root: Path, last: int, closing: list[int]) -> None
 
 
 def truth(cfg: Config, day: int) -> dict:
-    return daybuild.truth(cfg, day)
+    doc = daybuild.truth(cfg, day)
+    mq = meter_quirks.MeterQuirks.of(cfg)
+    return doc if mq is None else meter_quirks.add_to_truth(doc, mq, cfg.model)

@@ -11,7 +11,7 @@ import click
 
 from core.durable import write_atomic
 from meter.cli_options import fail
-from meter.conformance import delivery, grader, scorecard
+from meter.conformance import delivery, grader, scorecard, via_tempest
 from meter.conformance.mdms_output import OutputError
 from meter.conformance.scenarios import SCENARIOS
 
@@ -33,16 +33,42 @@ def list_scenarios() -> None:
 @scenario.command("write")
 @click.argument("name")
 @click.argument("out", type=click.Path(path_type=Path))
-def write_scenario(name: str, out: Path) -> None:
+@click.option("--via", type=click.Choice(["files", "tempest"]), default="files",
+              show_default=True,
+              help="files: only the folder. tempest: also send the files, as day files in "
+                   "arrival order, to the Tempest at --tempest-url, whose MDMS push forwards "
+                   "them to its MDMS.")
+@click.option("--tempest-url", metavar="URL", help="Tempest's base URL (with --via tempest).")
+@click.option("--concentrator-key", envvar="METER_CONCENTRATOR_KEY", metavar="KEY",
+              help="The key of a Tempest concentrator the scenario's serials are assigned to "
+                   "(with --via tempest).")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True,
+              help="Seconds to wait for Tempest to answer and to ingest every file.")
+def write_scenario(name: str, out: Path, via: str, tempest_url: str | None,
+                   concentrator_key: str | None, timeout: float) -> None:
     """Write scenario NAME into the folder OUT: the files the meters send (OUT/delivery/, in
     arrival order; as NEM12 in OUT/delivery/nem12/), the sites an MDMS is told about
-    (OUT/sites.csv) and, apart, the truth (OUT/truth/). Same name, same bytes, on any host."""
+    (OUT/sites.csv) and, apart, the truth (OUT/truth/). Same name, same bytes, on any host.
+    With --via tempest the sends also go to a Tempest (docs/conformance.md)."""
     sc = SCENARIOS.get(name)
     if sc is None:
         fail(f"NAME: no scenario {name!r} (one of {', '.join(SCENARIOS)})")
     if out.exists() and any(out.iterdir()):
         fail(f"OUT: {out} is not empty")
-    click.echo(json.dumps(delivery.write(sc, out)))
+    if via == "tempest" and not tempest_url:
+        fail("--tempest-url: needed with --via tempest")
+    if via == "tempest" and not concentrator_key:
+        fail("--concentrator-key: needed with --via tempest (or METER_CONCENTRATOR_KEY)")
+    result = delivery.write(sc, out)
+    if via == "tempest":
+        _, sends = delivery.build(sc)
+        try:
+            result["tempest"] = via_tempest.deliver(via_tempest.day_files(sc, sends),
+                                                    tempest_url, concentrator_key, timeout)
+        except via_tempest.DeliveryError as exc:
+            click.echo(f"meter: {exc}", err=True)
+            raise SystemExit(1) from exc
+    click.echo(json.dumps(result))
 
 
 @click.command("grade")

@@ -10,6 +10,8 @@ NEM12: 200 records with NMI suffix `E1` are read (the import); each 300 record's
 placed in market time, a fixed offset (`+10:00` by default, NEM time), and a `V` day takes its
 flags from the 400 records.
 
+JSON lines: what Tempest's MDMS push delivered (meter/conformance/pushed.py).
+
 Anything else is refused with the file, the line and the field (`OutputError`).
 """
 
@@ -51,6 +53,10 @@ def read(path: Path, nem12_offset: int = 600) -> list[Reading]:
         raise OutputError(path, 0, "(file)", f"cannot read: {exc}") from exc
     if text.startswith("100,"):
         return read_nem12(path, text, nem12_offset)
+    from meter.conformance import pushed  # it stands on this module's readers
+
+    if pushed.looks_pushed(text):
+        return pushed.read(path, text)
     return read_csv(path, text)
 
 

@@ -1,7 +1,8 @@
 """Real meters' quirks, each a small pure function over a day's truth.
 
 A data quirk takes the sends a meter makes for one day (`Send`: the rows of one file and when
-it arrives) and returns the sends a meter with that quirk makes instead; a clock quirk turns an
+it arrives) and returns the sends a meter with that quirk makes instead (it reads only the
+sends: a running meter, meter/conformance/meter_quirks.py, passes no truth); a clock quirk turns an
 interval's end into the timestamp the meter writes. Neither changes the truth: each is
 labelled with what a correct MDMS should conclude (`CONCLUSIONS`), and the scenario says which
 checks an MDMS that falls for it loses (meter/conformance/scenarios.py).
@@ -54,13 +55,13 @@ def as_recorded(day: DayTruth) -> list[Send]:
 
 # -- data quirks: (sends, day, **params) -> sends ------------------------------------------
 
-def zeros_for_missing(sends: list[Send], day: DayTruth) -> list[Send]:
+def zeros_for_missing(sends: list[Send], day: DayTruth | None) -> list[Send]:
     """Intervals the meter did not record are sent as 0.000, flagged actual."""
     return [replace(s, rows=tuple(Row(r.end, 0, ACTUAL_Q) if r.quality == MISSING_Q else r
                                   for r in s.rows)) for s in sends]
 
 
-def multiplier(sends: list[Send], day: DayTruth, factor: int = 2) -> list[Send]:
+def multiplier(sends: list[Send], day: DayTruth | None, factor: int = 2) -> list[Send]:
     """A CT ratio set wrong in the meter: every reading (and the register) times `factor`."""
     def scale(v):
         return None if v is None else v * factor
@@ -69,14 +70,16 @@ def multiplier(sends: list[Send], day: DayTruth, factor: int = 2) -> list[Send]:
             for s in sends]
 
 
-def register_rollover(sends: list[Send], day: DayTruth, base_wh: int = 0) -> list[Send]:
-    """The register shows `base_wh` more than it counted, modulo 100,000 kWh: the scenario
-    picks the base so it rolls over on a chosen day (closing below opening)."""
-    return [replace(s, opening_wh=(s.opening_wh + base_wh) % REGISTER_WRAP_WH,
-                    closing_wh=(s.closing_wh + base_wh) % REGISTER_WRAP_WH) for s in sends]
+def register_rollover(sends: list[Send], day: DayTruth | None, base_wh: int = 0,
+                      wrap_wh: int = REGISTER_WRAP_WH) -> list[Send]:
+    """The register shows `base_wh` more than it counted, modulo `wrap_wh` (100,000 kWh: a
+    register that shows 99,999.999 at most): the scenario picks the base so it rolls over on a
+    chosen day (closing below opening); a meter's config picks the wrap."""
+    return [replace(s, opening_wh=(s.opening_wh + base_wh) % wrap_wh,
+                    closing_wh=(s.closing_wh + base_wh) % wrap_wh) for s in sends]
 
 
-def meter_exchange(sends: list[Send], day: DayTruth, new_serial: str, at: int) -> list[Send]:
+def meter_exchange(sends: list[Send], day: DayTruth | None, new_serial: str, at: int) -> list[Send]:
     """The meter is replaced after interval `at` (an index): the old serial's file marks the
     rest of the day missing, the new serial's file marks the start missing and its register
     starts at 0."""
@@ -92,13 +95,13 @@ def meter_exchange(sends: list[Send], day: DayTruth, new_serial: str, at: int) -
     return out
 
 
-def renamed(sends: list[Send], day: DayTruth, serial: str, opening_wh: int = 0) -> list[Send]:
+def renamed(sends: list[Send], day: DayTruth | None, serial: str, opening_wh: int = 0) -> list[Send]:
     """After an exchange: the new meter's serial, and its register from its own zero."""
     return [replace(s, serial=serial, opening_wh=s.opening_wh - opening_wh,
                     closing_wh=s.closing_wh - opening_wh) for s in sends]
 
 
-def revised(sends: list[Send], day: DayTruth, first: int, last: int, after_days: int = 3
+def revised(sends: list[Send], day: DayTruth | None, first: int, last: int, after_days: int = 3
             ) -> list[Send]:
     """Intervals first..last (indexes) are sent estimated (the day's mean) an hour after the
     day; the actual readings come again, the whole day, `after_days` days later."""
@@ -113,7 +116,7 @@ def revised(sends: list[Send], day: DayTruth, first: int, last: int, after_days:
     return out
 
 
-def duplicate_different(sends: list[Send], day: DayTruth, missing_tail: int = 4) -> list[Send]:
+def duplicate_different(sends: list[Send], day: DayTruth | None, missing_tail: int = 4) -> list[Send]:
     """The day is sent twice: first sealed early, its last `missing_tail` intervals marked
     missing; six hours later complete. The later copy is the right one."""
     out = []
@@ -126,7 +129,7 @@ def duplicate_different(sends: list[Send], day: DayTruth, missing_tail: int = 4)
     return out
 
 
-def out_of_order(sends: list[Send], day: DayTruth) -> list[Send]:
+def out_of_order(sends: list[Send], day: DayTruth | None) -> list[Send]:
     """The day arrives after the next day's file (held a day and a half)."""
     return [replace(s, arrives=s.arrives + 1440 + 30) for s in sends]
 
