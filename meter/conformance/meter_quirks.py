@@ -110,8 +110,23 @@ class MeterQuirks:
             shown = {k: v for k, v in params.items() if k != "wrap_wh"}
             if name == "register_rollover":
                 shown["rolls_over_at_kwh"] = self.rollover_wh // 1000
-            out.append({"quirk": name, "params": shown, "conclusion": quirks.CONCLUSIONS[name]})
+            out.append({"quirk": name, "params": shown,
+                        "conclusion": self._conclusion(name)})
         return out
+
+    def _conclusion(self, name: str) -> str:
+        """quirks.CONCLUSIONS, said for a day file where it differs (module docstring)."""
+        if name == "register_rollover":
+            kwh = f"{self.rollover_wh // 1000:,}"
+            return (f"The register rolls over at {kwh} kWh: an opening below the day "
+                    f"before's closing is a rollover (add {kwh} kWh), never negative "
+                    "consumption; a day's energy is its intervals.")
+        if name == "zeros_for_missing":
+            return ("Zeros flagged actual where the meter recorded nothing (a day file's "
+                    "register counts only what was recorded, so it cannot tell): question a "
+                    "run of exact zeros from a household that always draws something; flag "
+                    "them missing and estimate them.")
+        return quirks.CONCLUSIONS[name]
 
     def stamp(self, end: int, zone: tz.Zone, interval: int) -> str:
         """The timestamp this meter's clock writes for the interval ending at UTC minute end."""
