@@ -131,7 +131,8 @@ def backfill(meters: Meters, first: str, last: str, force: bool, quiet: bool) ->
 @meter_options
 @click.option("--day", required=True, metavar="DAY", help="The reading day, YYYY-MM-DD.")
 def truth(meters: Meters, day: str) -> None:
-    """Print the ground truth of a day: true and recorded values, and every fault."""
+    """Print the ground truth of a day: true and recorded values, every fault, and the meter's
+    quirks with what a correct MDMS concludes (docs/conformance.md)."""
     d = parse_day_option(day, "--day")
     out = [operations.truth(cfg, d) for cfg, _ in meters.items]
     click.echo(json.dumps(out[0] if len(out) == 1 else out, indent=1))

@@ -84,8 +84,9 @@ def write_scenario(name: str, out: Path, via: str, tempest_url: str | None,
               help="Exit 1 if the score (0 to 1) is below this.")
 def grade(scenario_dir: Path, mdms_output: Path, nem12_offset: str, json_out: Path | None,
           html_out: Path | None, min_score: float | None) -> None:
-    """Score an MDMS's validated readings of a scenario (CSV or NEM12, with quality flags)
-    against the scenario's truth; print the scorecard."""
+    """Score an MDMS's validated readings of a scenario (CSV or NEM12, with quality flags, or
+    what Tempest's MDMS push delivered, as JSON lines) against the scenario's truth; print the
+    scorecard."""
     m = _OFFSET.fullmatch(nem12_offset)
     if not m:
         fail(f"--nem12-offset: {nem12_offset!r} is not +HH:MM")
