@@ -71,7 +71,9 @@ class BulkHost:
         self.ledger: dict | None = None
         self.last_sealed: list[int] = []  # the meters the last tick sealed days of
         held_faults = base.model["faults"]
-        self.may_hold = bool(held_faults["late_p32"] or held_faults["duplicate_p32"])
+        # Late and duplicate deliveries, and a meter's quirks, hold copies back in held/.
+        self.may_hold = bool(held_faults["late_p32"] or held_faults["duplicate_p32"]
+                             or base.raw.get("quirks"))
 
     # -- the meters -------------------------------------------------------------------------
 

@@ -213,3 +213,29 @@ def test_a_ticking_meter_delivers_its_quirks_to_tempest(tmp_path, make_tempest):
             tempest.get(f"api/v1/meters/q-ber/days/{day}/file").content)
         assert stored.values["Total"] == [2 * (v or 0) for v in recorded]
         assert set(stored.quality) == {"A"}
+
+
+def test_a_bulk_host_seals_its_meters_quirks(tmp_path):
+    """A bulk host's ledger tick (`--count`): each derived meter sends its own quirks (drawn
+    from its own seed) and releases its held copies when due."""
+    cfg = write_config(tmp_path, raw(quirks=QUIRKS))
+    data = tmp_path / "bulk"
+    for at in ("2024-10-20T06:00:00+02:00", "2024-10-29T06:00:00+01:00",
+               "2024-11-03T06:00:00+01:00"):
+        res = run("tick", "--config", cfg, "--count", 3, "--ledger", "--data-dir", data,
+                  "--at", at)
+        assert res.exit_code == 0, res.output
+    sent = {}
+    for i in (1, 2, 3):
+        serial = f"q-ber-{i:04d}"
+        # 20 Oct .. 2 Nov: each day's first copy in outbox/, or still held when out of order.
+        for d in range(civil.parse_day(FIRST), civil.parse_day("2024-11-02") + 1):
+            name = f"{serial}_{civil.format_day(d)}"
+            first = data / serial / "outbox" / f"{name}.json"
+            if not first.exists():
+                first = data / serial / "held" / f"{name}.q0.json"
+            dayfile_reader.parse(first.read_bytes())
+        sent[serial] = sorted(p.name for p in (data / serial / "held").glob("*.json"))
+    # Copies still held: their first copy waits in outbox/ until delivered (the Ticker's rule).
+    assert all(sent.values())
+    assert len({tuple(n.split("_")[1] for n in v) for v in sent.values()}) == 3
