@@ -9,6 +9,9 @@ One process, a bounded number of threads, bounded memory, whatever N is:
 - one thread watches every listening socket (`selectors`: a thousand ports are a thousand
   file descriptors, not a thousand threads) and hands each connection to a pool of
   `max_sessions` threads;
+- with `--processes P` the host forks P - 1 workers once every port listens, and each
+  process serves the meters i with (i - 1) mod P = its index: a session's work is Python,
+  one core per process;
 - a meter's model (its `MeterSource`) is built when a client first connects and kept in a
   small LRU cache, so memory grows with the sessions in flight, not with N.
 
@@ -22,11 +25,14 @@ meter's own derived from the base config's `dlms.password` (`derived_password`).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import hmac
 import json
 import logging
+import os
 import selectors
+import signal
 import socket
 import threading
 from collections import OrderedDict
@@ -43,6 +49,7 @@ log = logging.getLogger("meter.dlms")
 # Sources kept warm: a head-end reads a meter in one session (a few connections at most).
 SOURCE_CACHE = 64
 MAX_SESSIONS = 32
+PR_SET_PDEATHSIG = 1
 
 
 def derived_password(secret: str, serial: str) -> str:
@@ -79,6 +86,12 @@ def passwords_of(host: BulkHost, settings: Settings, config_dir: Path) -> dict[s
             for i in range(1, host.count + 1)}
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this process when its parent dies (a killed host leaves no workers)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class BulkDlms:
     """Meters 1..N of a bulk host on ports base_port .. base_port + N - 1."""
 
@@ -97,6 +110,7 @@ class BulkDlms:
         self._selector = selectors.DefaultSelector()
         self._sockets: list[socket.socket] = []
         self._stop = threading.Event()
+        self._children: list[int] = []
 
     def port(self, i: int) -> int:
         return self.base_port + i - 1
@@ -127,6 +141,42 @@ class BulkDlms:
             while len(self._sources) > SOURCE_CACHE:
                 self._sources.popitem(last=False)
         return src
+
+    def keep_share(self, k: int, n: int) -> None:
+        """Serve only meters i with (i - 1) % n == k: one worker process's share of the ports.
+        A fresh selector: after a fork the old one (an epoll) is shared with the parent."""
+        mine, others = [], []
+        for s in self._sockets:
+            (mine if (self._selector.get_key(s).data - 1) % n == k else others).append(s)
+        selector = selectors.DefaultSelector()
+        for s in mine:
+            selector.register(s, selectors.EVENT_READ, self._selector.get_key(s).data)
+        for s in others:
+            s.close()
+        self._selector.close()
+        self._selector, self._sockets = selector, mine
+
+    def fork_workers(self, n: int) -> None:
+        """Serve from n processes (a core each: a session's work is Python, one core per
+        process): this one keeps share 0, n - 1 forked children the rest. Call before any
+        thread starts; close() stops the children."""
+        for k in range(1, n):
+            pid = os.fork()
+            if pid == 0:  # the child: its share until SIGTERM (or its parent's death)
+                _die_with_parent()
+                signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                code = 0
+                try:
+                    self.keep_share(k, n)
+                    self.serve_forever()
+                except BaseException:  # noqa: BLE001 - a child never returns into the CLI
+                    log.exception("DLMS worker %d failed", k)
+                    code = 1
+                finally:
+                    os._exit(code)
+            self._children.append(pid)
+        self.keep_share(0, n)
 
     def serve_forever(self) -> None:
         while not self._stop.is_set():
@@ -161,6 +211,13 @@ class BulkDlms:
 
     def close(self) -> None:
         self._stop.set()
+        for pid in self._children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in self._children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        self._children.clear()
         for s in self._sockets:
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(s)

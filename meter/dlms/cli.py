@@ -28,10 +28,13 @@ from meter.cli_options import Meters, fail, meter_options
                    "0600) for `tempest meters dlms --from`.")
 @click.option("--advertise", metavar="HOST",
               help="The host name written to --endpoints (default: the listen address).")
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="With --count: serve from this many processes (one per core), each a share "
+                   "of the meters' ports.")
 @click.option("--pidfile", type=click.Path(path_type=Path),
               help="Write this process's pid here once listening; removed on exit.")
 def dlms_serve(meters: Meters, host: str | None, port: int | None, base_port: int | None,
-               endpoints_file: Path | None, advertise: str | None,
+               endpoints_file: Path | None, advertise: str | None, processes: int,
                pidfile: Path | None) -> None:
     """Serve each meter over DLMS/COSEM (TCP, wrapper) from its model and registers.
 
@@ -49,7 +52,7 @@ def dlms_serve(meters: Meters, host: str | None, port: int | None, base_port: in
     if meters.bulk is not None:
         if port is not None:
             fail("--port: with --count every meter has its own port (--base-port)")
-        servers = [_bulk_server(meters, host, base_port, endpoints_file, advertise)]
+        servers = [_bulk_server(meters, host, base_port, endpoints_file, advertise, processes)]
         return _serve(servers, pidfile)
     if base_port is not None or endpoints_file is not None:
         fail("--base-port/--endpoints: need --count (a bulk host)")
@@ -75,7 +78,7 @@ def dlms_serve(meters: Meters, host: str | None, port: int | None, base_port: in
 
 
 def _bulk_server(meters: Meters, host: str | None, base_port: int | None,
-                 endpoints_file: Path | None, advertise: str | None):
+                 endpoints_file: Path | None, advertise: str | None, processes: int):
     from meter.config import ConfigError
     from meter.dlms.bulkserve import BulkDlms, passwords_of
     from meter.dlms.source import settings_of
@@ -102,6 +105,7 @@ def _bulk_server(meters: Meters, host: str | None, base_port: int | None,
         fd = os.open(endpoints_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(srv.endpoints(advertise or srv.listen), f, indent=1)
+    srv.fork_workers(processes)
     click.echo(json.dumps({"meters": bulk.count, "host": srv.listen, "first_port": first,
                            "last_port": srv.port(bulk.count)}))
     return srv

@@ -68,7 +68,8 @@ def seal_ledger(tmp: Path, count: int) -> Path:
     return data
 
 
-def start_host(tmp: Path, count: int, host: str) -> tuple[subprocess.Popen, dict]:
+def start_host(tmp: Path, count: int, host: str,
+               processes: int = 1) -> tuple[subprocess.Popen, dict]:
     """`meter dlms-serve --count N --mix` on the ledger's folder; (process, its JSON line).
     It writes every meter's endpoint and password to tmp/endpoints.json."""
     base_port = free_ports(host, count)
@@ -77,7 +78,8 @@ def start_host(tmp: Path, count: int, host: str) -> tuple[subprocess.Popen, dict
     proc = subprocess.Popen(
         [sys.executable, "-m", "meter", "dlms-serve", "--config", str(tmp / "bulk.json"),
          "--count", str(count), "--mix", "--data-dir", str(tmp / "host"), "--host", host,
-         "--at", AT.isoformat(), "--endpoints", str(tmp / "endpoints.json")],
+         "--at", AT.isoformat(), "--endpoints", str(tmp / "endpoints.json"),
+         "--processes", str(processes)],
         stdout=subprocess.PIPE, stderr=log, text=True, env=env())
     line = proc.stdout.readline()  # printed once every port listens
     if not line:

@@ -45,7 +45,7 @@ def fleet(tmp_path_factory):
     address, _ = free_address()
     host.write_base(tmp, 20000)  # the ledger's ticks need the base config; ports come next
     host.seal_ledger(tmp, COUNT)
-    proc, started = host.start_host(tmp, COUNT, address)
+    proc, started = host.start_host(tmp, COUNT, address, processes=2)  # a worker forked
     relay = None
     try:
         assert started == {"meters": COUNT, "host": address, "first_port": started["first_port"],
