@@ -83,18 +83,42 @@ def check(cfg: Config) -> None:
     s = delivery_settings.delivery(cfg)
     if s.demo:
         return  # no network at all: Tempest's URL and the delivery settings do not matter
-    if not s.tempest_url:
+    if s.mode == "mqtt":
+        mqtt_options(cfg)  # its broker's settings, checked
+    elif not s.tempest_url:
         raise PicoConfigError("tempest_url", "a Pico W meter needs Tempest's http:// URL")
-    if not s.tempest_url.startswith("http://"):
+    if s.tempest_url and not s.tempest_url.startswith("http://"):
         raise PicoConfigError("tempest_url", "a Pico W meter talks plain http:// to Tempest on the "
                               "local network (no TLS in its small HTTP client)")
-    if s.mode != "http":
-        raise PicoConfigError("delivery.mode", "a Pico W delivers over HTTP only")
+    if s.mode not in ("http", "mqtt"):
+        raise PicoConfigError("delivery.mode", "a Pico W delivers over HTTP or MQTT only")
     if s.upload_open_day:
         raise PicoConfigError("delivery.upload_open_day", "a Pico W uploads sealed days only")
     if raw.get("time_scale", 1) != 1:
         raise PicoConfigError("time_scale", "a Pico W runs in real time (its clock is NTP's); "
                               "demo speed is for demo mode (\"demo\": true)")
+
+
+def mqtt_options(cfg: Config) -> dict:
+    """The Pico's `mqtt` option for a meter with delivery.mode "mqtt" (pico/picometer/
+    mqttlink.py): its broker, as the Pi reads it (meter/delivery/mqtt_client.py). Its socket
+    timeout is held to 2 s: a step must end within the watchdog's 8.3 s, and connecting
+    waits on up to three answers (CONNACK, the online state's PUBACK, a day's PUBACK)."""
+    from meter.delivery import mqtt_client
+
+    m = cfg.raw.get("mqtt")
+    if not isinstance(m, dict) or not m.get("host"):
+        raise PicoConfigError("mqtt.host", 'delivery.mode "mqtt" needs the broker: mqtt.host')
+    s = mqtt_client.settings_of(cfg)
+    if s is None:
+        raise PicoConfigError("mqtt.enabled", 'delivery.mode "mqtt" needs mqtt switched on')
+    if s.qos not in (0, 1):
+        raise PicoConfigError("mqtt.qos", "0 or 1")
+    if not 10 <= s.keepalive_s <= 3600:
+        raise PicoConfigError("mqtt.keepalive_s", "from 10 to 3600 seconds")
+    return {"host": s.host, "port": s.port, "prefix": s.prefix, "client_id": s.client_id,
+            "user": s.username, "password": s.password, "qos": s.qos,
+            "keepalive_s": s.keepalive_s, "timeout_s": min(s.timeout_s, 2.0)}
 
 
 def display_name(cfg: Config, given: str | None = None) -> str:
@@ -139,6 +163,8 @@ def options(cfg: Config, overrides: dict | None = None) -> dict:
     if s.demo:
         opts.update({"demo": True, "time_scale": int(cfg.raw.get("time_scale", 1)),
                      "demo_start": demo_start(cfg)})
+    elif s.mode == "mqtt":
+        opts["mqtt"] = mqtt_options(cfg)
     for key, value in (overrides or {}).items():
         if key not in opts:
             raise PicoConfigError(f"pico.{key}", f"unknown Pico option (one of {', '.join(sorted(opts))})")

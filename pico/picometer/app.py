@@ -101,6 +101,7 @@ class App:
         self.demo_keep = opts.get("demo_keep", 7)
         self.wifi = None
         self.client = None
+        self.link = None  # the MQTT link, on an MQTT meter: kept alive from the loop
         self.heartbeat = None
         if self.demo:
             self.clock = show.demo_clock(self.recorder, opts)
@@ -111,10 +112,18 @@ class App:
                                      opts.get("ntp_timeout_s", 1), opts.get("ntp_resync_s", 21600))
             ssid, password, key = creds
             self.wifi = wifi.Wifi(ssid, password, opts.get("hostname"))
-            http.split_url(opts["tempest_url"])  # a bad URL fails the start, not every upload
-            forget("picometer.http")
-            self.client = Link(opts["tempest_url"], key, opts.get("http_timeout_ms", 3000),
-                               opts.get("http_deadline_ms", 5000), self.fs.buf)
+            if opts.get("mqtt"):
+                # delivery.mode "mqtt": days and heartbeats go to the broker. Imported only
+                # here, so an HTTP meter holds no heap for the MQTT modules.
+                forget("picometer.http")
+                from picometer.mqttlink import MqttLink
+
+                self.client = self.link = MqttLink(self.serial, opts["mqtt"], self.fs.buf)
+            else:
+                http.split_url(opts["tempest_url"])  # a bad URL fails the start, not an upload
+                forget("picometer.http")
+                self.client = Link(opts["tempest_url"], key, opts.get("http_timeout_ms", 3000),
+                                   opts.get("http_deadline_ms", 5000), self.fs.buf)
             self.heartbeat = Beats(self.serial, opts.get("version", ""), opts.get("config_hash"))
         crash.clock = self.clock
         from picometer.outbox import Outbox
@@ -165,7 +174,8 @@ class App:
 
     def last_error(self):
         for err in (self.crash.last_error, self.outbox.last_error, self.clock.last_error,
-                    self.wifi.last_error if self.wifi is not None else None):
+                    self.wifi.last_error if self.wifi is not None else None,
+                    self.link.last_error if self.link is not None else None):
             if err:
                 return err
         return None
@@ -256,6 +266,8 @@ class App:
                     busy = True
         if up and self.hb_on and time.ticks_diff(time.ticks_ms(), self.hb_next) >= 0:
             self.step("heartbeat", self.beat)
+        if up and self.link is not None:
+            self.step("mqtt", self.link.keep)
         gc.collect()  # the fixed point: the heap is at its emptiest here, every pass
         return busy and not self.failing
 

@@ -47,7 +47,7 @@ def _length(n):
 
 class Publisher:
     def __init__(self, host, port, prefix, serial, client_id=None, user=None, password=None,
-                 keepalive=60, timeout_s=5):
+                 keepalive=60, timeout_s=5, buf=None):
         self.host, self.port = host, port
         self.prefix, self.serial = prefix, serial
         self.client_id = client_id or "meter-" + serial
@@ -55,7 +55,8 @@ class Publisher:
         self.keepalive, self.timeout_s = keepalive, timeout_s
         self.sock = None
         self.pid = 0
-        self.buf = bytearray(_CHUNK)  # the only large buffer: reused for every file
+        # The only large buffer, reused for every file: the app lends its flash buffer.
+        self.buf = buf if buf is not None else bytearray(_CHUNK)
 
     def topic(self, *parts):
         return "/".join((self.prefix, self.serial) + parts)
