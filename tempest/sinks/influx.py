@@ -7,6 +7,8 @@ The client's own retries are off: the queue retries, with backoff, and survives 
 
 from __future__ import annotations
 
+import ctypes
+
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
@@ -34,6 +36,7 @@ class InfluxSink:
         self.org = org or "-"  # the client wants one; InfluxDB 3 and VictoriaMetrics ignore it
         self.capacity = batch_points
         self.target = f"{url.rstrip('/')} bucket={bucket}"
+        keep_freed_memory()
         self.client = InfluxDBClient(url=url, token=token or "", org=self.org,
                                      timeout=int(timeout * 1000), retries=0)
         self.writer = self.client.write_api(write_options=SYNCHRONOUS)
@@ -74,6 +77,36 @@ class InfluxSink:
 
     def close(self) -> None:
         self.client.close()
+
+
+# glibc's mallopt parameters (malloc.h) and the sizes set: a batch's buffers are a few MB each.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest: buffers below it come from the heap
+_TRIM_THRESHOLD = 64 * 1024 * 1024  # free memory kept at the heap's top before giving it back
+_kept = False
+
+
+def keep_freed_memory() -> None:
+    """Let the process reuse the memory a batch freed instead of asking the kernel again.
+
+    Every batch allocates some 10 MB of buffers (the readings, the line-protocol rows, the
+    request body) and frees them. By default glibc maps buffers this large fresh from the
+    kernel and unmaps them when freed, so the next batch touches new pages: about 1,900 page
+    faults a batch, which made building the lines twice as dear (0.09 against 0.05 us a point)
+    and the store reads dearer too. With a fixed mmap threshold and a high trim threshold,
+    freed memory stays in the heap for the next batch; the cost is up to 64 MB kept by a
+    process that once needed it. A no-op without glibc (musl, macOS)."""
+    global _kept
+    if _kept:
+        return
+    _kept = True
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        mallopt = None
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+        mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
 
 
 def _transport(exc, url: str) -> Failure:

@@ -112,17 +112,17 @@ def ack(conn: sqlite3.Connection, sink: str, sent: list[tuple[Item, str, str | N
         skipped: list[Item], gone: list[Item], now: float) -> None:
     """Record what the sink acknowledged (item, day hash, payload hash), what it already had,
     and items whose day is no longer stored, in one transaction."""
+    # executemany: one prepared statement for a batch of tens of days, not two calls a day.
     with transaction(conn):
-        for it, day_hash, payload_hash in sent:
-            conn.execute("DELETE FROM sink_queue WHERE id = ?", (it.id,))
-            conn.execute(
-                "INSERT INTO sink_delivered (sink, serial, reading_day, day_hash, payload_hash, "
-                "delivered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sink, serial, reading_day) "
-                "DO UPDATE SET day_hash = excluded.day_hash, payload_hash = "
-                "excluded.payload_hash, delivered_at = excluded.delivered_at, deliveries = "
-                "deliveries + 1", (sink, it.serial, it.reading_day, day_hash, payload_hash, now))
-        for it in (*skipped, *gone):
-            conn.execute("DELETE FROM sink_queue WHERE id = ?", (it.id,))
+        conn.executemany("DELETE FROM sink_queue WHERE id = ?",
+                         [(it.id,) for it in (*(s[0] for s in sent), *skipped, *gone)])
+        conn.executemany(
+            "INSERT INTO sink_delivered (sink, serial, reading_day, day_hash, payload_hash, "
+            "delivered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sink, serial, reading_day) "
+            "DO UPDATE SET day_hash = excluded.day_hash, payload_hash = "
+            "excluded.payload_hash, delivered_at = excluded.delivered_at, deliveries = "
+            "deliveries + 1", [(sink, it.serial, it.reading_day, day_hash, payload_hash, now)
+                               for it, day_hash, payload_hash in sent])
         conn.execute(
             "UPDATE sinks SET delivered = delivered + ?, skipped = skipped + ?, "
             "last_success_at = CASE WHEN ? > 0 THEN ? ELSE last_success_at END WHERE name = ?",

@@ -180,7 +180,9 @@ class SinkWorker:
         for first in range(0, len(due), READ_CHUNK):
             part = due[first:first + READ_CHUNK]
             days = stored.many(conn, [(it.serial, it.reading_day) for it in part])
-            delivered = queue.delivered_hashes(conn, self.name, part)
+            # A replay is sent whatever the sink has: only the others need the lookup.
+            delivered = queue.delivered_hashes(conn, self.name,
+                                               [it for it in part if it.cause != "replay"])
             for it in part:
                 key = (it.serial, it.reading_day)
                 day = days.get(key)
