@@ -1,7 +1,9 @@
 """Check the local fleet's ports before scripts/up.sh deploys, and say which collide.
 
 Tempest listens on METERS_TEMPEST_PORT (8002), meter mNN's agent on METERS_AGENT_PORT_BASE
-(18100) + NN. Two of them on one port would make the deploy wait a minute for a process that
+(18100) + NN, a DLMS meter's server (local_route: dlms in inventory/local/hosts.yml) on
+METERS_DLMS_PORT_BASE (18400) + NN, and the fleet's Mosquitto, when a meter uses MQTT, on
+METERS_MQTT_PORT (18883). Two of them on one port would make the deploy wait a minute for a process that
 can never answer, so this refuses at once, naming the ports, the parts and the variable to
 change. A port held by another program is refused too, unless this fleet's own process (from
 its pid file under var/local/) holds it: running up.sh again over a live fleet is normal.
@@ -16,7 +18,11 @@ import socket
 import sys
 from pathlib import Path
 
+import yaml
+
 METERS = 12
+# The inventory beside this script (PROJECT_ROOT only says where the fleet's pid files are).
+INVENTORY = Path(__file__).resolve().parent.parent / "inventory" / "local" / "hosts.yml"
 
 
 class PortError(ValueError):
@@ -30,15 +36,32 @@ def _env_port(name: str, default: int) -> int:
     return int(text)
 
 
+def routes() -> dict[int, str]:
+    """Each meter's local_route from the local inventory, by local_index (http if unset)."""
+    doc = yaml.safe_load(INVENTORY.read_text())
+    hosts = doc["all"]["children"]["meters"]["hosts"]
+    return {int(h["local_index"]): h.get("local_route", "http") for h in hosts.values()}
+
+
 def wanted() -> dict[str, int]:
     tempest = _env_port("METERS_TEMPEST_PORT", 8002)
     base = _env_port("METERS_AGENT_PORT_BASE", 18100)
+    dlms = _env_port("METERS_DLMS_PORT_BASE", 18400)
     if base + METERS > 65535:
         raise PortError(f"METERS_AGENT_PORT_BASE={base}: the agents need up to {base + METERS}, "
                         "past the last port, 65535")
+    if dlms + METERS > 65535:
+        raise PortError(f"METERS_DLMS_PORT_BASE={dlms}: the DLMS meters need up to "
+                        f"{dlms + METERS}, past the last port, 65535")
     ports = {"Tempest (METERS_TEMPEST_PORT)": tempest}
     for i in range(1, METERS + 1):
         ports[f"m{i:02d}'s agent (METERS_AGENT_PORT_BASE + {i})"] = base + i
+    used = routes()
+    for i, route in sorted(used.items()):
+        if route == "dlms":
+            ports[f"m{i:02d}'s DLMS server (METERS_DLMS_PORT_BASE + {i})"] = dlms + i
+    if "mqtt" in used.values():
+        ports["Mosquitto (METERS_MQTT_PORT)"] = _env_port("METERS_MQTT_PORT", 18883)
     return ports
 
 
@@ -81,8 +104,9 @@ def main(root: Path) -> int:
         print("scripts/up.sh: the fleet's ports do not fit:", file=sys.stderr)
         for line in problems:
             print("  " + line, file=sys.stderr)
-        print("Choose other ports with METERS_TEMPEST_PORT and METERS_AGENT_PORT_BASE "
-              "(agents use BASE+1 ... BASE+12).", file=sys.stderr)
+        print("Choose other ports with METERS_TEMPEST_PORT, METERS_AGENT_PORT_BASE (agents use "
+              "BASE+1 ... BASE+12), METERS_DLMS_PORT_BASE (DLMS meter NN uses BASE+NN) and "
+              "METERS_MQTT_PORT.", file=sys.stderr)
         return 2
     return 0
 
