@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from tempest.cli import main
-from tempest.db import init_db
+from tempest.db import connect, init_db
 from tests.concentrator.test_concentrator_routes import add_concentrator
 from tests.tempest.tempest_testdata import make_day
 
@@ -87,25 +87,45 @@ def test_each_meter_shows_the_route_its_days_came_by(make_tempest, runner, tmp_p
     assert '<span class="badge rt-dlms">DLMS pull</span>' in tempest.get("ui/meters/dl-1").text
 
 
-def test_a_store_made_before_the_route_columns_gains_them(tmp_path):
-    """An older SQLite store (its meters table without route, heartbeat_route, last_gasp_at)
-    is brought up to date at start, its rows kept; a second start changes nothing."""
-    path = tmp_path / "tempest.sqlite3"
-    old = sqlite3.connect(path)
-    old.execute("CREATE TABLE meters (serial TEXT PRIMARY KEY, key_hash TEXT, "
-                "key_issued_at REAL, key_revoked_at REAL, timezone TEXT, created_at REAL NOT "
-                "NULL, first_seen REAL, last_seen REAL, address TEXT, agent_url TEXT, "
-                "version TEXT, config_hash TEXT, backlog INTEGER, last_tick TEXT, "
-                "free_disk_bytes INTEGER, kind TEXT, clock_skew_s REAL, diagnostics TEXT, "
-                "heartbeats INTEGER NOT NULL DEFAULT 0, days_stored INTEGER NOT NULL DEFAULT 0, "
-                "files_archived INTEGER NOT NULL DEFAULT 0, last_day TEXT, last_file_at REAL)")
-    old.execute("INSERT INTO meters (serial, created_at) VALUES ('old-1', 1.0)")
-    old.commit()
-    old.close()
-    init_db(path)
-    init_db(path)
-    conn = sqlite3.connect(path)
-    columns = [r[1] for r in conn.execute("PRAGMA table_info(meters)")]
-    assert columns[-3:] == ["route", "heartbeat_route", "last_gasp_at"]
-    assert conn.execute("SELECT serial, route FROM meters").fetchall() == [("old-1", None)]
-    conn.close()
+OLD_METERS = ("CREATE TABLE meters (serial TEXT PRIMARY KEY, key_hash TEXT, "
+              "key_issued_at REAL, key_revoked_at REAL, timezone TEXT, created_at REAL NOT "
+              "NULL, first_seen REAL, last_seen REAL, address TEXT, agent_url TEXT, "
+              "version TEXT, config_hash TEXT, backlog INTEGER, last_tick TEXT, "
+              "free_disk_bytes INTEGER, kind TEXT, clock_skew_s REAL, diagnostics TEXT, "
+              "heartbeats INTEGER NOT NULL DEFAULT 0, days_stored INTEGER NOT NULL DEFAULT 0, "
+              "files_archived INTEGER NOT NULL DEFAULT 0, last_day TEXT, last_file_at REAL)")
+ADDED = ["route", "heartbeat_route", "last_gasp_at"]
+
+
+def test_a_store_made_before_the_route_columns_gains_them(tmp_path, tempest_store):
+    """An older store (its meters table without route, heartbeat_route, last_gasp_at) is
+    brought up to date at start, its rows kept; a second start changes nothing. On the store
+    the suite runs on: SQLite (db.add_columns) or PostgreSQL (schema_pg.sql's ADD COLUMN)."""
+    if tempest_store is None:
+        target = tmp_path / "tempest.sqlite3"
+        old = sqlite3.connect(target)
+        old.execute(OLD_METERS)
+        old.execute("INSERT INTO meters (serial, created_at) VALUES ('old-1', 1.0)")
+        old.commit()
+        old.close()
+    else:
+        target = tempest_store  # a fresh database, made from the current schema: made old
+        old = connect(target)
+        old.executescript("ALTER TABLE meters " + ", ".join(f"DROP COLUMN {c}" for c in ADDED)
+                          + "; INSERT INTO meters (serial, created_at) VALUES ('old-1', 1.0)")
+        old.close()
+    init_db(target)
+    init_db(target)
+    conn = connect(target)
+    try:
+        if tempest_store is None:
+            columns = [r["name"] for r in conn.execute("PRAGMA table_info(meters)")]
+        else:
+            columns = [r["column_name"] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = "
+                "'meters' AND table_schema = current_schema() ORDER BY ordinal_position")]
+        assert columns[-3:] == ADDED
+        assert [tuple(r) for r in conn.execute("SELECT serial, route FROM meters")] == [
+            ("old-1", None)]
+    finally:
+        conn.close()
