@@ -50,7 +50,7 @@ def render(cfg: LabConfig, key: Path, known_hosts: Path, hosts: list[Host],
             "ansible_python_interpreter": cfg.python,
             **hostvars.get(host.name, {}),
         }
-        groups[host.group]["hosts"][host.name] = entry
+        groups.setdefault(host.group, {"hosts": {}})["hosts"][host.name] = entry
     for group, values in groupvars.items():
         if group != "all":
             groups.setdefault(group, {"hosts": {}})["vars"] = values

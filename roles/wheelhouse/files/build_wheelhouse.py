@@ -37,7 +37,10 @@ SOURCE_PARTS = ("pyproject.toml", "README.md", "core", "loadmodel", "meter", "te
 # 1980-01-01, the earliest time a zip file can hold: wheels built from the same sources are
 # then identical whenever they are built.
 EPOCH = "315532800"
-BUNDLES = {"meter": "", "tempest": "[tempest]"}  # bundle name -> extras installed from it
+# bundle name -> extras installed from it; tempest-postgres: a node of a cluster on PostgreSQL
+# (the tempest role's tempest_cluster_enabled).
+BUNDLES = {"meter": "", "tempest": "[tempest]", "tempest-postgres": "[tempest,postgres]"}
+ALL_EXTRAS = "[tempest,postgres]"  # every dependency of every bundle
 
 
 def fingerprint(source: Path) -> str:
@@ -87,7 +90,7 @@ def build_wheel(python: str, source: Path, wheelhouse: Path) -> Path:
 def fetch_dependencies(python: str, wheelhouse: Path, version: str) -> None:
     """Every dependency as a wheel in the wheelhouse: offline first, the index only for what
     is missing (a new dependency, or the first build)."""
-    want = f"{PROJECT}[tempest]=={version}"
+    want = f"{PROJECT}{ALL_EXTRAS}=={version}"
     common = ["wheel", "--wheel-dir", str(wheelhouse), "--find-links", str(wheelhouse)]
     if pip(python, *common, "--no-index", want).returncode == 0:
         return
@@ -147,7 +150,8 @@ def build(source: Path, wheelhouse: Path, python: str) -> dict:
     with contextlib.suppress(OSError, ValueError, KeyError):
         cached = json.loads(stamp.read_text())
         paths = [cached["wheel"]] + [b["path"] for b in cached["bundles"].values()]
-        if cached["fingerprint"] == print_ and all(Path(p).is_file() for p in paths):
+        if (cached["fingerprint"] == print_ and set(cached["bundles"]) == set(BUNDLES)
+                and all(Path(p).is_file() for p in paths)):
             return {**cached, "built": False}
     wheel = build_wheel(python, source, wheelhouse)
     version = re.match(rf"{PROJECT}-([^-]+)-", wheel.name).group(1)
