@@ -83,7 +83,7 @@ The fleet is up: Tempest and 12 meters.
   Admin token:  in $secrets (admin_token), for the UI's admin sign-in
   Meters:       var/local/meters/m01 ... m12 (config.json, var/outbox, log/)
   DLMS meters:  m04, m08 on 127.0.0.1:$dlms_base+NN (TCP wrapper, LLS password in
-                $secrets, dlms_passwords); Tempest's collector reads them every minute
+                $secrets, dlms_passwords); Tempest's collector reads them every 30 s
   MQTT meters:  $mqtt_line
   Stop:         scripts/down.sh
 TXT
