@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 from bench_tempest_common import OUT, PRODUCTION_PACE, REPO, percentile
-from load_client import Job, cpu_seconds, request_bytes, run_jobs
+from load_client import Job, cpu_of, cpu_seconds, request_bytes, run_jobs
 
 from core import civil
 from tempest import create_app
@@ -187,12 +187,13 @@ def meter_route(args, data: Path) -> list[dict]:
                 warm_up(tempest, keys, args)
             jobs = meter_jobs(tempest, keys, n, step, args, rnd)
             before = stored_days(data)
-            cpu0 = cpu_seconds()
+            cpu0, server0 = cpu_seconds(), cpu_of(tempest.pids())
             run = run_jobs(tempest.host, tempest.port, jobs, args.connections)
             gen_cpu = cpu_seconds() - cpu0
             ended = time.monotonic()
             accepted = sum(1 for r in run.results if r.kind == "upload" and r.status == 202)
             stored, at = wait_stored(data, before + accepted, args.drain_timeout)
+            server_cpu = cpu_of(tempest.pids()) - server0  # web workers and ingest
             errors = sum(1 for r in run.results if not 200 <= r.status < 300)
             row = {"fleet": n, "requests": len(run.results),
                    "requests_per_s": round(len(run.results) / args.window, 1),
@@ -203,6 +204,9 @@ def meter_route(args, data: Path) -> list[dict]:
                    "store_lag_s": round(at - ended, 1), "keys_issued_s": round(key_s, 1),
                    "generator_cpu_s": round(gen_cpu, 1),
                    "generator_late_s": round(run.late_start, 3),
+                   "tempest_cpu_s": round(server_cpu, 1),
+                   "tempest_cpu_ms_per_request": round(
+                       server_cpu * 1000 / max(len(run.results), 1), 2),
                    "load_average": round(os.getloadavg()[0], 2)}
             row["ok"] = (errors == 0 and row["all"]["p95_ms"] < 100
                          and stored - before == accepted)
@@ -210,7 +214,9 @@ def meter_route(args, data: Path) -> list[dict]:
             print(f"{n:>9,} meters: {row['requests_per_s']:>7,.0f} req/s, p95 "
                   f"{row['all']['p95_ms']:>8,.1f} ms (heartbeats {row['heartbeat']['p95_ms']:,.1f},"
                   f" uploads {row['upload']['p95_ms']:,.1f}), errors {errors}, store lag "
-                  f"{row['store_lag_s']} s, generator CPU {gen_cpu:.0f} s of {args.window:.0f}"
+                  f"{row['store_lag_s']} s, generator CPU {gen_cpu:.0f} s of {args.window:.0f}, "
+                  f"Tempest CPU {row['tempest_cpu_ms_per_request']:.2f} ms a request, load "
+                  f"average {row['load_average']:.1f}"
                   f" -> {'ok' if row['ok'] else 'FAILED'}", flush=True)
             if not row["ok"] and not args.keep_going:
                 break

@@ -11,6 +11,7 @@ wait (no coordinated omission); "service" is from when it was sent.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections.abc import Callable
@@ -129,3 +130,20 @@ def run_jobs(host: str, port: int, jobs: list[Job], connections: int = 64,
 def cpu_seconds() -> float:
     """This process's CPU time: what the generator itself cost."""
     return time.process_time()
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) other processes have used so far, from /proc (Tempest's:
+    CPU time, unlike latency, does not depend on how loaded the shared machine is)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile (a gunicorn worker restarted)
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICK

@@ -1,0 +1,92 @@
+"""A per-meter heartbeat answered without Flask's request machinery, when all is well.
+
+At 100,000 meters a heartbeat a minute each is about 1,700 requests a second, the bulk of
+Tempest's per-meter load, and most of one's CPU went to Flask's request and app contexts, the
+session it opens on every request, URL matching and the response object, not to the heartbeat
+(docs/scaling.md, "Request cost"). This WSGI middleware takes only a plain, valid heartbeat on
+the per-meter routes: a POST with a Content-Length within the limit, a meter key Tempest
+knows, a JSON object naming that key's serial, every field passing registry.check(). It records
+it with the same function the Flask route uses (registry.record, one transaction) and answers
+the same bytes (200 {"status": "ok", "server_time"}, CORS open). Anything else -- no key, a bad
+key or body, a refused field, a store error, OPTIONS, another route -- goes to the Flask app
+untouched, with the body it sent put back, so every refusal keeps its one shape and status
+(tempest/web/errors.py); nothing was written before it is handed on.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+from flask import Flask
+
+from tempest import keys, registry
+from tempest.web.heartbeats import server_time
+
+ROUTES = frozenset(("/api/v1/heartbeats", "/heartbeat", "/heartbeats"))
+_HEADERS = [("Content-Type", "application/json"), ("Access-Control-Allow-Origin", "*")]
+
+
+def _answer(now: float) -> bytes:
+    # What flask.jsonify writes for this dict (compact, ASCII, keys in order, a newline).
+    return json.dumps({"status": "ok", "server_time": server_time(now)},
+                      separators=(",", ":")).encode() + b"\n"
+
+
+def _body(environ: dict, limit: int) -> bytes | None:
+    """The request's body when it is a plain one within the limit, else None (Flask decides)."""
+    length = environ.get("CONTENT_LENGTH", "")
+    if not length.isdigit() or int(length) > limit or environ.get("HTTP_TRANSFER_ENCODING"):
+        return None
+    data = environ["wsgi.input"].read(int(length))
+    environ["wsgi.input"] = io.BytesIO(data)  # read once here: Flask may read it again
+    return data if len(data) == int(length) else None
+
+
+def _recorded(app: Flask, key: str, data: bytes, now: float) -> bool:
+    """True once the heartbeat is checked and stored; False (nothing written) otherwise."""
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(body, dict):
+        return False
+    pool = app.extensions["tempest.pool"]
+    conn = pool.get()
+    try:
+        serial = keys.serial_for(conn, key)
+        if serial is None or body.get("serial") != serial:
+            return False
+        try:
+            registry.record(conn, serial, body, now)
+        except registry.BadHeartbeat:
+            return False
+        return True
+    except Exception:  # a store error: the Flask route tries again and answers it (503...)
+        return False
+    finally:
+        pool.put(conn)
+
+
+def wrap(app: Flask, inner):
+    """The WSGI callable to install as app.wsgi_app, in front of `inner`."""
+    limit = int(app.config["MAX_CONTENT_LENGTH"])
+
+    def wsgi(environ, start_response):
+        key = environ.get("HTTP_X_API_KEY")
+        if (environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") not in ROUTES
+                or not key):
+            return inner(environ, start_response)
+        data = _body(environ, limit)
+        if data is None:
+            return inner(environ, start_response)
+        now = time.time()
+        if not _recorded(app, key, data, now):
+            return inner(environ, start_response)
+        answer = _answer(now)
+        start_response("200 OK", [*_HEADERS, ("Content-Length", str(len(answer)))])
+        return [answer]
+
+    wsgi.inner = inner  # the Flask app alone (a test compares the two answers)
+    return wsgi
