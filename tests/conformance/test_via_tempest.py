@@ -75,3 +75,23 @@ def test_late_and_revised_through_tempest_scores_full_marks(tmp_path, make_tempe
     assert revised[-1]["revision"] == 2
     assert all(x["quality"] == "actual" for x in revised[-1]["readings"])
     assert all(any(x["quality"] == "estimated" for x in d["readings"]) for d in revised[:-1])
+
+
+def test_meter_exchange_through_tempest_loses_what_a_head_end_cannot_know(
+        tmp_path, make_tempest, sink_servers):
+    """Tempest applies no site multiplier and stores each serial's day as it came: the CT-ratio
+    meter's energy is wrong every day, and on the exchange day each serial's missing half
+    lands on the other's readings. The rollover, shown between days, costs nothing."""
+    mdms = sink_servers.mdms().start()
+    tempest = _tempest_with_push(make_tempest, mdms).start()
+    key = _concentrator(tempest, "meter-exchange")
+    out, result = _send(tmp_path, tempest, key, "meter-exchange")
+    assert result["tempest"] == {"stored": result["files"]}
+    card = _received(mdms, out, result["files"])
+    lost = sorted((d["check"], d["site"], d["day"]) for d in card["deductions"])
+    ct_days = [f"2024-10-{d:02d}" for d in range(1, 29)]
+    assert lost == sorted([("day_energy", "CONF000402", d) for d in ct_days]
+                          + [("interval_energy", "CONF000402", d) for d in ct_days]
+                          + [("duplicates", "CONF000401", "2024-10-16"),
+                             ("interval_energy", "CONF000401", "2024-10-16")])
+    assert (card["passed"], card["points"]) == (278, 336)
