@@ -18,7 +18,7 @@
 
 import json
 
-from core import civil, dayfile_writer, tz
+from core import civil, tz
 from loadmodel import journal
 
 FOLDERS = ("data", "outbox", "held", "sent", "rejected")
@@ -274,6 +274,10 @@ class Ticker:
         head = (self.serial, civil.format_day(od.day), n, cfg["timezone"], status)
         closing = self.closing(od)
         measures = self.measure_rows(od, labels)
+        # Imported here, where a day is sealed (once a day): a Pico unloads the writer
+        # between seals (picometer/recorder.py), so its code is not in the heap all day.
+        from core import dayfile_writer
+
         dayfile_writer.write(out, head, self.channels, od.opening, closing, rows,
                              cfg["generator_json"], cfg["metadata_json"], marked, measures)
 

@@ -13,16 +13,12 @@
 #
 # The last error is also kept in memory and rides along in every heartbeat (last_error).
 
-import sys
 import time
 
 from micropython import const
 
-LOG = "/crash.log"
-OLD = "/crash.log.1"
 RESET_NOTE = "/reset.note"
 HANG_NOTE = "/hang.note"
-_MAX_LOG = const(8192)
 _REPEAT_MS = const(600000)  # the same error again within 10 minutes is counted, not logged
 HANG_MS = const(6000)  # a step still running after 6 s will starve the 8 s watchdog soon
 
@@ -62,6 +58,9 @@ class CrashLog:
 
     # -- errors -----------------------------------------------------------------------------
 
+    # The writing itself is picometer/crashfile.py, loaded when there is something to write
+    # (an error, a note) and unloaded after it: a healthy meter keeps none of it in its heap.
+
     def record(self, exc, where):
         """Log a caught exception with its traceback; returns the one-line summary."""
         self.errors += 1
@@ -73,44 +72,30 @@ class CrashLog:
         if text == self._last_text and time.ticks_diff(now, self._last_ms) < _REPEAT_MS:
             self._repeats += 1
             return text
-        head = "--- %s up %ds %s" % (self._stamp(), self.uptime() if self.uptime else 0, text)
-        if self._repeats:
-            head += " (the previous error repeated %d more times)" % self._repeats
         self._last_text = text
         self._last_ms = now
-        self._repeats = 0
-        print(head)
-        sys.print_exception(exc)
-        self._append(head + "\n", exc)
+        repeats, self._repeats = self._repeats, 0
+        self._write("record", exc, text, repeats)
         return text
 
     def note_boot(self, text):
-        self._append("--- boot after a watchdog reset\n" + text + "\n")
+        self._write("append", "--- boot after a watchdog reset\n" + text + "\n")
 
     def note(self, text):
         """A line in the crash log for something that is not an exception (e.g. a recovery)."""
-        self._append("--- %s %s\n" % (self._stamp(), text))
+        self._write("note", text)
 
-    def _stamp(self):
-        if self.clock is not None and self.clock.valid():
-            return self.clock.iso()
-        return "(clock not set)"
-
-    def _append(self, text, exc=None):
-        import os
+    def _write(self, what, *args):
+        from picometer import forget
 
         try:
-            try:
-                if os.stat(LOG)[6] > _MAX_LOG:
-                    os.rename(LOG, OLD[1:])  # relative target: see flashfs._to
-            except OSError:
-                pass
-            with open(LOG, "a") as f:
-                f.write(text)
-                if exc is not None:
-                    sys.print_exception(exc, f)
-        except OSError:
-            pass  # a full flash: the error still goes out in the next heartbeat
+            from picometer import crashfile
+
+            getattr(crashfile, what)(self, *args)
+        except (OSError, MemoryError):
+            pass  # no room to load it: the error still goes out in the next heartbeat
+        finally:
+            forget("picometer.crashfile")
 
 
 class Guard:

@@ -15,21 +15,7 @@
 
 import time
 
-from micropython import const
-
-PERMANENT = (400, 413, 422)
-DAYS_ROUTES = ("api/v1/days", "update")
-_BASE_MS = const(60000)
 _REASON = ".reason.json"
-
-
-def _valid_name(name, serial):
-    # <serial>_<YYYY-MM-DD>.json: the only names the Ticker puts in the outbox.
-    if not (name.startswith(serial + "_") and name.endswith(".json")):
-        return False
-    day = name[len(serial) + 1:-5]
-    return len(day) == 10 and day[4] == "-" and day[7] == "-" and (
-        day[:4] + day[5:7] + day[8:]).isdigit()
 
 
 class Outbox:
@@ -75,78 +61,17 @@ class Outbox:
 
     def send_one(self, stamp):
         """Deliver the oldest outbox file. Returns "sent", "rejected", "retry" or None (empty).
-        `stamp` is the time as ISO text for reason files."""
-        names = self.pending()
-        self.count = len(names)
-        if not names:
-            return None
-        name = names[0]
-        src = self.folder("outbox") + "/" + name
-        if not _valid_name(name, self.serial):
-            self._reject(name, {"status": None, "reason": "%r is not a day file name of this "
-                                "meter (<serial>_<YYYY-MM-DD>.json)" % name,
-                                "checked_by": "meter"}, stamp)
-            return "rejected"
+        `stamp` is the time as ISO text for reason files. The sending code is
+        picometer/upload.py, loaded for the call and unloaded after it: once the backlog is
+        empty that is one call a day."""
+        from picometer import forget, upload
+
         try:
-            length = self.fs.size(src)
-            answer = self._post(src, length)
-        except OSError as e:
-            return self._failed("cannot reach Tempest: %s" % (e,))
-        status = answer.status
-        if 200 <= status < 300:
-            self.fs.rename(src, self.folder("sent") + "/" + name)
-            self.count -= 1
-            self.sent += 1
-            self._succeeded()
-            self.prune("sent", self.sent_keep)
-            return "sent"
-        body = answer.json()
-        reason = _reason(status, body)
-        if status in PERMANENT:
-            self._reject(name, {"status": status, "reason": reason,
-                                "body": body if body is not None else answer.body[:300]}, stamp)
-            self._succeeded()  # Tempest answered: no backoff for the next file
-            return "rejected"
-        return self._failed(reason)
+            return upload.send_one(self, stamp)
+        finally:
+            forget("picometer.upload")
 
-    def _post(self, src, length):
-        if not self.seed_route:
-            answer = self.client.post(DAYS_ROUTES[0], path=src, length=length)
-            if answer.status != 404:
-                return answer
-            self.seed_route = True
-        return self.client.post(DAYS_ROUTES[1], path=src, length=length)
-
-    def _reject(self, name, reason, stamp):
-        import json
-
-        reason["file"] = name
-        reason["time"] = stamp
-        target = self.folder("rejected") + "/" + name
-        text = json.dumps(reason)
-        try:
-            self.fs.write_atomic(target + _REASON, lambda out: out.write(text))
-        except OSError:
-            pass  # a full flash: the file still moves (a rename needs no free space)
-        self.fs.rename(self.folder("outbox") + "/" + name, target)
-        if self.count:
-            self.count -= 1
-        self.rejected += 1
-        self.last_error = "rejected %s: %s" % (name, reason["reason"])
-        self.prune("rejected", self.rejected_keep)
-
-    def _failed(self, reason):
-        self.failures += 1
-        self.last_error = reason
-        import random
-
-        cap = min(self.backoff_max_ms, _BASE_MS << min(self.failures - 1, 16))
-        # Equal jitter: between half and all of the cap, so a fleet does not retry in step.
-        wait = cap // 2 + (cap // 2) * random.getrandbits(8) // 255
-        self.next_ms = time.ticks_add(time.ticks_ms(), wait)
-        return "retry"
-
-    def _succeeded(self):
+    def succeeded(self):
         self.failures = 0
         self.last_error = None
         self.next_ms = time.ticks_ms()
@@ -165,13 +90,3 @@ class Outbox:
                     self.fs.remove(p)
             gone += 1
         return gone
-
-
-def _reason(status, body):
-    if isinstance(body, dict):
-        text = body.get("reason") or body.get("error")
-        if body.get("field"):
-            text = "%s (field %s)" % (text, body["field"])
-        if text:
-            return "HTTP %d: %s" % (status, text)
-    return "HTTP %d" % status

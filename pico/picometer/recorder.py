@@ -51,14 +51,15 @@ class Recorder:
                              sensors=sensors)
         # Not on a sensor meter: its sensors (loadmodel/sensors.py) hold the weather's and the
         # fixed-point code for good, and an unloaded module would be loaded twice.
-        self.unload = ()
+        # The day-file writer is needed only to seal a day (the Ticker imports it there).
+        names = ["core.dayfile_writer"]
         plan_only = getattr(self.model.load, "plan_only_modules", None)
         if plan_only is not None and sensors is None:
-            names = plan_only()
+            names.extend(plan_only())
             if "loadmodel.sun" in names and "loadmodel.climate" in names:
                 names.append("loadmodel.fixed")  # only they import it
-            self.unload = tuple(names)
-            forget(*self.unload)
+        self.unload = tuple(names)
+        forget(*self.unload)
         # The model has read what it needs; the Ticker keeps reading only these few keys.
         for key in list(cfg):
             if key not in _TICKER_KEYS:
