@@ -47,11 +47,14 @@ def read(path: Path, text: str) -> list[Reading]:
         if "import" not in roles:
             raise OutputError(path, n, "channels", "no import channel")
         col = roles.index("import")
-        for r in doc.get("readings", []):
-            q = quality_of(r.get("quality", ""), path, n, "readings.quality")
-            values = r.get("values")
-            v = None if values is None else values[col]
-            wh = None if v is None else round(v * 1000)
-            out.append(Reading(serial, instant_of(r["end"], path, n, "readings.end"), wh,
-                               q if wh is not None else "missing"))
+        for k, r in enumerate(doc.get("readings", [])):
+            try:
+                q = quality_of(r.get("quality", ""), path, n, "readings.quality")
+                values = r.get("values")
+                v = None if values is None else values[col]
+                wh = None if v is None else round(v * 1000)
+                end = instant_of(r["end"], path, n, "readings.end")
+            except (KeyError, IndexError, TypeError, AttributeError) as exc:
+                raise OutputError(path, n, f"readings.{k}", f"not a reading: {exc!r}") from exc
+            out.append(Reading(serial, end, wh, q if wh is not None else "missing"))
     return out

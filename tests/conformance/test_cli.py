@@ -62,6 +62,15 @@ HEADER = "site,interval_end,kwh,quality\n"
      "out.csv:3: 300: 7 fields; 48 intervals need 51+"),
     ("100,NEM12,202410290000,A,B\n200,CONF000301,E1,1,E1,N1,x,kWh,7,\n",
      "out.csv:2: 200.IntervalLength: 7: not 5, 15 or 30"),
+    # What Tempest's MDMS push delivered, one body a line (meter/conformance/pushed.py).
+    ('{"format": "tempest.day.v1", "serial": "syd-late-1", "day": "2024-10-01", "revision": 1, '
+     '"channels": [{"role": "import"}], "readings": []}\n{"format": "picos.v0"}\n',
+     "out.csv:2: format: not a tempest.day.v1 body"),
+    ('{"format": "tempest.day.v1", "serial": "syd-late-1", "day": "2024-10-01", "revision": 1, '
+     '"channels": [{"role": "import"}], "readings": [{"end": "2024-10-01T00:30:00", '
+     '"quality": "actual", "values": [0.1]}]}\n',
+     "out.csv:1: readings.end: '2024-10-01T00:30:00' has no UTC offset"),
+    ('{"format": "tempest.day.v1"\n', "out.csv:1: (line): not JSON"),
 ])
 def test_bad_mdms_output_names_the_file_line_and_field(written, tmp_path, text, where):
     bad = tmp_path / "out.csv"

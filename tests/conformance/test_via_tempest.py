@@ -95,3 +95,28 @@ def test_meter_exchange_through_tempest_loses_what_a_head_end_cannot_know(
                           + [("duplicates", "CONF000401", "2024-10-16"),
                              ("interval_energy", "CONF000401", "2024-10-16")])
     assert (card["passed"], card["points"]) == (278, 336)
+
+
+def test_via_tempest_needs_its_url_and_key_and_stops_on_a_refusal(tmp_path, make_tempest):
+    res = CliRunner().invoke(meter_cli, ["scenario", "write", "late-and-revised",
+                                         str(tmp_path / "a"), "--via", "tempest"])
+    assert res.exit_code == 2 and "--tempest-url" in res.output
+    res = CliRunner().invoke(meter_cli, ["scenario", "write", "late-and-revised",
+                                         str(tmp_path / "b"), "--via", "tempest",
+                                         "--tempest-url", "http://127.0.0.1:9/"], env={
+                                             "METER_CONCENTRATOR_KEY": ""})
+    assert res.exit_code == 2 and "--concentrator-key" in res.output
+    # A concentrator the scenario's serials are not assigned to: Tempest refuses the first
+    # file, and the command says so and stops.
+    tempest = make_tempest().start()
+    runner = CliRunner()
+    res = runner.invoke(tempest_cli, ["concentrators", "add", "empty", "--data-dir",
+                                      str(tempest.data_dir)])
+    key = res.stdout.strip().splitlines()[-1]
+    res = CliRunner().invoke(meter_cli, ["scenario", "write", "late-and-revised",
+                                         str(tmp_path / "c"), "--via", "tempest",
+                                         "--tempest-url", tempest.url],
+                             env={"METER_CONCENTRATOR_KEY": key})
+    assert res.exit_code == 1
+    assert "0001_syd-late-1_2024-10-01.json: refused (403)" in res.output
+    assert (tmp_path / "c" / "truth" / "labels.json").exists()  # the folder is written first
