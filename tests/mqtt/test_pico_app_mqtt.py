@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from meter import pico_config
+from meter.config import from_dict
 from tests.mqtt.test_mqtt_presence import Registry, tempest_cli
 from tests.mqtt.test_mqtt_route import ingest
 from tests.pico import picotest
@@ -67,3 +71,22 @@ def test_a_pico_on_mqtt_delivers_its_days_and_heartbeats_to_tempest(tmp_path, br
     for name, data in sent.items():
         assert archived[name[7:17]] == data, name
     assert reg.meter("pico-1")["route"] == "mqtt"
+
+
+def test_a_pico_mqtt_config_is_checked_naming_the_field():
+    """What the Pico cannot use is refused when its config.json is made (the deploy), naming
+    the field; a good one carries the broker's settings, its timeout held under the watchdog."""
+    def options(**extra) -> dict:
+        raw = picotest.raw_config(delivery={"mode": "mqtt"}, **extra)
+        return pico_config.document(from_dict(raw))["pico"]
+
+    got = options(mqtt={"host": "broker.lan", "timeout_s": 5, "qos": 0})["mqtt"]
+    assert (got["host"], got["port"], got["prefix"], got["qos"]) == ("broker.lan", 1883,
+                                                                     "meters", 0)
+    assert got["timeout_s"] == 2.0 and got["client_id"] == "meter-pico-1"
+    assert "mqtt" not in pico_config.document(from_dict(picotest.raw_config()))["pico"]
+    for extra, field in (({}, "mqtt.host"), ({"mqtt": {"host": "b", "keepalive_s": 5}},
+                                             "mqtt.keepalive_s")):
+        with pytest.raises(pico_config.PicoConfigError) as err:
+            options(**extra)
+        assert err.value.field == field, err.value
