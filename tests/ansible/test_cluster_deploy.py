@@ -215,13 +215,20 @@ def test_the_cluster_deploys_stores_once_and_a_second_run_changes_nothing(cluste
                              (SERIAL,)).fetchone()[0]
     assert tuple(days) == (1, 1) and beats == 1
 
-    # Either node shows the same meter and day: they share the store.
+    # Either node shows the same meter, day and readings: they share the store. The file as
+    # delivered is archived by the node that ingested it (docs/deploy.md, section 8).
+    served, series = [], []
     for node in nodes:
         direct = TempestClient(f"http://{node.address}:{TEMPEST_PORT}", ADMIN_TOKEN)
         shown = direct.get(f"api/v1/meters/{SERIAL}").json()
         assert shown["heartbeats"] == 1 and shown["key"] == "active", shown
         assert list(direct.days(SERIAL)) == [DAY]
-        assert direct.day_file(SERIAL, DAY) == body
+        r = direct.get(f"api/v1/meters/{SERIAL}/days/{DAY}/channels/Total", admin=True)
+        assert r.status_code == 200, r.text
+        series.append(r.json()["readings"])
+        served.append(direct.day_file(SERIAL, DAY))
+    assert series[0] == series[1] and len(series[0]) == 24 * 12
+    assert body in served
     # Each node's ingest worker emptied its own drop folder (the day went to one of them).
     for node in nodes:
         drop = node.home / "tempest" / "data" / "drop"
