@@ -112,7 +112,7 @@ def page(conn: sqlite3.Connection, query: Query, now: float, online: float,
     rows = conn.execute(
         f"SELECT m.serial, m.last_seen, m.last_day, m.backlog, m.version, m.kind, "
         f"m.timezone, m.config_hash, m.days_stored, m.agent_url, d.config_hash AS desired_hash, "
-        f"{routes.sql('m')} AS route, "
+        f"{routes.sql('m')} AS route, m.last_gasp_at, "
         f"{DRIFT_SQL} AS drift {joined}{where} ORDER BY {order} LIMIT ? OFFSET ?",
         (*params, query.per_page, (current - 1) * query.per_page)).fetchall()
     return {"rows": rows, "total": total, "page": current, "pages": pages,

@@ -78,6 +78,8 @@ def test_heartbeats_and_the_last_gasp_reach_the_registry(tmp_path, broker, tempe
     assert events == [("last_gasp", "mqtt")]
     page = reg.client.get("/ui/meters/mq-7").get_data(as_text=True)
     assert 'id="last-gasp"' in page and "heartbeats by MQTT" in page
+    fleet = reg.client.get("/ui/meters").get_data(as_text=True)
+    assert 'class="badge st-offline last-gasp"' in fleet
     beats = reg.meter("mq-7")["heartbeats"]
 
     # A new subscription gets the retained heartbeat and Last Will again: nothing changes.

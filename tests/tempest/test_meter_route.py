@@ -81,6 +81,7 @@ def test_each_meter_shows_the_route_its_days_came_by(make_tempest, runner, tmp_p
     page = tempest.get("ui/meters").text
     for serial in ROUTES:
         assert f'data-serial="{serial}"' in page
+    assert "last-gasp" not in page  # no MQTT Last Will here
     meter = tempest.get("ui/meters/up-1").text
     assert '<span class="badge rt-upload">HTTP push</span>' in meter
     assert "heartbeats by HTTP" in meter
