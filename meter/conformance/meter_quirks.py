@@ -208,7 +208,8 @@ class QuirkyTicker(Ticker):
         name = self.sealed_name(day)
         if not force and self.fs.exists(self.path("sent", name)):
             return False
-        scratch = self.path("held", "." + name + ".sealing")
+        # Hidden, and a .tmp the next run's lock clears (meter/operations.py) after a crash.
+        scratch = self.path("held", "." + name + ".sealing.tmp")
         write(scratch)
         text = self.fs.read_text(scratch)
         self.fs.remove(scratch)
