@@ -206,7 +206,7 @@ def run(meters: Meters, heartbeat_every: float, no_deliver: bool, pidfile: Path 
         if pidfile and pidfile.exists() and pidfile.read_text().strip() == str(os.getpid()):
             pidfile.unlink()
     if loop.stopping and not ledger:  # SIGTERM: all is written (a ledger host has workers)
-        from meter.stopping import exit_now
+        from core.stopping import exit_now
 
         exit_now()
 

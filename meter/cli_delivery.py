@@ -210,6 +210,6 @@ def agent(meters: Meters, host: str | None, port: int | None) -> None:
         run(app, host or a.host, port or a.port)
     except OSError as exc:
         fail(f"cannot listen on {host or a.host}:{port or a.port}: {exc.strerror or exc}")
-    from meter.stopping import exit_now
+    from core.stopping import exit_now
 
     exit_now()  # stopped by a signal, the socket closed: skip the interpreter's teardown

@@ -86,6 +86,9 @@ def serve(data_dir: Path, host: str, port: int, no_ingest: bool, access_log: boo
         raise click.ClickException(f"{exc}; use --no-ingest to serve beside it") from exc
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    from core.stopping import exit_now
+
+    exit_now()  # stopped by a signal, the workers joined: skip the interpreter's teardown
 
 
 def _place(paths: tuple[Path, ...], drop: Path) -> list[Path]:
