@@ -21,7 +21,8 @@ from tempest.settings import layout
 @click.option("--meters", "meters_file",
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Read these meters instead of the registry's: a JSON list of {serial, host, "
-                   "port, password_file, timezone, channels?} (password_file relative to it).")
+                   "port, password_file or password, timezone, channels?} (password_file "
+                   "relative to it).")
 @serial_option
 @click.option("--day", metavar="DAY", help="Collect this reading day only, YYYY-MM-DD "
               "(default: yesterday in each meter's zone, and the missing days before it).")

@@ -149,10 +149,13 @@ def _day_file(ep, day, zone, start, next_start, interval, channels, opening, clo
 
 def read_endpoints(path: Path) -> list[Endpoint]:
     """The DLMS meters to collect: a JSON list of {serial, host, port, password_file,
-    timezone, channels?}; password_file is relative to this file (a vault-rendered secret)."""
+    timezone, channels?}; password_file is relative to this file (a vault-rendered secret).
+    An entry may carry its `password` itself instead (the 0600 list `meter dlms-serve --count
+    --endpoints` writes)."""
     out = []
     for item in json.loads(path.read_text()):
-        secret = (path.parent / item["password_file"]).read_text().strip()
+        secret = item["password"] if "password" in item else (
+            path.parent / item["password_file"]).read_text().strip()
         out.append(Endpoint(item["serial"], item["host"], int(item["port"]), secret,
                             item["timezone"], item.get("channels")))
     return out

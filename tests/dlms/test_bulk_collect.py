@@ -128,3 +128,19 @@ def test_every_meter_collected_equals_the_truth_and_a_cut_loses_nothing(fleet):
     assert all(n == 1 for _, n in days)
     assert len(days) == len(files) and sources == [("dlms", len(files))]
     assert errors == 0  # the flaky meter's error is cleared by its successful read
+
+
+def test_the_hosts_endpoints_list_is_read_directly(fleet):
+    # `--meters` reads the list `meter dlms-serve --endpoints` writes (passwords inline).
+    tmp, _relay, eps = fleet
+    got = subprocess.run(
+        [sys.executable, "-m", "tempest", "dlms-collect", "--data-dir", str(tmp / "direct"),
+         "--meters", str(tmp / "endpoints.json"), "--serial", eps[1]["serial"], "--day",
+         host.DAY, "--at", AT.isoformat()], env=host.env(), capture_output=True, text=True,
+        timeout=120)
+    assert got.returncode == 0, got.stderr
+    [line] = [json.loads(x) for x in got.stdout.splitlines()]
+    own = json.loads((tmp / "host" / eps[1]["serial"] / "outbox" /
+                      f"{eps[1]['serial']}_{host.DAY}.json").read_text())
+    dropped = json.loads((tmp / "direct" / "drop" / line["file"]).read_text())
+    assert dropped["datastreams"] == own["datastreams"]
