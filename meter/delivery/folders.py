@@ -89,11 +89,19 @@ class Folders:
             return 0
 
     def find_sealed(self, serial: str, day: str) -> tuple[str, Path] | None:
-        """Where a sealed copy of `day` is kept: ("sent"|"outbox"|"held", path) or None."""
+        """Where a sealed copy of `day` is kept: ("sent"|"outbox"|"held", path) or None. In
+        sent/ the copy delivered last (`<name>.N.json`, highest N: a day rewritten by `backfill
+        --force`, or a meter's quirks sending it again): the version Tempest keeps, since a
+        later delivery of a day wins there."""
         name = day_file_name(serial, day)
         for label, folder in (("sent", self.sent), ("outbox", self.outbox), ("held", self.held)):
             p = folder / name
             if p.is_file():
+                if label == "sent":
+                    n = 1
+                    while (folder / f"{name[:-5]}.{n}.json").is_file():
+                        p = folder / f"{name[:-5]}.{n}.json"
+                        n += 1
                 return label, p
         return None
 

@@ -213,6 +213,17 @@ def test_a_ticking_meter_delivers_its_quirks_to_tempest(tmp_path, make_tempest):
             tempest.get(f"api/v1/meters/q-ber/days/{day}/file").content)
         assert stored.values["Total"] == [2 * (v or 0) for v in recorded]
         assert set(stored.quality) == {"A"}
+    # A redial of a day sent several times sends the copy delivered last: Tempest keeps it.
+    revised = next(civil.format_day(d) for d in range(start, civil.parse_day(LAST) + 1)
+                   if "revised" in dict(mq.on_day(d, 48)))
+    before = tempest.get(f"api/v1/meters/q-ber/days/{revised}/file").content
+    res = run("redial", "--config", cfg, "--data-dir", data, "--from", revised, "--to", revised,
+              "--at", "2024-11-02T20:00:00+01:00")
+    assert res.exit_code == 0, res.output
+    applied = dict(mq.on_day(civil.parse_day(revised), 48))
+    last_copy = 2 * (1 + ("duplicate_different" in applied)) - 1  # sent/<name>.N.json
+    assert json.loads(res.stdout)["days"][0]["file"] == f"q-ber_{revised}.{last_copy}.json"
+    assert (data / "sent" / f"q-ber_{revised}.{last_copy}.json").read_bytes() == before
 
 
 def test_a_bulk_host_seals_its_meters_quirks(tmp_path):
