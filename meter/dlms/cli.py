@@ -130,3 +130,6 @@ def _serve(servers: list, pidfile: Path | None) -> None:
             t.join(5)
         if pidfile and pidfile.exists():
             pidfile.unlink()
+    from core.stopping import exit_now
+
+    exit_now()  # the servers shut down, the pid file removed: skip the interpreter's teardown

@@ -49,3 +49,6 @@ def mqtt_subscribe(data_dir: Path, host: str, port: int, topic_prefix: str, clie
     click.echo(f"subscribing on {host}:{port} to {prefix}/+/day/+ (into {drop}), "
                f"{prefix}/+/heartbeat and {prefix}/+/state (into the registry)", err=True)
     sub.run(stop)
+    from core.stopping import exit_now
+
+    exit_now()  # stopped by a signal, paho's thread joined: skip the interpreter's teardown
