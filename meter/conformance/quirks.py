@@ -185,6 +185,12 @@ def dlms_deviation_wrong_sign(end: int, zone: tz.Zone, interval: int) -> str:
     return tz.format_local(end, off)[:19] + tz.format_offset(-off)
 
 
+def dlms_deviation_unspecified(end: int, zone: tz.Zone, interval: int) -> str:
+    """A DLMS deviation of 0x8000 ("not specified"): a head-end can only write local wall time
+    without an offset, as `no_offset` does."""
+    return no_offset(end, zone, interval)
+
+
 CLOCKS = {
     "local_dst": local_dst,
     "utc_all_year": utc_all_year,
@@ -192,6 +198,7 @@ CLOCKS = {
     "no_offset": no_offset,
     "interval_start": interval_start,
     "dlms_deviation_wrong_sign": dlms_deviation_wrong_sign,
+    "dlms_deviation_unspecified": dlms_deviation_unspecified,
 }
 
 # What a correct MDMS concludes, per quirk (written into the truth's labels).
@@ -209,6 +216,9 @@ CONCLUSIONS = {
     "dlms_deviation_wrong_sign": "The offset has the wrong sign (a DLMS deviation taken for "
                                  "the UTC offset): the wall clock is local time; the offset is "
                                  "minus the zone's.",
+    "dlms_deviation_unspecified": "The DLMS clock's deviation is 0x8000 (not specified): the "
+                                  "time is the meter's local wall time; take the offset from "
+                                  "its zone and the clock status's DST bit.",
     "zeros_for_missing": "Zeros flagged actual where the meter recorded nothing: the register "
                          "(closing - opening) exceeds the intervals' sum; flag them missing "
                          "and estimate them.",

@@ -11,10 +11,10 @@ same channels' "energy of the last capture period" objects, C.29 (1.0.1.29.0.255
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from gurux_dlms import GXDateTime
-from gurux_dlms.enums import DataType, ErrorCode, Unit
+from gurux_dlms.enums import ClockStatus, DataType, DateTimeSkips, ErrorCode, Unit
 from gurux_dlms.objects import (
     GXDLMSClock,
     GXDLMSData,
@@ -56,8 +56,23 @@ def channel_obis(channels: list[list]) -> list[tuple[int, int]]:
 
 
 def dlms_time(src: MeterSource, utc_seconds: float) -> GXDateTime:
-    """A date-time in the meter's local time with its deviation and DST status."""
-    return GXDateTime(src.local(utc_seconds).replace(microsecond=0))
+    """A date-time in the meter's local time with its deviation and DST status.
+
+    A meter with the clock quirk `dlms_deviation_wrong_sign` (docs/conformance.md) writes the
+    deviation with the opposite sign (the UTC offset where the standard wants minutes from
+    local time to UTC); `dlms_deviation_unspecified` writes 0x8000, "not specified". Its wall
+    clock and DST status stay right: a head-end must notice the deviation alone is wrong."""
+    local = src.local(utc_seconds).replace(microsecond=0)
+    quirk = (src.cfg.raw.get("quirks") or {}).get("clock")
+    if quirk == "dlms_deviation_wrong_sign":
+        t = GXDateTime(local.replace(tzinfo=timezone(-local.utcoffset())))
+        if local.dst():  # a fixed offset has no DST of its own to report
+            t.status |= ClockStatus.DAYLIGHT_SAVE_ACTIVE
+        return t
+    t = GXDateTime(local)
+    if quirk == "dlms_deviation_unspecified":
+        t.skip |= DateTimeSkips.DEVITATION  # (sic: the library's spelling)
+    return t
 
 
 def parse_dlms_time(raw: bytes, src: MeterSource) -> int:
