@@ -94,7 +94,32 @@ def test_second_run_changes_nothing(deployed):
     run = deployed.fleet.playbook("site.yml", inventory=deployed.inventory).check()
     assert run.changed() == {h: 0 for h in run.recap}, run.explain()
     assert len(run.recap) == len(deployed.meters) + 1
+    # Each meter was found as the first run left it (the meter role's state.yml): nothing was
+    # rendered, registered or started again.
+    for task in ("Render the meter's config.json", "Register the meter's API key",
+                 "Check that the agent answers"):
+        assert task not in run.stdout, run.explain()
     print(f"second run: {run.seconds:.1f} s, changed {run.changed()}")
+
+
+def test_a_meter_changed_behind_ansibles_back_is_put_back(deployed):
+    """The no-change check looks at the meter too: a config.json edited on the host (as a config
+    pushed through the agent does) and a stopped agent make a full run for that meter only."""
+    m01 = deployed.host("m01")
+    path = m01.home / "meter" / "config.json"
+    before = path.read_bytes()
+    path.write_bytes(before.rstrip(b"\n") + b"\n\n")  # same owner and mode, other bytes
+    stopped = deployed.lab.ssh(m01, "meter/agent-ctl stop")
+    assert stopped.returncode == 0, stopped.stderr
+    run = deployed.fleet.playbook("site.yml", inventory=deployed.inventory).check()
+    assert run.recap["m01"]["changed"] > 0, run.recap
+    assert {h: c for h, c in run.changed().items() if h != "m01"} == \
+        {h: 0 for h in run.recap if h != "m01"}, run.recap
+    assert path.read_bytes() == before
+    assert agent(deployed, "m01")["serial"] == "m01"
+    again = deployed.fleet.playbook("site.yml", "--limit", "m01", inventory=deployed.inventory).check()
+    assert again.changed() == {"m01": 0}, again.explain()
+    assert "Render the meter's config.json" not in again.stdout
 
 
 def test_adding_a_meter_is_an_inventory_edit_and_one_run(deployed):

@@ -176,6 +176,10 @@ def test_the_wheelhouse_role_builds_once_then_changes_nothing(roles: RoleLab):
         tar = Path(bundle["path"])
         assert tar == roles.fleet.wheelhouse.resolve() / "bundles" / f"{name}-{build['version']}.tar"
         assert hashlib.sha256(tar.read_bytes()).hexdigest() == bundle["sha256"]
+        # The same wheels installed once into a site-packages tree: what a host unpacks.
+        tree = Path(bundle["tree"]["path"])
+        assert tree.name == f"{name}-{build['version']}-site.tar.gz"
+        assert hashlib.sha256(tree.read_bytes()).hexdigest() == bundle["tree"]["sha256"]
     assert {"numpy", "flask"} <= {w.split("-")[0] for w in build["bundles"]["meter"]["wheels"]}
     assert "gunicorn" in {w.split("-")[0] for w in build["bundles"]["tempest"]["wheels"]}
 
@@ -232,6 +236,7 @@ def test_the_meter_role_converges_then_changes_nothing(roles: RoleLab):
     assert first.recap[m.name]["changed"] > 0
     base = m.home / "meter"
     assert (base / "venv" / "bin" / "meter").is_file()
+    assert not list((base / "wheelhouse").glob("*.tar*"))  # the tree, unpacked, is not kept
     assert len(list((base / "venv").glob(".installed-*"))) == 1
     config = json.loads((base / "config.json").read_text())
     assert stat.S_IMODE((base / "config.json").stat().st_mode) == 0o600

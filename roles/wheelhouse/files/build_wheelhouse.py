@@ -5,8 +5,12 @@ wheels each kind of host needs into one deterministic tar ("bundle").
     build_wheelhouse.py --source REPO --wheelhouse build/wheelhouse
 
 Prints one JSON object: version, the project wheel, and per bundle (meter, tempest) its path,
-sha256 and the wheels in it. The meter and tempest roles copy one bundle per host and install
-from it with `pip install --no-index`, so a Pi needs neither the repository nor the internet.
+sha256 and the wheels in it, and its `tree`: the same wheels installed once here into a
+site-packages folder, packed as one tar.gz. A site-packages tree does not depend on where it
+lives, so the meter and tempest roles copy the tree to a host of the controller's kind and
+unpack it into a venv made without pip: no pip run per host (pip's start-up, resolving and
+unpacking each wheel cost more than the rest of a first deploy). A host of another kind gets
+the project wheel and pip, from an index.
 
 Why a script and not a few tasks: a no-change run must cost next to nothing. A fingerprint of
 the sources (every file under core/, loadmodel/, meter/ and tempest/, pyproject.toml,
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import gzip
 import hashlib
 import json
 import os
@@ -134,6 +139,53 @@ def pack(files: list[Path], target: Path) -> None:
     os.replace(tmp, target)
 
 
+def install_tree(python: str, wheels: list[Path], scratch: Path) -> Path:
+    """The wheels installed, without their dependencies' resolution (the list is complete),
+    into one site-packages folder. Its bin/ (console scripts naming this Python) is dropped:
+    the roles write each host's own."""
+    site = scratch / "site-packages"
+    done = pip(python, "install", "--quiet", "--no-index", "--no-deps", "--no-compile",
+               "--target", str(site), *map(str, wheels))
+    if done.returncode != 0:
+        sys.exit(f"installing the wheels into a tree failed:\n{done.stdout}\n{done.stderr}")
+    shutil.rmtree(site / "bin", ignore_errors=True)
+    return site
+
+
+def pack_tree(site: Path, target: Path) -> None:
+    """A tar.gz of the tree that is the same bytes for the same wheels: sorted members, no
+    owners, no times (gzip's own header time too), modes kept (compiled modules are 0755)."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    paths = sorted(site.rglob("*"), key=lambda p: p.relative_to(site).as_posix())
+    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0,
+                                               compresslevel=6) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for path in paths:
+            info = tar.gettarinfo(str(path), arcname=path.relative_to(site).as_posix())
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            info.mode = 0o755 if path.is_dir() or info.mode & 0o100 else 0o644
+            if path.is_file():
+                with open(path, "rb") as f:
+                    tar.addfile(info, f)
+            else:
+                tar.addfile(info)
+    os.replace(tmp, target)
+
+
+def console_scripts(wheel: Path) -> dict[str, str]:
+    """The project's console scripts, {name: "module:function"}, from the wheel's metadata."""
+    import configparser
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as zf:
+        name = next((n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt")), None)
+        text = zf.read(name).decode() if name else ""
+    parser = configparser.ConfigParser(delimiters=("=",))
+    parser.optionxform = str
+    parser.read_string(text)
+    return dict(parser["console_scripts"]) if parser.has_section("console_scripts") else {}
+
+
 @contextlib.contextmanager
 def locked(wheelhouse: Path):
     # Two playbook runs (a test and a benchmark) must not build into one wheelhouse at once.
@@ -149,7 +201,8 @@ def build(source: Path, wheelhouse: Path, python: str) -> dict:
     print_ = fingerprint(source)
     with contextlib.suppress(OSError, ValueError, KeyError):
         cached = json.loads(stamp.read_text())
-        paths = [cached["wheel"]] + [b["path"] for b in cached["bundles"].values()]
+        paths = [cached["wheel"]] + [p for b in cached["bundles"].values()
+                                     for p in (b["path"], b["tree"]["path"])]
         if (cached["fingerprint"] == print_ and set(cached["bundles"]) == set(BUNDLES)
                 and all(Path(p).is_file() for p in paths)):
             return {**cached, "built": False}
@@ -162,11 +215,16 @@ def build(source: Path, wheelhouse: Path, python: str) -> dict:
         target = wheelhouse / "bundles" / f"{name}-{version}.tar"
         target.parent.mkdir(exist_ok=True)
         pack(files, target)
+        tree = wheelhouse / "bundles" / f"{name}-{version}-site.tar.gz"
+        with tempfile.TemporaryDirectory(prefix=".tree-", dir=wheelhouse) as scratch:
+            pack_tree(install_tree(python, files, Path(scratch)), tree)
         bundles[name] = {"path": str(target), "name": target.name, "sha256": sha256(target),
-                         "wheels": [p.name for p in files]}
+                         "wheels": [p.name for p in files],
+                         "tree": {"path": str(tree), "name": tree.name, "sha256": sha256(tree)}}
     result = {
         "fingerprint": print_, "version": version, "wheel": str(wheel),
         "wheel_name": wheel.name, "wheel_sha256": sha256(wheel), "bundles": bundles,
+        "scripts": console_scripts(wheel),
         # What the wheels were built for: a host that differs installs from an index instead.
         "machine": platform.machine(), "python": "{}.{}".format(*sys.version_info[:2]),
     }
