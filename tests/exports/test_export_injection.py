@@ -49,6 +49,7 @@ def render_settings(data: Path, tempest_settings: dict) -> None:
         "tempest_secrets_dir": str(work / "secrets"),  # Tempest makes it (0700) at start
         "tempest_env_file": str(work / "secrets" / "tempest.env"),
         "tempest_drop_dir": str(data / "drop"),
+        "tempest_database_url": "",  # the role's vars/main.yml: empty unless clustered
         "tempest_settings": tempest_settings}))
     env = {**os.environ, "ANSIBLE_CONFIG": str(work / "ansible.cfg"),
            "ANSIBLE_HOME": str(work / "home"), "ANSIBLE_LOCAL_TEMP": str(work / "tmp")}

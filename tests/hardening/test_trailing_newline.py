@@ -362,7 +362,7 @@ def test_the_pico_outbox_refuses_a_trailing_newline_under_micropython(tmp_path):
     """pico/ has no regular expressions; its one name check runs on real MicroPython."""
     micropython = tool("micropython")
     assert micropython is not None, "micropython comes with the dev extra"
-    code = ("from picometer.outbox import _valid_name\n"
+    code = ("from picometer.upload import _valid_name\n"
             "for n in ('kili_2024-05-01.json', 'kili_2024-05-01.json\\n',"
             " 'kili_2024-05-01.json\\r\\n', 'kili\\n_2024-05-01.json'):\n"
             " print(_valid_name(n, 'kili'))\n")
