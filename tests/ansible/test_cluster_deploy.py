@@ -148,7 +148,7 @@ def cluster(lab: Lab) -> Cluster:
                     f"(METERS_LAB_METERS is {len(lab.meters)})")
     ci_guard.require_binary(str(PG_BIN / "initdb"), str(PG_BIN / "pg_ctl"), "/usr/sbin/haproxy",
                             why="Debian's postgresql-15 and haproxy (scripts/setup.sh --test)")
-    pytest.importorskip("psycopg", reason="the PostgreSQL driver: pip install -e .[postgres]")
+    ci_guard.require_module("psycopg", why="the PostgreSQL driver: pip install -e .[postgres]")
     fleet = Fleet(lab, root=lab.dir / "ansible-cluster")
     fleet.root.mkdir(parents=True, exist_ok=True)
     fleet.vault_password_file.write_text(VAULT_PASSWORD + "\n")  # no vault here; the runner asks
