@@ -77,10 +77,16 @@ def _keys(base: dict, config_dir: Path | None) -> dict | None:
     if not name:
         return None
     path = Path(name) if config_dir is None else Path(config_dir) / name
+    return read_json_object("tempest_api_keys_file", path)
+
+
+def read_json_object(field: str, path: Path) -> dict:
+    """A per-meter file a bulk config names (keys, passwords): a JSON object, or a
+    ConfigError naming the config's field."""
     try:
-        keys = json.loads(path.read_text())
+        doc = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise ConfigError("tempest_api_keys_file", f"cannot read {path}: {exc}") from exc
-    if not isinstance(keys, dict):
-        raise ConfigError("tempest_api_keys_file", f"{path} is not a JSON object of keys")
-    return keys
+        raise ConfigError(field, f"cannot read {path}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ConfigError(field, f"{path} is not a JSON object")
+    return doc

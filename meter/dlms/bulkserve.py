@@ -28,7 +28,6 @@ import contextlib
 import ctypes
 import hashlib
 import hmac
-import json
 import logging
 import os
 import selectors
@@ -39,6 +38,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from meter.bulk import read_json_object
 from meter.bulkhost import BulkHost
 from meter.config import ConfigError
 from meter.dlms.server import Association, serve_connection
@@ -64,13 +64,7 @@ def passwords_of(host: BulkHost, settings: Settings, config_dir: Path) -> dict[s
     spec = host.base_cfg.raw.get("dlms") or {}
     name = spec.get("passwords_file")
     if name:
-        path = Path(config_dir) / name
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ConfigError("dlms.passwords_file", f"cannot read {path}: {exc}") from exc
-        if not isinstance(doc, dict):
-            raise ConfigError("dlms.passwords_file", f"{path} is not a JSON object")
+        doc = read_json_object("dlms.passwords_file", Path(config_dir) / name)
         out = {}
         for i in range(1, host.count + 1):
             serial = host.serial(i)
