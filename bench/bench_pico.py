@@ -8,7 +8,11 @@
 2. Heap: a simulated month of 5-minute ticks, 4 channels, the whole program (boot, main loop,
    uploads and heartbeats to a real Tempest), with the live heap sampled at the main loop's
    fixed point; and the smallest heap cap with which two simulated days still run
-   (runner.find_min_heap), which includes transient garbage and fragmentation.
+   (runner.find_min_heap), which includes transient garbage and fragmentation. Twice: with
+   the compiled modules as files on the flash (any firmware: an import copies the bytecode
+   into the heap), then in a ROMFS image (a firmware built with a ROMFS partition runs the
+   bytecode in place; on the unix port the harness reads the image into the heap before the
+   program starts, so it counts with what was live before the program, as flash on a Pico).
 
 Heap figures are those of the interpreter the run uses, whose word size the output names: the
 dev extra's unix port is 64-bit (8-byte words, 32-byte GC blocks; a Pico W's are 4 and 16).
@@ -85,25 +89,29 @@ def ticks(first: int, n: int) -> list:
     return [[first, first + (n - 1) * 5, 5]]
 
 
-def min_heap(image: Path, tmp: Path, fakes: int, high: int) -> int:
+def min_heap(image: Path, tmp: Path, fakes: int, high: int, rom: bytes = b"") -> int:
     """Bisect the heap cap: the smallest with which two days run without an error, each run
-    on a fresh copy of the flash image (runner.find_min_heap reuses one flash)."""
+    on a fresh copy of the flash image (runner.find_min_heap reuses one flash) and of the
+    ROMFS image, if any."""
     import shutil
 
-    pristine = tmp / "pristine"
+    pristine = tmp / f"pristine-{image.name}"
     shutil.copytree(image, pristine, ignore=shutil.ignore_patterns(
         "data", "outbox", "sent", "held", "rejected", "state.json", "crash.log"))
     (pristine / "month.json").write_text(json.dumps({"days": 2}))
 
     def ok(cap: int) -> bool:
-        flash = tmp / f"try-{cap}"
+        flash = tmp / f"try-{image.name}-{cap}"
         shutil.copytree(pristine, flash)
+        if rom:
+            (tmp / f"{flash.name}.harness").mkdir()
+            (tmp / f"{flash.name}.harness" / "rom.img").write_bytes(rom)
         res = runner.run(flash, code=picotest.mp_script("month.py"), heap=str(cap), timeout=300,
                          control=picotest.fast(DAY0 + "T00:00:00", heap={"sample": False}))
         got = picotest.parse_json_lines(res.stdout, "result ")
         return res.ok and bool(got) and got[0]["errors"] == 0
 
-    lo, hi = (fakes + 64 * 1024) // 4096, (high + 32 * 1024) // 4096
+    lo, hi = (fakes + len(rom) + 32 * 1024) // 4096, (high + 32 * 1024) // 4096
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if ok(mid * 4096):
@@ -111,6 +119,51 @@ def min_heap(image: Path, tmp: Path, fakes: int, high: int) -> int:
         else:
             lo = mid
     return hi * 4096
+
+
+def month_heap(tmp: Path, fakes: int, bits: str, args, romfs: bool) -> None:
+    """The month on one image; prints its live peak (and the smallest cap, unless skipped).
+    With romfs the image's bytes are read into the unix port's heap before the program is
+    imported (the harness's _start.py), so they fall in heap_base, as on a Pico they are
+    flash; the cap grows by the image's size so the program keeps its 128 KiB."""
+    month = tmp / ("month-romfs" if romfs else "month")
+    home = tmp / (month.name + ".tempest")  # a Tempest of its own: each run delivers afresh
+    home.mkdir()
+    tempest = picotest.pico_tempest(home).start()
+    try:
+        _month_heap(month, tmp, tempest.url, fakes, bits, args, romfs)
+    finally:
+        tempest.stop()
+
+
+def _month_heap(month: Path, tmp: Path, url: str, fakes: int, bits: str, args,
+                romfs: bool) -> None:
+    picotest.build_image(month, picotest.raw_config(url=url + "/"),
+                         options={"heartbeat_s": 21600}, romfs=romfs)
+    rom_path = tmp / f"{month.name}.harness" / "rom.img"
+    rom = rom_path.read_bytes() if romfs else b""
+    (month / "month.json").write_text(json.dumps({"days": args.days}))
+    cap = 128 * 1024 + fakes + len(rom)  # 128 KiB for the program; the fakes (and ROM) on top
+    res = runner.run(month, code=picotest.mp_script("month.py"), heap=str(cap), timeout=900,
+                     control=picotest.fast(DAY0 + "T00:00:00", heap={"sample": False}))
+    assert res.ok, res.output[-2000:]
+    got = picotest.parse_json_lines(res.stdout, "result ")[0]
+    where = (f"modules in a {len(rom) / 1024:.1f} KiB ROMFS image, run in place" if romfs
+             else "modules as .mpy files on the flash, copied into the heap")
+    print(f"month ({where}): {args.days} days, {got['passes']} main-loop passes, "
+          f"{got['sent']} days delivered, {got['heartbeats']} heartbeats, "
+          f"{got['errors']} errors, in {res.duration_s:.0f} s at a {cap // 1024} KiB cap")
+    extra = "" if romfs else (f"; the older way, less the fakes ({fakes / 1024:.1f} KiB): "
+                              f"{(got['heap_peak'] - fakes) / 1024:.1f} KiB")
+    print(f"  live heap at the loop's fixed point, peak: "
+          f"{(got['heap_peak'] - got['heap_base']) / 1024:.1f} KiB for the program "
+          f"({bits}-bit build; {got['heap_peak'] / 1024:.1f} KiB in all, of which "
+          f"{got['heap_base'] / 1024:.1f} KiB before the program){extra}")
+    if not args.no_min_heap:
+        low = min_heap(month, tmp, fakes, cap, rom)
+        print(f"  smallest cap that runs two days without an error: {low // 1024} KiB "
+              f"in all, {(low - got['heap_base']) / 1024:.0f} KiB above what was live "
+              f"before the program (to 4 KiB)")
 
 
 def main() -> None:
@@ -162,37 +215,11 @@ def main() -> None:
               f"(a seal); CPython meter (fsync'd files) mean {cpy_mean:.0f} us, slowest "
               f"{max(times) * 1000:.1f} ms; ratio of means {got['mean_us'] / cpy_mean:.1f}x")
 
-        # 2. Heap over a month, the whole program.
+        # 2. Heap over a month, the whole program: its modules on the flash (any firmware),
+        # then in a ROMFS image (a firmware with a ROMFS partition, docs/pico.md).
         fakes = runner.fakes_overhead(tmp)
-        tempest = picotest.pico_tempest(tmp).start()
-        try:
-            month = tmp / "month"
-            picotest.build_image(month, picotest.raw_config(url=tempest.url + "/"),
-                                 options={"heartbeat_s": 21600})
-            (month / "month.json").write_text(json.dumps({"days": args.days}))
-            cap = 128 * 1024 + fakes  # 128 KiB for the program; the fakes on top
-            res = runner.run(month, code=picotest.mp_script("month.py"), heap=str(cap),
-                             timeout=900,
-                             control=picotest.fast(DAY0 + "T00:00:00", heap={"sample": False}))
-            assert res.ok, res.output[-2000:]
-            got = picotest.parse_json_lines(res.stdout, "result ")[0]
-            print(f"month: {args.days} days, {got['passes']} main-loop passes, "
-                  f"{got['sent']} days delivered, {got['heartbeats']} heartbeats, "
-                  f"{got['errors']} errors, in {res.duration_s:.0f} s at a {cap // 1024} KiB cap")
-            print(f"  live heap at the loop's fixed point, peak: "
-                  f"{(got['heap_peak'] - got['heap_base']) / 1024:.1f} KiB for the program "
-                  f"({bits}-bit build; {got['heap_peak'] / 1024:.1f} KiB in all, of which "
-                  f"{got['heap_base'] / 1024:.1f} KiB before the program); the older way, "
-                  f"less the fakes ({fakes / 1024:.1f} KiB): "
-                  f"{(got['heap_peak'] - fakes) / 1024:.1f} KiB")
-            if not args.no_min_heap:
-                low = min_heap(month, tmp, fakes, cap)
-                print(f"  smallest cap that runs two days without an error: {low // 1024} KiB "
-                      f"in all, {(low - got['heap_base']) / 1024:.0f} KiB above what was live "
-                      f"before the program (to 4 KiB; the older way, less the fakes: "
-                      f"{(low - fakes) // 1024} KiB)")
-        finally:
-            tempest.stop()
+        for romfs in (False, True):
+            month_heap(tmp, fakes, bits, args, romfs)
 
 
 if __name__ == "__main__":

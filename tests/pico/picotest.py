@@ -60,18 +60,45 @@ def _program(archetype: str | None, country: str,
     return tuple(pico_config.program_files(from_dict(raw), display=display).items())
 
 
+def rom_image(files: dict[str, bytes]) -> bytes:
+    """A ROMFS image (mpremote's own builder, as `mpremote romfs build`) of the program's
+    compiled modules: everything in `files` but main.py, which stays on the flash."""
+    import contextlib
+    import io
+    import tempfile
+
+    from mpremote.romfs import make_romfs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in files.items():
+            if name.endswith(".mpy"):
+                (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
+                (Path(tmp) / name).write_bytes(data)
+        with contextlib.redirect_stdout(io.StringIO()):
+            return make_romfs(tmp, mpy_cross=False)
+
+
 def build_image(flash: Path, raw: dict, *, start: str | None = None, options: dict | None = None,
-                secrets: bool = True, preload_fakes: bool = True) -> Config:
+                secrets: bool = True, preload_fakes: bool = True, romfs: bool = False) -> Config:
     """Write a flash image for `raw` into `flash` (as the pico role would deploy it).
 
     preload_fakes: a boot.py that imports the fakes first, as a Pico has machine, network,
     socket and ntptime built in (they cost the program nothing there; here their heap is
-    taken before the program's, so that it is not interleaved with it)."""
+    taken before the program's, so that it is not interleaved with it).
+    romfs: the compiled modules go into a ROMFS image in the device's harness folder (a
+    firmware with a ROMFS partition, docs/pico.md), not onto the flash."""
     cfg = from_dict(raw)
     first = pico_config.start_day(cfg, start)
     opts = {"led": False, "idle_ms": 4000, **(options or {})}
     doc = pico_config.document(cfg, opts, first)
     files = dict(_program(cfg.model["archetype"], cfg.model["country"], doc["pico"]["display"]))
+    rom = flash.parent / (flash.name + ".harness") / "rom.img"
+    if romfs:
+        rom.parent.mkdir(parents=True, exist_ok=True)
+        rom.write_bytes(rom_image(files))
+        files = {name: data for name, data in files.items() if not name.endswith(".mpy")}
+    else:
+        rom.unlink(missing_ok=True)
     files["config.json"] = pico_config.config_text(doc).encode()
     files["registers.txt"] = pico_config.registers_text(cfg, first, 60).encode()
     pico_config.write_image(flash, files)

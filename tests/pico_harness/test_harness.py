@@ -404,6 +404,41 @@ def test_mpy_file_runs_and_dataclasses_is_a_runtime_error(flash, tmp_path):
     assert missing.returncode == 1 and "ImportError" in missing.output
 
 
+def test_romfs_image_runs_in_place_and_counts_before_heap_base(flash, tmp_path):
+    # rom.img in the harness folder is a ROMFS partition: mounted at /rom, "/rom" and
+    # "/rom/lib" appended to sys.path as a firmware with one does, read in before heap-base
+    # (on a Pico it is flash), and an .mpy from it keeps its bytecode out of the heap.
+    require("mpy-cross", "mpremote")
+    from tests.pico import picotest
+
+    src = tmp_path / "big.py"
+    src.write_text("".join(f"def f{i}(x):\n    return x * {i} + len('{'n' * 40}{i}')\n"
+                           for i in range(60)) + "VALUE = f59(1)\n")
+    mpy = tmp_path / "big.mpy"
+    assert runner.mpy_cross(src, mpy).returncode == 0
+    probe = code("""
+    import gc, sys
+    gc.collect()
+    a = gc.mem_alloc()
+    import big
+    gc.collect()
+    print(big.VALUE, big.__file__, gc.mem_alloc() - a, sys.path)
+    """)
+    (flash / "big.mpy").write_bytes(mpy.read_bytes())
+    on_flash = runner.run(flash, code=probe)
+    (flash / "big.mpy").unlink()
+    rom = tmp_path / "flash.harness" / "rom.img"
+    rom.write_bytes(picotest.rom_image({"big.mpy": mpy.read_bytes(), "main.py": b""}))
+    in_rom = runner.run(flash, code=probe)
+    assert on_flash.ok and in_rom.ok, on_flash.output + in_rom.output
+    value, path, cost_flash = on_flash.stdout.split()[:3]
+    value_rom, path_rom, cost_rom = in_rom.stdout.split()[:3]
+    assert value == value_rom and path == "big.mpy" and path_rom == "/rom/big.mpy"
+    assert "'/lib', '/rom', '/rom/lib'" in in_rom.stdout
+    assert int(cost_rom) * 3 < int(cost_flash) * 2, (cost_rom, cost_flash)  # about half
+    assert in_rom.heap_base >= on_flash.heap_base + rom.stat().st_size
+
+
 # ---- the virtual Pico under mpremote ------------------------------------------------------
 
 

@@ -1,8 +1,9 @@
 # Boot the unix-port MicroPython like a Pico: run from the host path by the runner and the
 # virtual Pico, before the program sees anything.
 #   micropython [-i] -X heapsize=128K _start.py FLASH HDIR MODE KIND TARGET
-# It maps the flash folder onto "/" (VfsPosix), the harness folder onto "/.harness", sets
-# sys.path as on a Pico plus the fakes, then:
+# It maps the flash folder onto "/" (VfsPosix), the harness folder onto "/.harness" (and a
+# ROMFS image, if the harness folder has rom.img, onto "/rom"), sets sys.path as on a Pico
+# plus the fakes, then:
 #   MODE run       KIND boot: boot.py then main.py | script: a file | module: import
 #                  (exceptions propagate: exit status 1 and a traceback, as in the runner)
 #   MODE friendly  boot.py then main.py, errors printed, then the REPL (the virtual Pico)
@@ -23,6 +24,20 @@ def _boot():
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib", "/.harness/fakes"]
     sys.argv[:] = []
+    # A ROMFS partition: rom.img in the harness folder stands for the flash partition that a
+    # firmware built with one mounts at /rom, appending "/rom" and "/rom/lib" to sys.path, and
+    # from which an .mpy's bytecode and names are used in place (docs/pico.md). The unix port
+    # has no such flash, so the image is read into the heap here, before heap-base: it counts
+    # with the harness, as it is outside the heap on a Pico, never with the program.
+    try:
+        with open("/.harness/rom.img", "rb") as f:
+            rom = f.read()
+    except OSError:
+        rom = b""
+    if rom:
+        vfs.mount(vfs.VfsRom(rom), "/rom")
+        sys.path[3:3] = ["/rom", "/rom/lib"]
+    del rom
     g = globals()
 
     def run_file(path, must=False):
