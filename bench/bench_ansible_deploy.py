@@ -9,7 +9,12 @@ settings N times, alternating which goes first, and reports each one's fastest r
 
 Needs root (the lab fleet: docs/lab.md). The wheels are built once before timing: both
 settings install the same bundles.
-Usage: sudo .venv/bin/python bench/bench_ansible_deploy.py [--meters 20] [--rounds 1]
+--profile writes the time of every task of each run (bench/ansible_callbacks/task_times.py)
+to bench/out/ansible_deploy_tasks/ and prints the slowest. --against CHECKOUT deploys with an
+older checkout's playbooks and roles too (its ansible.cfg), alternating with these, so the
+roles' own speed-up is a ratio measured at the same load.
+Usage: sudo .venv/bin/python bench/bench_ansible_deploy.py [--meters 20] [--rounds 1] [--profile]
+       [--against /tmp/older-worktree]
 """
 
 from __future__ import annotations
@@ -36,13 +41,36 @@ SETTINGS = {
 }
 
 
-def deploy_twice(lab: Lab, fleet: Fleet, inventory: Path, env: dict, scratch: Path) -> dict:
+PROFILE_DIR = REPO / "bench" / "out" / "ansible_deploy_tasks"
+
+
+def profiled(env: dict, name: str) -> dict:
+    """env with the task-timing callback on, writing to PROFILE_DIR/<name>.json."""
+    PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+    return {**env, "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "bench" / "ansible_callbacks"),
+            "ANSIBLE_CALLBACKS_ENABLED": "task_times",
+            "METERS_TASK_TIMES": str(PROFILE_DIR / f"{name}.json")}
+
+
+def print_slowest(name: str, top: int = 15) -> None:
+    tasks = json.loads((PROFILE_DIR / f"{name}.json").read_text())
+    print(f"  slowest tasks of {name} (of {sum(t['seconds'] for t in tasks):.1f} s):")
+    for t in sorted(tasks, key=lambda t: -t["seconds"])[:top]:
+        print(f"  {t['seconds']:7.1f} s  ran {t['ran']:2} skipped {t['skipped']:2}  "
+              f"{t['play'][:24]:24}  {t['task'][:70]}")
+
+
+def deploy_twice(lab: Lab, fleet: Fleet, inventory: Path, env: dict, scratch: Path,
+                 profile: str = "", playbook: str | Path = "site.yml") -> dict:
     lab.wipe_homes()
     env = {**env, "ANSIBLE_SSH_CONTROL_PATH_DIR": str(scratch / "cp"),
            "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(scratch / "facts")}
     out = {}
     for label in ("first", "second"):
-        run = fleet.playbook("site.yml", inventory=inventory, env=env).check()
+        run_env = profiled(env, f"{profile}-{label}") if profile else env
+        run = fleet.playbook(playbook, inventory=inventory, env=run_env).check()
+        if profile:
+            print_slowest(f"{profile}-{label}")
         out[label] = round(run.seconds, 1)
         out[f"{label}_changed"] = sum(run.changed().values())
     assert out["second_changed"] == 0, "the second run changed something"
@@ -54,6 +82,14 @@ def main() -> None:
     ap.add_argument("--meters", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=1,
                     help="Repeat both settings, alternating which goes first; keep the fastest.")
+    ap.add_argument("--profile", action="store_true",
+                    help="Time every task (bench/out/ansible_deploy_tasks/) and print the slowest.")
+    ap.add_argument("--against", type=Path, metavar="CHECKOUT",
+                    help="Also deploy with the playbooks and roles of another checkout (e.g. a "
+                         "`git worktree` of an older commit), with its ansible.cfg: the roles' "
+                         "own speed-up, measured in the same run.")
+    ap.add_argument("--only", choices=list(SETTINGS),
+                    help="Run one setting (no ratio, nothing written): a quick look while working.")
     args = ap.parse_args()
     reasons = missing()
     if reasons:
@@ -69,14 +105,23 @@ def main() -> None:
     if build.returncode != 0:
         sys.exit(f"building the wheels failed:\n{build.stderr}")
     inventory = fleet.write_inventory(lab.meters)
-    results: dict[str, dict] = {name: {} for name in SETTINGS}
+    settings = {name: (SETTINGS[name], "site.yml")
+                for name in ([args.only] if args.only else SETTINGS)}
+    if args.against:
+        other = args.against.resolve()
+        settings[f"roles of {other.name}"] = ({"ANSIBLE_CONFIG": str(other / "ansible.cfg")},
+                                              other / "playbooks" / "site.yml")
+    results: dict[str, dict] = {name: {} for name in settings}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-ansible-") as tmp:
             for r in range(args.rounds):
-                names = list(SETTINGS) if r % 2 == 0 else list(reversed(SETTINGS))
+                names = list(results) if r % 2 == 0 else list(reversed(results))
                 for name in names:
-                    got = deploy_twice(lab, fleet, inventory, SETTINGS[name],
-                                       Path(tmp) / f"{r}-{len(results[name])}-{name[:5]}")
+                    tag = f"{r}-{len(results[name])}-{name[:5]}"
+                    env, playbook = settings[name]
+                    got = deploy_twice(lab, fleet, inventory, env, Path(tmp) / tag,
+                                       profile=tag.replace(".", "") if args.profile else "",
+                                       playbook=playbook)
                     print(f"round {r + 1}  {name:24} first {got['first']:7.1f} s   "
                           f"second {got['second']:6.1f} s", flush=True)
                     for k in ("first", "second"):
@@ -84,6 +129,15 @@ def main() -> None:
     finally:
         if started:
             lab.down()
+    roles_ratio = {}
+    if args.against and "ansible.cfg" in results:
+        older = results[f"roles of {args.against.resolve().name}"]
+        roles_ratio = {k: round(older[k] / results["ansible.cfg"][k], 2) for k in ("first", "second")}
+        print(f"speed-up of these roles over those of {args.against}: first run "
+              f"x{roles_ratio['first']}, second run x{roles_ratio['second']}")
+    if args.only:
+        print(f"load average over the last 5 minutes at the end: {os.getloadavg()[1]:.1f}")
+        return
     ours, base = results["ansible.cfg"], results["forks=5, no pipelining"]
     ratio = {k: round(base[k] / ours[k], 2) for k in ("first", "second")}
     print(f"{args.meters} meters + Tempest; speed-up of ansible.cfg over forks=5 without "
@@ -94,7 +148,8 @@ def main() -> None:
     out = REPO / "bench" / "out" / "ansible_deploy.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meters": args.meters, "rounds": args.rounds, "fastest": results,
-                               "ratio": ratio, "load_average_5min": load}, indent=1))
+                               "ratio": ratio, "roles_ratio": roles_ratio,
+                               "load_average_5min": load}, indent=1))
 
 
 if __name__ == "__main__":
