@@ -26,7 +26,9 @@ _WIRE = np.dtype("<i4")
 
 
 def pack(values: list[int | None]) -> bytes:
-    packed = array("i", [NO_READING if v is None else v for v in values])
+    # A whole day (the common case) needs no per-reading substitution.
+    packed = array("i", values if None not in values else
+                   [NO_READING if v is None else v for v in values])
     if sys.byteorder == "big":
         packed.byteswap()
     return packed.tobytes()
@@ -42,7 +44,7 @@ def unpack_list(blob: bytes) -> list[int | None]:
 
 
 def pack_quality(quality: list[str | None]) -> bytes:
-    return "".join(_QUALITY_BYTES[q] for q in quality).encode("ascii")
+    return "".join(map(_QUALITY_BYTES.__getitem__, quality)).encode("ascii")
 
 
 def quality_names(blob: bytes) -> list[str | None]:

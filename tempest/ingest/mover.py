@@ -7,6 +7,18 @@ each folder once, not once per file, and fsyncs its new copies side by side: a j
 system commits concurrent fsyncs together (a few milliseconds each on this machine's disk, three
 per file before, the largest cost of ingest).
 
+An upload's file (and a concentrator's: the same route) is not copied at all: its archive copy
+is a second name (a hard link) for the very file read from the drop folder. The upload route
+wrote that file itself and fsynced it before renaming it into the drop folder, so its bytes are
+already on disk, and the link's name becomes durable with the archive folder's fsync, before
+the drop name is removed: the order a crash must meet is kept, without writing 42 kB again and
+waiting on a file fsync per day. Only where every cheap check holds: the name still leads to
+the file read (same device and inode, checked on the new name itself, never through a link),
+its bytes are the ones the route's verdict was made on (ingest/verdict.py), and it sits at the
+top of the drop folder, where only Tempest's own routes write; a file a meter's rsync put in
+its folder is always copied from the bytes read (a writer could still change it in place). A
+file system without hard links, or an archive on another one (EXDEV), gets the copy.
+
 `Mover` runs a batch's moves behind the worker, so the next batch is read, parsed and
 committed while this one's fsyncs wait on the disk. One batch moves at a time, in order.
 """
@@ -40,6 +52,7 @@ class Move:
     dest: Path | None = None  # archive copy to make sure of
     quarantine: tuple[Path, str, dict] | None = None  # (folder, name, reason document)
     label: str = ""  # for the log line once it is done
+    link: bool = False  # Tempest's own durable write of these bytes: archived as a hard link
 
 
 def _same_copy(dest: Path, digest: str) -> bool | None:
@@ -72,6 +85,28 @@ def _write_copy(dest: Path, data: bytes, digest: str) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest.parent
+
+
+def _link_copy(src: Path, ident: tuple[int, int], dest: Path, digest: str) -> Path | None:
+    """Make dest a second name of the drop file read (see above); None: copy it instead. The
+    folder's fsync is the caller's, as for a copy."""
+    if _same_copy(dest, digest):
+        return dest.parent
+    tmp = dropbox.temp_path(dest.parent)
+    try:
+        os.link(src, tmp, follow_symlinks=False)
+    except OSError:  # gone meanwhile, another file system, no hard links here
+        return None
+    try:
+        st = os.lstat(tmp)
+        if (st.st_dev, st.st_ino) != ident:  # replaced after it was read: copy the bytes read
+            tmp.unlink()
+            return None
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -129,9 +164,19 @@ class Mover:
         for folder in sorted(new_dirs):
             folder.mkdir(parents=True, exist_ok=True)
         folders: set[Path] = {f.parent for f in new_dirs}
-        writes = [(i, self._sync.submit(_write_copy, m.dest, m.data, m.digest))
-                  for i, m in enumerate(moves) if m.dest is not None]
         failed: set[int] = set()
+        linked: set[int] = set()
+        for i, m in enumerate(moves):
+            if m.dest is not None and m.link and m.ident is not None:
+                try:
+                    folder = _link_copy(m.src, m.ident, m.dest, m.digest)
+                except OSError:
+                    folder = None
+                if folder is not None:
+                    folders.add(folder)
+                    linked.add(i)
+        writes = [(i, self._sync.submit(_write_copy, m.dest, m.data, m.digest))
+                  for i, m in enumerate(moves) if m.dest is not None and i not in linked]
         for i, fut in writes:
             try:
                 folders.add(fut.result())

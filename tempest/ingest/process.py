@@ -61,6 +61,9 @@ class Item:
     scope: str | None = None  # the meter that delivered it, where known (ingest/scope.py)
     in_folder: bool = False  # found in that meter's own drop folder
     verdict: str | None = None  # the upload's ingest id, whose verdict may travel with it
+    # The upload route's verdict on these very bytes was taken: the route wrote (and fsynced)
+    # the file itself, so its archive copy can be a hard link (ingest/mover.py).
+    own_write: bool = False
 
 
 def _read(path: Path, limit: int, hint: str | None) -> Item | None:
@@ -193,6 +196,7 @@ class Processor:
         item.verdict = mark[1]
         if item.done is None and item.error is None and item.known is None:
             item.day = verdict.take(self.layout.data_dir, mark[1], item.delivery.hash)
+            item.own_write = item.day is not None and item.path.parent == self.layout.drop
 
     def _parse(self, items: list[Item]) -> None:
         """Validate the new files: in this thread, or spread over the pool's processes."""
@@ -276,6 +280,7 @@ class Processor:
             move.quarantine = (self.layout.quarantine, qrow["name"], quarantine.reason_doc(qrow))
         elif item.dest and item.data is not None:
             move.dest = self.layout.data_dir / item.dest
+            move.link = item.own_write
         elif item.outcome != "dropped":  # dropped: counted and logged, the file removed
             return None
         return move
