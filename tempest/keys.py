@@ -118,16 +118,29 @@ def revoke(conn: sqlite3.Connection, serial: str) -> bool:
     return True
 
 
-def serial_for(conn: sqlite3.Connection, key: str | None) -> str | None:
-    """The serial a key belongs to, or None."""
+def _holder(conn: sqlite3.Connection, key: str | None):
+    """The meters row (serial, key_hash, timezone) the key belongs to, or None."""
     if not key or len(key) > MAX_KEY_LENGTH:
         return None
     digest = hash_key(key)
-    row = conn.execute("SELECT serial, key_hash FROM meters WHERE key_hash = ?",
+    row = conn.execute("SELECT serial, key_hash, timezone FROM meters WHERE key_hash = ?",
                        (digest,)).fetchone()
     if row is None or not hmac.compare_digest(row["key_hash"], digest):
         return None
-    return row["serial"]
+    return row
+
+
+def serial_for(conn: sqlite3.Connection, key: str | None) -> str | None:
+    """The serial a key belongs to, or None."""
+    row = _holder(conn, key)
+    return None if row is None else row["serial"]
+
+
+def meter_for(conn: sqlite3.Connection, key: str | None) -> tuple[str, str | None] | None:
+    """(serial, time zone) of the meter a key belongs to, in one look-up (an upload needs
+    both), or None."""
+    row = _holder(conn, key)
+    return None if row is None else (row["serial"], row["timezone"])
 
 
 def key_state(row) -> str:

@@ -136,29 +136,44 @@ def record_in(conn: sqlite3.Connection, serial: str, body: dict, now: float,
     return fields
 
 
-def _write(conn: sqlite3.Connection, serial: str, body: dict, fields: dict, now: float,
-           via: str) -> None:
-    meter_time = fields.pop("meter_time")
+_UPDATE = (
+    "UPDATE meters SET first_seen = COALESCE(first_seen, ?), last_seen = ?, "
+    "heartbeats = heartbeats + 1, clock_skew_s = ?, "
+    "address = COALESCE(?, address), agent_url = COALESCE(?, agent_url), "
+    "version = COALESCE(?, version), config_hash = COALESCE(?, config_hash), "
+    "backlog = COALESCE(?, backlog), free_disk_bytes = COALESCE(?, free_disk_bytes), "
+    "kind = COALESCE(?, kind), last_tick = COALESCE(?, last_tick), "
+    "diagnostics = COALESCE(?, diagnostics), heartbeat_route = ? WHERE serial = ?")
+_INSERT = ("INSERT INTO heartbeats (serial, received_at, meter_time, skew_s, address, body) "
+           "VALUES (?, ?, ?, ?, ?, ?)")
+
+
+def _rows(serial: str, body: dict, fields: dict, now: float, via: str) -> tuple[tuple, tuple]:
+    """The parameters of the meter's UPDATE and the history's INSERT for one heartbeat."""
+    meter_time = fields.pop("meter_time", None)
     skew = None
     if meter_time is not None and meter_time.tzinfo is not None:
         skew = round(now - meter_time.timestamp(), 3)
-    raw = kept(body)
-    conn.execute(
-        "UPDATE meters SET first_seen = COALESCE(first_seen, ?), last_seen = ?, "
-        "heartbeats = heartbeats + 1, clock_skew_s = ?, "
-        "address = COALESCE(?, address), agent_url = COALESCE(?, agent_url), "
-        "version = COALESCE(?, version), config_hash = COALESCE(?, config_hash), "
-        "backlog = COALESCE(?, backlog), free_disk_bytes = COALESCE(?, free_disk_bytes), "
-        "kind = COALESCE(?, kind), last_tick = COALESCE(?, last_tick), "
-        "diagnostics = COALESCE(?, diagnostics), heartbeat_route = ? WHERE serial = ?",
-        (now, now, skew, fields["address"], fields["agent_url"], fields["version"],
-         fields["config_hash"], fields["backlog"], fields["free_disk_bytes"], fields["kind"],
-         fields["last_tick"], fields["diagnostics"], via, serial))
-    conn.execute(
-        "INSERT INTO heartbeats (serial, received_at, meter_time, skew_s, address, body) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (serial, now, body.get("timestamp") if meter_time else None, skew,
-         fields["address"], raw))
+    return ((now, now, skew, fields["address"], fields["agent_url"], fields["version"],
+             fields["config_hash"], fields["backlog"], fields["free_disk_bytes"],
+             fields["kind"], fields["last_tick"], fields["diagnostics"], via, serial),
+            (serial, now, body.get("timestamp") if meter_time else None, skew,
+             fields["address"], kept(body)))
+
+
+def _write(conn: sqlite3.Connection, serial: str, body: dict, fields: dict, now: float,
+           via: str) -> None:
+    meter, history = _rows(serial, body, fields, now, via)
+    conn.execute(_UPDATE, meter)
+    conn.execute(_INSERT, history)
+
+
+def write_many(conn: sqlite3.Connection, beats: list[tuple]) -> None:
+    """Heartbeats check() accepted, each (serial, body, fields, now, via), written in order
+    inside the caller's transaction (tempest/web/beatbuffer.py's flush)."""
+    rows = [_rows(*beat) for beat in beats]
+    conn.executemany(_UPDATE, [meter for meter, _ in rows])
+    conn.executemany(_INSERT, [history for _, history in rows])
 
 
 def thresholds(config) -> tuple[float, float]:

@@ -42,6 +42,9 @@ DEFAULTS: dict[str, object] = {
     "INGEST_BATCH": 64,  # files per store transaction
     "INGEST_PROCESSES": 1,  # >1: parse a batch in that many processes (CPU-bound backlogs)
     "HEARTBEAT_RETENTION_DAYS": 7,
+    # >0: a web process writes the heartbeats it answered in one transaction this often
+    # (tempest/web/beatbuffer.py); 0: each in its own request.
+    "HEARTBEAT_FLUSH_SECONDS": 0.0,
     "PAGE_SIZE": 50,
     "MAX_PAGE_SIZE": 1000,
     "SECRET_KEY": None,  # generated once and kept in <secrets-dir>/secret_key
@@ -68,6 +71,7 @@ NUMBERS = {
     "INGEST_BATCH": (int, 1, 10_000),
     "INGEST_PROCESSES": (int, 1, 256),
     "HEARTBEAT_RETENTION_DAYS": (float, 0.01, 36500),
+    "HEARTBEAT_FLUSH_SECONDS": (float, 0, 10),
     "PAGE_SIZE": (int, 1, 100_000),
     "MAX_PAGE_SIZE": (int, 1, 100_000),
     "TRUSTED_PROXIES": (int, 0, 10),
