@@ -6,13 +6,14 @@
 # Times here are local clock minutes of a local day (0..1439); events may run past midnight.
 # meter/vector/household.py computes the same numbers for many days at once; keep them in step.
 #
-# The weather, the sun and the holidays are needed once a day, to plan it (and the sun every
-# minute only with PV): they are imported where they are used, so that a Pico can unload them
-# between plans (plan_only_modules, picometer/recorder.py).
+# Planning a day (loadmodel/planner.py), and the weather, the sun and the holidays it reads,
+# are needed once a day (the sun every minute only with PV): they are imported where they are
+# used, so that a Pico can unload them between plans (plan_only_modules,
+# picometer/recorder.py).
 
 from core import civil
 from loadmodel import rng
-from loadmodel.timing import activity_at, build_cdf, darkness, pick_bin, season_factor, slot_count
+from loadmodel.timing import activity_at, darkness, slot_count
 
 WEEKDAY = 0
 WEEKEND = 1
@@ -169,27 +170,11 @@ class Household:
     def plan_only_modules(self):
         """The modules this household reads only when it plans a day: a Pico unloads them
         between plans (the next plan imports them again)."""
-        names = ["loadmodel.holidays", "loadmodel.holiday_rules", "loadmodel.climate"]
+        names = ["loadmodel.planner", "loadmodel.holidays", "loadmodel.holiday_rules",
+                 "loadmodel.climate"]
         if self.pv is None:
             names.append("loadmodel.sun")
         return names
-
-    def daytype(self, day):
-        from loadmodel import holidays
-
-        if civil.weekday(day) >= 5 or holidays.is_holiday(self.country, day, self.extra_holidays):
-            return WEEKEND
-        return WEEKDAY
-
-    def is_away(self, day):
-        """Holidays away from home: one long summer trip and one short one a year."""
-        if self.away_days <= 0:
-            return False
-        y, _, _ = civil.civil_from_days(day)
-        for a, b in self.trips(y - 1) + self.trips(y):
-            if a <= day < b:
-                return True
-        return False
 
     def trips(self, year):
         got = self._trip_cache.get(year)
@@ -220,98 +205,9 @@ class Household:
         return p
 
     def _make_plan(self, day):
-        from loadmodel import climate, sun
+        from loadmodel import planner  # once a day: a Pico unloads it between plans
 
-        seed = self.seed
-        p = DayPlan()
-        p.day = day
-        p.dtype = self.daytype(day)
-        p.away = self.is_away(day)
-        # A weekday at home (working from home, a part-time day off) is lived like a weekend
-        # day; a shift worker's early or late shift moves the whole day.
-        extra = self.chrono
-        if p.dtype == WEEKDAY:
-            if self.home_p16 and rng.u16(seed, rng.S_HOME, day, 0) < self.home_p16:
-                p.dtype = WEEKEND
-            elif self.shift_p16 and rng.u16(seed, rng.S_HOME, day, 1) < self.shift_p16:
-                if rng.u16(seed, rng.S_HOME, day, 2) < 32768:
-                    extra += EARLY_SHIFT
-                else:
-                    extra += LATE_SHIFT
-        if p.dtype == WEEKDAY:
-            shift = rng.below(seed, rng.S_DAY, day, 0, 61) - 30 + extra
-        else:
-            shift = rng.below(seed, rng.S_DAY, day, 0, 91) - 30 + extra
-        if shift < -SHIFT_BEFORE:
-            shift = -SHIFT_BEFORE
-        elif shift > SHIFT_AFTER:
-            shift = SHIFT_AFTER
-        p.shift = shift
-        p.mood = 700 + rng.below(seed, rng.S_DAY, day, 1, 601)
-        p.noise_hash = rng.draw(seed, rng.S_MINUTE_NOISE, day, 0)
-        p.temp = climate.temp_c10(self.rseed, self.lat, day, self.mean_c10, self.amp_c10)
-        offset = self.zone.offset_at(day * 1440 + 720 - self.zone.offset_at(day * 1440))
-        p.sunrise, p.sunset, p.noon = sun.times(self.lat, self.lon, day, offset)
-        duty = 300 + p.temp // 2
-        p.fridge_on = (self.fridge_period * duty) // 1000
-        if self.cold:
-            p.cold_on = [(c[1] * (c[3] + p.temp // 2)) // 1000 for c in self.cold]
-        p.pump = pump_watts(self.pump_w, p.temp) + spa_watts(self.spa_w, p.temp)
-        if self.pool_w:
-            p.events.append((self.pool_start, self.pool_start + pool_minutes(p.temp), self.pool_w))
-        if self.pv is not None:
-            p.geometry = sun.geometry(self.lat, day)
-            p.cloud = climate.cloud_pct(self.rseed, self.lat, day)
-        if not p.away:
-            self._plan_appliances(p)
-        services = self.services
-        if services is not None:
-            if not p.away:
-                services.plan_hot_water(self, p)
-                services.plan_ev(self, p)
-            services.plan_climate(self, p)
-        return p
-
-    def _plan_appliances(self, p):
-        seed = self.seed
-        day = p.day
-        for ai in range(len(self.appliances)):
-            key, spec, wd, we, slots, pref_tab, akey, offset = self.appliances[ai]
-            watts, lo, hi, pref, sens, phases = spec
-            uses = we if p.dtype == WEEKEND else wd
-            lam = (uses * season_factor(sens, p.temp)) // 1000
-            lam = (lam * p.mood) // 1000
-            threshold = (lam * 65536) // (100 * slots)
-            cdf = None  # built on the first event of the day, then reused for the others
-            for k in range(slots):
-                key_k = akey + k
-                if rng.u16(seed, rng.S_EVENT_COUNT, day, key_k) >= threshold:
-                    continue
-                if cdf is None:
-                    cdf = build_cdf(pref_tab, self.activity[p.dtype])
-                q = pick_bin(cdf, rng.u16(seed, rng.S_EVENT_TIME, day, key_k))
-                start = (q * 15 + rng.below(seed, rng.S_EVENT_MINUTE, day, key_k, 15) + p.shift
-                         + offset)
-                if start < 0:
-                    start = 0
-                length = lo + rng.below(seed, rng.S_EVENT_LEN, day, key_k, hi - lo + 1)
-                # this use's power (+-10%) times the household's appliance efficiency
-                pf = ((900 + rng.below(seed, rng.S_EVENT_POWER, day, key_k, 201))
-                      * self.efficiency) // 1000
-                if phases is None:
-                    p.events.append((start, start + length, (watts * pf) // 1000))
-                    continue
-                t = start
-                end = start + length
-                last = len(phases) - 1
-                for i in range(len(phases)):
-                    mins, w = phases[i]
-                    stop = end if i == last else t + mins
-                    if stop > end:
-                        stop = end
-                    if stop > t:
-                        p.events.append((t, stop, (w * pf) // 1000))
-                    t = stop
+        return planner.make_plan(self, day)
 
     # -- the minute -------------------------------------------------------------------------
 

@@ -18,11 +18,10 @@
 
 import json
 
-from core import civil, tz
+from core import civil
 from loadmodel import journal
 
 FOLDERS = ("data", "outbox", "held", "sent", "rejected")
-_DUPLICATE_AFTER_MIN = 360
 
 
 class Ticker:
@@ -209,147 +208,33 @@ class Ticker:
         if values is not None:
             self.fs.append(self.spath(day), sensors.line(i, values))
 
-    def measure_rows(self, od, labels):
-        """(channels, rows) of the measurements for the writer, or None for an energy meter."""
-        if not self.measures:
-            return None
-        from loadmodel import sensors
-
-        sp = self.spath(od.day)
-        n = len(self.measures)
-
-        def rows():
-            if not self.fs.exists(sp):
-                return iter(())
-            return sensors.rows(self.fs.read_lines(sp), n, labels, od.last)
-
-        return self.measures, rows
+    # -- once a day: loadmodel/sealer.py, loaded only for it ------------------------------
 
     def write_open(self, od, start=None):
-        """Rebuild data/<day>.json from the journal. It can always be rebuilt, so it need not
-        be durable: skipping its fsync makes a tick several times cheaper."""
-        if start is None:
-            start, _ = self.model.day_grid(od.day)
-        self.write_day(od, start, "open", self.path("data", civil.format_day(od.day) + ".json"),
-                       False)
+        """Rebuild data/<day>.json from the journal (sealer.write_open)."""
+        from loadmodel import sealer
 
-    def closing(self, od):
-        return [od.opening[c] + od.totals[c] for c in range(len(od.opening))]
-
-    def write_day(self, od, start, status, target, durable=True):
-        self.fs.write_atomic(target, lambda out: self.format_day(out, od, start, status),
-                             durable)
-
-    def format_day(self, out, od, start, status, lines=None):
-        """Write the day file of `od` to `out`. lines: the journal's lines already read (a
-        reader's snapshot); by default the journal is read from `fs`."""
-        cfg = self.cfg
-        zone = self.model.zone
-        n = self.n
-        jp = self.jpath(od.day)
-        nch = len(self.channels)
-
-        labels = tz.labeller(zone, start, n)
-
-        if lines is None:
-            def read():
-                return self.fs.read_lines(jp)
-        else:
-            def read():
-                return iter(lines)
-
-        def rows():
-            return journal.rows(read(), nch, labels)
-
-        def marked():
-            return journal.marked_rows(read(), nch, labels)
-
-        if self.buffer_rows:
-            buffered = list(rows())
-            marked = None
-
-            def rows():  # noqa: F811 - the buffered variant
-                return iter(buffered)
-
-        head = (self.serial, civil.format_day(od.day), n, cfg["timezone"], status)
-        closing = self.closing(od)
-        measures = self.measure_rows(od, labels)
-        # Imported here, where a day is sealed (once a day): a Pico unloads the writer
-        # between seals (picometer/recorder.py), so its code is not in the heap all day.
-        from core import dayfile_writer
-
-        dayfile_writer.write(out, head, self.channels, od.opening, closing, rows,
-                             cfg["generator_json"], cfg["metadata_json"], marked, measures)
+        sealer.write_open(self, od, start)
 
     def render_open(self, out, day=None):
-        """Write the open day's file (status "open") to `out`, built from its journal now.
-        Returns its day number, or None when no day is open (or the open one is not `day`).
+        """Write the open day's file to `out`; its day number or None (sealer.render_open)."""
+        from loadmodel import sealer
 
-        Only reads, so it is safe beside a tick in another process: the journal is read once,
-        a line still being appended (no newline yet) is left out, and a journal sealed away
-        in the meantime reads as no open day."""
-        try:
-            names = sorted(n for n in self.fs.listdir(self.path("data")) if n.endswith(".journal"))
-        except OSError:
-            return None
-        if day is not None:
-            names = [n for n in names if n == civil.format_day(day) + ".journal"]
-        for name in reversed(names):
-            try:
-                lines = list(self.fs.read_lines(self.path("data", name)))
-            except OSError:
-                continue
-            od, _ = journal.replay(lines)
-            if od is None or od.last < 0:
-                continue  # a header alone: a tick died before its first interval
-            start, _ = self.model.day_grid(od.day)
-            # The header and intervals 0..last: exactly what replay accounted for.
-            self.format_day(out, od, start, "open", lines[:od.last + 2])
-            return od.day
-        return None
+        return sealer.render_open(self, out, day)
 
     def seal(self, od, start):
         """Write the finished day into the outbox (or hold it back), drop the open files."""
-        day_end = start + (od.last + 1) * self.n
-        self.place_sealed(od.day, day_end,
-                          lambda target: self.write_day(od, start, "sealed", target))
-        registers = self.closing(od)
-        # State first: if we die after it, the journal left behind is seen as sealed already.
-        self.save_state(od.day + 1, registers)
-        for suffix in (".journal", ".json", ".sensors"):
-            p = self.path("data", civil.format_day(od.day) + suffix)
-            if self.fs.exists(p):
-                self.fs.remove(p)
-        return registers
+        from loadmodel import sealer
+
+        return sealer.seal(self, od, start)
 
     def place_sealed(self, day, day_end, write, force=False):
-        """Put a sealed day where delivery finds it: the outbox, or `held/` when the meter's
-        faults say it is delivered late (and a second copy for a duplicate delivery).
-        write(target) writes the file. A day already sent is left alone unless `force`."""
-        model = self.model
-        name = self.sealed_name(day)
-        if not force and self.fs.exists(self.path("sent", name)):
-            return False
-        late = 0 if force else model.late_days(day)
-        # The held file first, then its release note: a crash between leaves a held file
-        # that the next seal of the same day re-notes, never a note pointing at nothing.
-        if late:
-            write(self.path("held", name))
-            self.hold(name, name, day_end + late * 1440)
-        else:
-            write(self.path("outbox", name))
-        if not force and model.duplicate(day):
-            dup = name[:-5] + ".dup.json"
-            write(self.path("held", dup))
-            self.hold(dup, name, day_end + late * 1440 + _DUPLICATE_AFTER_MIN)
-        return True
+        """Put a sealed day where delivery finds it (sealer.place_sealed)."""
+        from loadmodel import sealer
+
+        return sealer.place_sealed(self, day, day_end, write, force)
 
     # -- faults on delivery -----------------------------------------------------------------
-
-    def hold(self, held_name, final_name, release_min):
-        text = "%d %s\n" % (release_min, final_name)
-        self.fs.write_atomic(self.path("held", held_name + ".release"),
-                             lambda out: out.write(text))
 
     def release_held(self, now, summary):
         held = self.path("held")

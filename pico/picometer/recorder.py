@@ -51,8 +51,9 @@ class Recorder:
                              sensors=sensors)
         # Not on a sensor meter: its sensors (loadmodel/sensors.py) hold the weather's and the
         # fixed-point code for good, and an unloaded module would be loaded twice.
-        # The day-file writer is needed only to seal a day (the Ticker imports it there).
-        names = ["core.dayfile_writer"]
+        # The sealer and the day-file writer are needed only to seal a day (the Ticker
+        # imports them there).
+        names = ["loadmodel.sealer", "core.dayfile_writer"]
         plan_only = getattr(self.model.load, "plan_only_modules", None)
         if plan_only is not None and sensors is None:
             names.extend(plan_only())

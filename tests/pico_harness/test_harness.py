@@ -108,7 +108,10 @@ def test_wdt_fed_from_a_fast_forwarded_loop(flash):
     )
     res = runner.run(flash, control=FAST, timeout=30)
     assert res.ok, res.output
-    assert res.stdout.strip() == "simulated 3600"
+    word, seconds = res.stdout.split()
+    # The slept hour, plus the host's own time meanwhile: whole seconds, so the run's fraction
+    # of a second can carry one more over a second's edge.
+    assert word == "simulated" and 3600 <= int(seconds) <= 3601 + int(res.duration_s), seconds
     assert res.duration_s < 10 and not res.kinds("wdt-expired")
 
 
