@@ -172,6 +172,52 @@ def pack_tree(site: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
+# The installer's sh header; the tree's tar.gz follows it, from byte OFFSET + 1 (tail -c). sh
+# reads a script as it runs it, so it exits before it would reach the binary part.
+INSTALLER = """#!/bin/sh
+# Installs the Meters {name} bundle {version} (a site-packages tree) into a venv without pip:
+#   sh THIS-FILE VENV PYTHON MARKER [FOLDER...]
+# The venv is made with PYTHON when missing, the tree unpacked beside the old one and swapped
+# in (a process starting meanwhile imports either whole version), the console scripts
+# written naming the venv's Python, and VENV/.installed-MARKER left. FOLDERs are made first.
+# Made by roles/wheelhouse/files/build_wheelhouse.py; the tree's tar.gz follows this header.
+set -eu
+VENV=$1 PYTHON=$2 MARKER=$3
+shift 3
+[ $# -eq 0 ] || mkdir -p "$@"
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv --without-pip "$VENV"
+PY=$VENV/bin/python
+SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+rm -rf "$SITE.new" "$SITE.old"
+mkdir "$SITE.new"
+tail -c +{offset:010d} "$0" | tar -xzf - -C "$SITE.new"
+mv "$SITE" "$SITE.old" && mv "$SITE.new" "$SITE" && rm -rf "$SITE.old"
+{scripts}rm -f "$VENV"/.installed-*
+touch "$VENV/.installed-$MARKER"
+echo installed
+exit 0
+"""
+
+
+def pack_installer(tree: Path, target: Path, name: str, version: str,
+                   scripts: dict[str, str]) -> None:
+    """The tree's tar.gz behind a sh header that installs it (INSTALLER): the meter role sends
+    it with Ansible's script action, one transfer and one run, no module on the host."""
+    lines = "".join(
+        f"printf '#!%s\\nimport sys\\nfrom {module} import {function}\\nsys.exit({function}())\\n' "
+        f'"$PY" >"$VENV/bin/{script}"\nchmod 0755 "$VENV/bin/{script}"\n'
+        for script, target_ in sorted(scripts.items())
+        for module, function in [target_.split(":")])
+    header = INSTALLER.format(name=name, version=version, offset=0, scripts=lines)
+    header = INSTALLER.format(name=name, version=version, offset=len(header.encode()) + 1,
+                              scripts=lines).encode()
+    tmp = target.with_name(f".{target.name}.tmp")
+    with open(tmp, "wb") as out, open(tree, "rb") as payload:
+        out.write(header)
+        shutil.copyfileobj(payload, out)
+    os.replace(tmp, target)
+
+
 def console_scripts(wheel: Path) -> dict[str, str]:
     """The project's console scripts, {name: "module:function"}, from the wheel's metadata."""
     import configparser
@@ -202,12 +248,14 @@ def build(source: Path, wheelhouse: Path, python: str) -> dict:
     with contextlib.suppress(OSError, ValueError, KeyError):
         cached = json.loads(stamp.read_text())
         paths = [cached["wheel"]] + [p for b in cached["bundles"].values()
-                                     for p in (b["path"], b["tree"]["path"])]
+                                     for p in (b["path"], b["tree"]["path"],
+                                               b["installer"]["path"])]
         if (cached["fingerprint"] == print_ and set(cached["bundles"]) == set(BUNDLES)
                 and all(Path(p).is_file() for p in paths)):
             return {**cached, "built": False}
     wheel = build_wheel(python, source, wheelhouse)
     version = re.match(rf"{PROJECT}-([^-]+)-", wheel.name).group(1)
+    scripts = console_scripts(wheel)
     fetch_dependencies(python, wheelhouse, version)
     bundles = {}
     for name, extras in BUNDLES.items():
@@ -218,13 +266,16 @@ def build(source: Path, wheelhouse: Path, python: str) -> dict:
         tree = wheelhouse / "bundles" / f"{name}-{version}-site.tar.gz"
         with tempfile.TemporaryDirectory(prefix=".tree-", dir=wheelhouse) as scratch:
             pack_tree(install_tree(python, files, Path(scratch)), tree)
+        installer = wheelhouse / "bundles" / f"{name}-{version}-install.sh"
+        pack_installer(tree, installer, name, version, scripts)
         bundles[name] = {"path": str(target), "name": target.name, "sha256": sha256(target),
                          "wheels": [p.name for p in files],
-                         "tree": {"path": str(tree), "name": tree.name, "sha256": sha256(tree)}}
+                         "tree": {"path": str(tree), "name": tree.name, "sha256": sha256(tree)},
+                         "installer": {"path": str(installer), "name": installer.name}}
     result = {
         "fingerprint": print_, "version": version, "wheel": str(wheel),
         "wheel_name": wheel.name, "wheel_sha256": sha256(wheel), "bundles": bundles,
-        "scripts": console_scripts(wheel),
+        "scripts": scripts,
         # What the wheels were built for: a host that differs installs from an index instead.
         "machine": platform.machine(), "python": "{}.{}".format(*sys.version_info[:2]),
     }
