@@ -172,10 +172,17 @@ def warm_up(tempest, keys: dict[str, str], args) -> None:
     run_jobs(tempest.host, tempest.port, jobs, args.workers)
 
 
+def settings_of(args) -> dict:
+    """Tempest settings the command line sets (the rest are Tempest's defaults)."""
+    if args.heartbeat_flush is None:
+        return {}
+    return {"TEMPEST_HEARTBEAT_FLUSH_SECONDS": args.heartbeat_flush}
+
+
 def meter_route(args, data: Path) -> list[dict]:
     rnd = random.Random(args.seed)
     tempest = Tempest(data, OUT / "load" / "tempest.log", gunicorn_workers=args.workers,
-                      **PRODUCTION_PACE).start(timeout=60)
+                      **PRODUCTION_PACE, **settings_of(args)).start(timeout=60)
     curve, keys = [], {}
     try:
         for step, n in enumerate(args.steps):
@@ -314,7 +321,7 @@ def concentrator_route(args, data: Path) -> list[dict]:
     rnd = random.Random(args.seed)
     curve, keys = [], {}
     tempest = Tempest(data, OUT / "load" / "tempest.log", gunicorn_workers=args.workers,
-                      **PRODUCTION_PACE)
+                      **PRODUCTION_PACE, **settings_of(args))
     for step, n in enumerate(args.steps):
         count = -(-n // args.per_dcu)
         t0 = time.monotonic()
@@ -390,6 +397,9 @@ def main() -> None:
                     help="seconds to wait for ingest after a step")
     ap.add_argument("--keep-going", action="store_true", help="run every step, even past a fail")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--heartbeat-flush", type=float, default=None,
+                    help="TEMPEST_HEARTBEAT_FLUSH_SECONDS (default: Tempest's, 0: each "
+                    "heartbeat written in its request)")
     ap.add_argument("--data-root", type=Path, default=OUT / "load",
                     help="folder for Tempest's data dir (made fresh inside it)")
     args = ap.parse_args()

@@ -93,8 +93,10 @@ def floor_cost(args) -> dict:
 
 
 def tempest_cost(args, data: Path, meters: int) -> dict:
+    flush = {"TEMPEST_HEARTBEAT_FLUSH_SECONDS": args.heartbeat_flush} \
+        if args.heartbeat_flush is not None else {}
     tempest = Tempest(data, OUT / "cost" / "tempest.log", gunicorn_workers=args.workers,
-                      **PRODUCTION_PACE)
+                      **PRODUCTION_PACE, **flush)
     keys = issue_keys(data, [serial("load", i) for i in range(1, meters + 1)])
     tempest.start(timeout=60)
     try:
@@ -148,6 +150,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="runs; the median is reported")
     ap.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     ap.add_argument("--meters", type=int, default=2000, help="registered meters")
+    ap.add_argument("--heartbeat-flush", type=float, default=None,
+                    help="TEMPEST_HEARTBEAT_FLUSH_SECONDS (default: Tempest's, 0: each "
+                    "heartbeat written in its request)")
     args = ap.parse_args()
     data = OUT / "cost" / "tempest"
     runs = []
