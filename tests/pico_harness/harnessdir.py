@@ -5,6 +5,7 @@ A harness folder sits beside a flash folder and is mounted at /.harness inside M
     control.json   knobs for the fakes (see fakes/*.py docstrings), replaced atomically
     state/         written by the fakes: events.log, wdt (feed stamp), reset_cause
     fakes          symlink to tests/pico_harness/fakes (last on the device's sys.path)
+    rom.img        optional: a ROMFS image, mounted at /rom (fakes/_start.py)
 """
 
 from __future__ import annotations
