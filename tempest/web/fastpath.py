@@ -30,10 +30,19 @@ ROUTES = frozenset(("/api/v1/heartbeats", "/heartbeat", "/heartbeats"))
 _HEADERS = [("Content-Type", "application/json"), ("Access-Control-Allow-Origin", "*")]
 
 
+_answered: tuple[int, bytes] = (-1, b"")  # the last answer and its second
+
+
 def _answer(now: float) -> bytes:
-    # What flask.jsonify writes for this dict (compact, ASCII, keys in order, a newline).
-    return json.dumps({"status": "ok", "server_time": server_time(now)},
-                      separators=(",", ":")).encode() + b"\n"
+    """What flask.jsonify writes for this dict (compact, ASCII, keys in order, a newline).
+    The time is to the second, so the bytes are made once a second, not once a heartbeat."""
+    global _answered
+    second, answer = _answered
+    if second != int(now):
+        answer = json.dumps({"status": "ok", "server_time": server_time(now)},
+                            separators=(",", ":")).encode() + b"\n"
+        _answered = (int(now), answer)  # one assignment: a thread reads either pair whole
+    return answer
 
 
 def _body(environ: dict, limit: int) -> bytes | None:
