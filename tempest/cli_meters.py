@@ -49,7 +49,7 @@ def meters():
 
 @meters.command("add")
 @data_dir_option
-@click.argument("serials", nargs=-1, required=True, metavar="SERIAL...", callback=_serials)
+@click.argument("serials", nargs=-1, metavar="SERIAL...", callback=_serials)
 @click.option("--timezone", callback=_zone,
               help="The meter's IANA zone, used for seed-era files whose times carry no offset.")
 @click.option("--rotate", is_flag=True,
@@ -60,14 +60,29 @@ def meters():
               help="Read the key from standard input instead of generating one (for keys kept "
                    "in Ansible Vault). Running again with the same key changes nothing; a key "
                    "another meter holds is refused. One SERIAL only.")
+@click.option("--from", "from_file", type=click.File("r"), metavar="FILE",
+              help="Register many meters with keys of their own instead of SERIAL...: a JSON "
+                   "object {serial: key} in FILE ('-': standard input; e.g. the keys Ansible "
+                   "Vault holds). No key is printed. Same key again: no change; a different "
+                   "key: refused (exit 2, naming the meter) unless --rotate, the others still "
+                   "registered.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the keys issued as one JSON object {serial: key} (the "
                    "tempest_api_keys_file of a bulk meter host); meters that keep their key "
-                   "are left out.")
+                   "are left out. With --from: {changed: [...], unchanged: [...], refused: "
+                   "{serial: reason}}.")
 @quiet_option
 def add(data_dir: Path, serials: tuple[str, ...], timezone: str | None, rotate: bool,
-        key_stdin: bool, as_json: bool, quiet: bool):
+        key_stdin: bool, from_file, as_json: bool, quiet: bool):
     """Register each SERIAL and print its new API key (idempotent)."""
+    if from_file is not None:
+        if serials or key_stdin:
+            raise click.BadParameter("give either SERIAL... or --from FILE",
+                                     param_hint="'--from'")
+        _add_from(data_dir, _keys_from(from_file), timezone, rotate, as_json, quiet)
+        return
+    if not serials:
+        raise click.BadParameter("needs SERIAL... (or --from FILE)", param_hint="'SERIAL...'")
     key = None
     if key_stdin:
         if len(serials) > 1:
@@ -102,6 +117,53 @@ def add(data_dir: Path, serials: tuple[str, ...], timezone: str | None, rotate: 
     else:
         for serial, k in issued_keys.items():
             click.echo(f"{serial} {k}")
+
+
+def _keys_from(stream) -> dict[str, str]:
+    """{serial: key} of a --from object (exit 2 naming the entry and field that is wrong; a
+    key is never shown)."""
+    try:
+        doc = json.load(stream)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="'--from'") from exc
+    if not isinstance(doc, dict):
+        raise click.BadParameter("a JSON object {serial: key}", param_hint="'--from'")
+    for serial, key in doc.items():
+        if not names.valid_serial(serial):
+            raise click.BadParameter(f"{serial!r} is not a serial", param_hint="'--from'")
+        if not keys.valid_key(key):
+            raise click.BadParameter(f"{serial}: the key must be {keys.KEY_RULE}",
+                                     param_hint="'--from'")
+    return doc
+
+
+def _add_from(data_dir: Path, given: dict[str, str], timezone: str | None, rotate: bool,
+              as_json: bool, quiet: bool) -> None:
+    """Each meter of `given` with its own key, in one process (the deploy's one call for a
+    whole batch of meters). A refused key stops no other meter; exit 2 names each refused."""
+    report: dict = {"changed": [], "unchanged": [], "refused": {}}
+    _, conn = _connect(data_dir)
+    try:
+        with Progress(len(given), "meters add", unit="meters",
+                      quiet=quiet or len(given) < 2) as bar:
+            for serial, key in given.items():
+                try:
+                    issued = keys.add(conn, serial, timezone=timezone, rotate=rotate, key=key)
+                except (keys.KeyExists, keys.KeyHeldElsewhere) as exc:
+                    report["refused"][serial] = str(exc)
+                else:
+                    report["changed" if issued.changed else "unchanged"].append(serial)
+                    if not bar.visible:
+                        click.echo(issued.message, err=True)
+                bar.update(1)
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps(report, indent=1))
+    for serial, reason in report["refused"].items():
+        click.echo(f"Error: {serial}: {reason}", err=True)
+    if report["refused"]:
+        sys.exit(2)
 
 
 @meters.command("revoke")

@@ -222,8 +222,41 @@ def test_the_tempest_role_converges_then_changes_nothing(roles: RoleLab, tempest
 
     second = roles.run("tempest.yml", roles.inventory("tempest", [t]))
     assert second.changed() == {t.name: 0}, second.explain()
+    # The no-change check found Tempest as the first run left it: nothing else ran.
+    assert SETTINGS_TASK not in second.stdout, second.explain()
     print(f"tempest role: first run {tempest_deployed.seconds:.1f} s, "
           f"second {second.seconds:.1f} s")
+
+
+SETTINGS_TASK = "Write Tempest's settings file."
+
+
+def test_the_tempest_role_puts_back_what_changed_behind_its_back(
+        roles: RoleLab, tempest_deployed: Run):
+    """The no-change check looks at the host too: a settings file edited there, or a stopped
+    Tempest, makes a full run that puts it back; then the check passes again. With
+    tempest_state_check=false every task runs, and changes nothing."""
+    t = roles.tempest
+    inventory = roles.inventory("tempest", [t])
+    toml = t.home / "tempest" / "data" / "tempest.toml"
+    before = toml.read_bytes()
+    health = f"http://{t.address}:{TEMPEST_PORT}/api/v1/health"
+    for spoil in ("edit", "stop"):
+        if spoil == "edit":
+            toml.write_bytes(before + b"# edited by hand\n")  # same owner and mode
+        else:
+            done = roles.lab.ssh(t, "tempest/tempest-ctl stop")
+            assert done.returncode == 0 and "stopped" in done.stdout, done.stderr
+        run = roles.run("tempest.yml", inventory)
+        assert run.recap[t.name]["changed"] > 0, run.explain()
+        assert SETTINGS_TASK in run.stdout
+        assert toml.read_bytes() == before
+        assert get_json(health)["status"] == "ok"
+        again = roles.run("tempest.yml", inventory)
+        assert again.changed() == {t.name: 0} and SETTINGS_TASK not in again.stdout, \
+            again.explain()
+    full = roles.run("tempest.yml", inventory, "-e", "tempest_state_check=false")
+    assert full.changed() == {t.name: 0} and SETTINGS_TASK in full.stdout, full.explain()
 
 
 # -- meter -------------------------------------------------------------------------------------

@@ -88,6 +88,44 @@ def test_meters_add_several_serials_as_json_keys_file(runner, data):
                                str(data)], input="vault-managed-key-0123456789\n")
     assert two.exit_code == 2 and "one SERIAL" in two.output
 
+
+def test_meters_add_from_a_json_object_of_keys(runner, data):
+    """The deploy's one call for a batch of meters (roles/tempest_registration): keys on
+    stdin, never printed; a second call changes nothing; a refused key stops no other meter."""
+    given = {f"m{n:02}": f"vault-managed-key-{n:02}-0123456789" for n in range(1, 4)}
+    first = run(runner, "meters", "add", "--from", "-", "--json", "--data-dir", data,
+                input=json.dumps(given))
+    assert first.exit_code == 0
+    assert json.loads(first.stdout) == {"changed": ["m01", "m02", "m03"], "unchanged": [],
+                                        "refused": {}}
+    assert not any(k in first.output for k in given.values())
+    conn = connect(store_of(data))
+    assert all(keys.serial_for(conn, k) == s for s, k in given.items())
+    again = run(runner, "meters", "add", "--from", "-", "--json", "--data-dir", data,
+                input=json.dumps(given))
+    assert json.loads(again.stdout)["changed"] == [] and again.exit_code == 0
+    # m01 with a new key is refused (no --rotate), m04 is still registered.
+    clash = {"m01": "another-vault-key-0123456789", "m04": "vault-managed-key-04-0123456789"}
+    r = runner.invoke(main, ["meters", "add", "--from", "-", "--json", "--data-dir", str(data)],
+                      input=json.dumps(clash))
+    assert r.exit_code == 2
+    report = json.loads(r.stdout)
+    assert report["changed"] == ["m04"] and list(report["refused"]) == ["m01"]
+    assert "m01" in r.stderr and "--rotate" in r.stderr and clash["m01"] not in r.output
+    assert keys.serial_for(conn, given["m01"]) == "m01"
+    rotated = run(runner, "meters", "add", "--from", "-", "--rotate", "--data-dir", data,
+                  input=json.dumps({"m01": clash["m01"]}))
+    assert rotated.exit_code == 0 and keys.serial_for(conn, clash["m01"]) == "m01"
+    conn.close()
+    for bad, named in ((["not", "an", "object"], "object"), ({"../x": given["m02"]}, "serial"),
+                       ({"m05": "short"}, "m05")):
+        r = runner.invoke(main, ["meters", "add", "--from", "-", "--data-dir", str(data)],
+                          input=json.dumps(bad))
+        assert r.exit_code == 2 and "--from" in r.output and named in r.output, r.output
+    both = runner.invoke(main, ["meters", "add", "m06", "--from", "-", "--data-dir",
+                                str(data)], input="{}")
+    assert both.exit_code == 2 and "either SERIAL" in both.output
+
 def test_meters_list_and_revoke(runner, data):
     run(runner, "meters", "add", "kili", "--data-dir", data)
     run(runner, "meters", "add", "mac", "--data-dir", data)
