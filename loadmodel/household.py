@@ -13,7 +13,7 @@
 
 from core import civil
 from loadmodel import rng
-from loadmodel.timing import activity_at, darkness, slot_count
+from loadmodel.timing import activity_at, darkness
 
 WEEKDAY = 0
 WEEKEND = 1
@@ -79,91 +79,10 @@ class Household:
     """The load model of one meter. `cfg` is a normalised config (meter.config)."""
 
     def __init__(self, cfg, zone):
-        # The archetypes' tables are read here only: imported here, so that a Pico can drop
-        # the module (individual.forget) and keep just the rows this household refers to.
-        from loadmodel import archetypes
+        # Once per meter: loadmodel/household_setup.py, which a Pico unloads afterwards.
+        from loadmodel import household_setup
 
-        self.seed = cfg["seed"]
-        self.zone = zone
-        name = cfg["archetype"]
-        arch = archetypes.ARCHETYPES[name]
-        # The household's own traits, drawn once (loadmodel/individual.py); only the numbers
-        # the day plans and minutes read are kept (on a Pico the draw's code and tables are
-        # dropped again at once).
-        from loadmodel import individual
-
-        ind = individual.for_config(cfg, arch)
-        individual.forget()
-        self.occupants = ind["occupants"]
-        self.activity = arch["activity"]
-        self.standby = ind["standby"]
-        self.fridge_w = ind["fridge_w"]
-        self.light_w = ind["light_w"]
-        self.cold = ind["cold"]
-        self.pump_w = ind["pump"]
-        self.spa_w = ind["spa"]  # a spa pool's heater, at 8 C outside
-        self.pool_w = ind["pool"]
-        self.pool_start = ind["pool_start"]
-        self.chrono = ind["chrono"]
-        self.home_p16 = ind["home_p16"]
-        self.shift_p16 = ind["shift_p16"]
-        self.efficiency = ind["efficiency"]
-        self.scale = cfg["scale_permille"]
-        self.lat = cfg["latitude_e4"]
-        self.lon = cfg["longitude_e4"]
-        self.country = cfg["country"]
-        self.extra_holidays = cfg["holidays_extra"]
-        self.away_days = arch["away_days"] if cfg["away"] else 0
-        from loadmodel import climate
-
-        self.rseed = climate.region_seed(self.lat, self.lon, cfg["weather_seed"])
-        clim = cfg["climate"]
-        if clim is None:
-            clim = climate.default_climate(self.lat)
-        self.mean_c10 = clim[0]
-        self.amp_c10 = clim[1]
-        self.heating = cfg["heating"]
-        self.cooling = cfg["cooling"]
-        self.hot_water = ind["hot_water"]
-        self.water_wh = ind["water_wh"]  # hot water a day at an ordinary mood
-        self.water_morning = ind["water_morning"]  # permille of it after the morning showers
-        self.ev = ind["ev"]
-        self.pv = cfg["pv"]
-        self.pv_watts = None
-        if self.pv is not None:
-            from loadmodel import sun
-
-            self.pv_watts = sun.pv_watts  # every minute of daylight
-        self.fridge_period = 40 + rng.below(self.seed, rng.S_FRIDGE, 0, 0, 21)
-        self.fridge_phase = rng.below(self.seed, rng.S_FRIDGE, 0, 1, self.fridge_period)
-        # Appliances in name order, so their random streams never depend on dict order.
-        # Each is (name, spec, uses x100 weekday, weekend, slots, start-time preference, first
-        # event key, start offset in minutes): what this household owns, at its own rates and
-        # times.
-        self.appliances = []
-        apps = ind["apps"]
-        for key in sorted(apps):
-            spec = archetypes.APPLIANCES[key]
-            wd, we, offset, akey = apps[key]
-            self.appliances.append((key, spec, wd, we, slot_count(wd, we),
-                                    archetypes.PREFS[spec[3]], akey, offset))
-        # Hot water, EV charging, heating and cooling: code a household without them never
-        # loads (loadmodel/services.py).
-        self.services = None
-        self.shower_pref = None
-        self.heat_weights = None
-        if self.hot_water is not None or self.ev is not None or self.heating is not None \
-                or self.cooling is not None:
-            from loadmodel import services
-
-            self.services = services
-            if self.hot_water == "element":
-                self.shower_pref = archetypes.PREFS["shower"]
-            if self.heating is not None or self.cooling is not None:
-                self.heat_weights = (services.heat_weights(self.activity, 0),
-                                     services.heat_weights(self.activity, 1))
-        self._plans = {}
-        self._trip_cache = {}
+        household_setup.setup(self, cfg, zone)
 
     # -- the day ----------------------------------------------------------------------------
 

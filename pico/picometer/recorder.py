@@ -52,8 +52,8 @@ class Recorder:
         # Not on a sensor meter: its sensors (loadmodel/sensors.py) hold the weather's and the
         # fixed-point code for good, and an unloaded module would be loaded twice.
         # The sealer and the day-file writer are needed only to seal a day (the Ticker
-        # imports them there).
-        names = ["loadmodel.sealer", "core.dayfile_writer"]
+        # imports them there), the household's setup only to build it.
+        names = ["loadmodel.sealer", "core.dayfile_writer", "loadmodel.household_setup"]
         plan_only = getattr(self.model.load, "plan_only_modules", None)
         if plan_only is not None and sensors is None:
             names.extend(plan_only())
