@@ -6,9 +6,9 @@ tests/lab/, e.g. the Ansible tests in tests/ansible/; Tempest's (`app`, `client`
 plugins are imported by their full names.
 """
 
-pytest_plugins = ["tests.lab.fixtures", "tests.support.fixtures"]
-
 import pytest
+
+pytest_plugins = ["tests.lab.fixtures", "tests.support.fixtures"]
 
 # What `scripts/test.sh` runs as its own process beside the rest (`-m lab` / `-m "not lab"`):
 # tests that drive the lab fleet (sshd, one Unix user per Pi, Ansible over SSH) or the local
