@@ -116,9 +116,16 @@ def test_the_data_dir_holds_no_secret_after_a_deploy(tmp_path):
         assert re.findall(r"changed=(\d+)", again.stdout) == ["0"], again.stdout[-4000:]
         assert _secrets_in(data) == []
     finally:
-        if ctl.exists():  # stops Tempest by the PID in its pidfile
-            subprocess.run([str(ctl), "stop"], capture_output=True, timeout=60)
+        _stop_everything(ctl.parent)
 
+
+
+def _stop_everything(base) -> None:
+    """Stop what the deploy started, each by the PID in its pidfile: Tempest (tempest-ctl) and
+    every route's process beside it (dlms-collect-ctl, mqtt-subscribe-ctl...), which
+    tempest-ctl does not stop."""
+    for ctl in sorted(base.glob("*-ctl")):
+        subprocess.run([str(ctl), "stop"], capture_output=True, timeout=60)
 
 @pytest.mark.parametrize("extra, named", [
     (("-e", "tempest_env_file={data}/tempest.env"), "in one folder outside the data dir"),
@@ -138,9 +145,7 @@ def test_the_role_refuses_a_secret_in_the_data_dir(tmp_path, extra, named):
         run = _deploy(root, _free_port(),
                       *(x.format(data=data, root=root, token=TOKEN) for x in extra))
     finally:
-        ctl = root / "tempest" / "tempest-ctl"
-        if ctl.exists():  # a deploy that went through left Tempest running: stop it
-            subprocess.run([str(ctl), "stop"], capture_output=True, timeout=60)
+        _stop_everything(root / "tempest")  # a deploy that went through left Tempest running
     assert run.returncode != 0
     assert named in run.stdout, run.stdout[-4000:]
     assert not data.exists()
