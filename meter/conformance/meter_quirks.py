@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from core import civil, dayfile_reader, dayfile_writer, tz
 from core.dayfile_common import ESTIMATED, MISSING, parse_ts
+from loadmodel import sealer
 from loadmodel.ticker import Ticker
 from meter.conformance import quirks
 
@@ -225,7 +226,7 @@ class QuirkyTicker(Ticker):
                 continue
             held = f"{name[:-5]}.q{k}.json"
             put(self.path("held", held))
-            self.hold(held, name, release)
+            sealer.hold(self, held, name, release)
         return True
 
 
