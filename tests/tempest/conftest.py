@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from tempest import keys
+from tempest.ingest.process import Processor
+from tempest.settings import layout
 from tests.support import postgres
 
 
@@ -22,3 +25,20 @@ def tempest_store(request, monkeypatch):
     monkeypatch.setenv("TEMPEST_DATABASE_URL", url)
     yield url
     server.drop(url)
+
+
+# For the tests of an uploaded day's way through ingest (test_ingest_verdict.py,
+# test_ingest_archive_link.py); a test file's own fixture of the same name wins over these.
+@pytest.fixture
+def lay(app):
+    return layout(app.config)
+
+
+@pytest.fixture
+def key(conn):
+    return keys.add(conn, "kili").key
+
+
+@pytest.fixture
+def processor(app, conn, lay, key):
+    return Processor(conn, lay, app.config)

@@ -8,35 +8,12 @@ import os
 
 import pytest
 
-from tempest import keys, names
+from tempest import names
 from tempest.ingest import dropbox, mover, verdict
-from tempest.ingest.process import Processor
-from tempest.settings import layout
 from tests.tempest.tempest_testdata import make_day
+from tests.tempest.upload_fixtures import upload
 
 DAY = "2023-05-26"
-
-
-@pytest.fixture
-def lay(app):
-    return layout(app.config)
-
-
-@pytest.fixture
-def key(conn):
-    return keys.add(conn, "kili").key
-
-
-@pytest.fixture
-def processor(app, conn, lay, key):
-    return Processor(conn, lay, app.config)
-
-
-def upload(client, key: str, data: bytes):
-    r = client.post("/api/v1/days", data=data,
-                    headers={"x-api-key": key, "Content-Type": "application/json"})
-    assert r.status_code == 202, r.get_json()
-    return r.get_json()["id"]
 
 
 def archived(lay):

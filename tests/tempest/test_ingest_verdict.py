@@ -11,33 +11,11 @@ import pytest
 
 from tempest import codec, keys, names
 from tempest.ingest import dropbox, verdict
-from tempest.ingest.process import Processor, parse_checked
-from tempest.settings import layout
+from tempest.ingest.process import parse_checked
 from tests.tempest.tempest_testdata import expected_values, make_day
+from tests.tempest.upload_fixtures import upload
 
 DAY = "2023-05-26"
-
-
-@pytest.fixture
-def lay(app):
-    return layout(app.config)
-
-
-@pytest.fixture
-def key(conn):
-    return keys.add(conn, "kili").key
-
-
-@pytest.fixture
-def processor(app, conn, lay, key):
-    return Processor(conn, lay, app.config)
-
-
-def upload(client, key: str, data: bytes) -> str:
-    r = client.post("/api/v1/days", data=data,
-                    headers={"x-api-key": key, "Content-Type": "application/json"})
-    assert r.status_code == 202, r.get_json()
-    return r.get_json()["id"]
 
 
 def dropped(lay, ingest_id: str):
