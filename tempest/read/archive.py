@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 from core import masking
@@ -31,20 +32,45 @@ class NotArchived(LookupError):
     """The stored version's file cannot be served; the message says why."""
 
 
-def stored_file(conn: sqlite3.Connection, data_dir: Path, day_row) -> bytes:
+class NotArchivedYet(NotArchived):
+    """The day was stored a moment ago and its archive copy is still being made: ask again
+    in a second (503 with Retry-After, not 404)."""
+
+
+# The archive copy is made just after the commit that makes a day visible, behind the ingest
+# worker (ingest/mover.py), a few milliseconds later as a rule, seconds on a loaded disk. A
+# client that reads a day and then its file must not see it missing in that gap: a file stored
+# this recently is waited for (briefly), one older and missing is gone (pruned, or by hand).
+JUST_STORED_S = 30.0
+WAIT_FOR_COPY_S = 2.0
+
+
+def stored_file(conn: sqlite3.Connection, data_dir: Path, day_row, *,
+                now: float | None = None) -> bytes:
     """The bytes of the file a `days` row's stored version came from."""
-    found = conn.execute("SELECT path FROM files WHERE id = ?", (day_row["file_id"],)).fetchone()
+    found = conn.execute("SELECT path, ingested_at FROM files WHERE id = ?",
+                        (day_row["file_id"],)).fetchone()
     if found is None or not found["path"]:
         raise NotArchived("the stored file is not archived yet")
     path = data_dir / found["path"]
-    try:
-        f, _ = dropbox.open_regular(path)
-    except FileNotFoundError as exc:
-        raise NotArchived("the stored file is not in the archive (yet, or any more)") from exc
-    except OSError as exc:  # ELOOP for a link, NotRegular, EACCES...
-        log.error("refusing to serve %s: %s", path, exc)
-        raise NotArchived("the stored file's archive entry is not a regular file Tempest "
-                          "wrote; it is not served (see the server's log)") from exc
+    now = time.time() if now is None else now
+    just_stored = now - float(found["ingested_at"]) < JUST_STORED_S
+    deadline = time.monotonic() + (WAIT_FOR_COPY_S if just_stored else 0.0)
+    while True:
+        try:
+            f, _ = dropbox.open_regular(path)
+            break
+        except FileNotFoundError as exc:
+            if time.monotonic() >= deadline:
+                if just_stored:
+                    raise NotArchivedYet("the day was stored a moment ago and its archive "
+                                         "copy is still being made; ask again") from exc
+                raise NotArchived("the stored file is not in the archive any more") from exc
+            time.sleep(0.02)
+        except OSError as exc:  # ELOOP for a link, NotRegular, EACCES...
+            log.error("refusing to serve %s: %s", path, exc)
+            raise NotArchived("the stored file's archive entry is not a regular file Tempest "
+                              "wrote; it is not served (see the server's log)") from exc
     with f:
         return without_secrets(f.read())
 

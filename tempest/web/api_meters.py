@@ -17,7 +17,7 @@ from tempest.read import days as read_days
 from tempest.read import events as read_events
 from tempest.read import meters as read_meters
 from tempest.settings import layout
-from tempest.web.errors import bad_request, not_found
+from tempest.web.errors import bad_request, not_found, not_yet
 from tempest.web.params import channel_path, day_arg, day_path, page_args, serial_path
 
 bp = Blueprint("api_meters", __name__, url_prefix="/api/v1/meters")
@@ -100,6 +100,8 @@ def day_file(serial: str, day: str):
     row = _day_or_404(serial, day)
     try:
         data = archive.stored_file(get_db(), layout(current_app.config).data_dir, row)
+    except archive.NotArchivedYet as exc:
+        raise not_yet(str(exc)) from exc
     except archive.NotArchived as exc:
         raise not_found(str(exc)) from exc
     return Response(data, mimetype="application/json")

@@ -36,6 +36,11 @@ def not_found(reason: str) -> APIError:
     return APIError(404, "not_found", reason)
 
 
+def not_yet(reason: str, retry_after_s: int = 1) -> APIError:
+    """503: what was asked for exists in a moment (say, a just-stored day's archive copy)."""
+    return APIError(503, "not_yet", reason, headers={"Retry-After": str(retry_after_s)})
+
+
 def _api_error(exc: APIError):
     body = {"error": exc.error, "reason": exc.reason, **exc.extra}
     return jsonify(body), exc.status, exc.headers

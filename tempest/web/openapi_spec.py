@@ -71,7 +71,8 @@ def paths() -> dict:
                       params=[SERIAL, DATE, _p("datastream", desc="channel name")])},
         "/payload": {"get": op("A stored day file as received", seed,
                                params=[_p("serial", "query", required=True),
-                                       _p("day", "query", required=True)])},
+                                       _p("day", "query", required=True)],
+                               errors=("400", "404", "503"))},
         "/status": {"get": op("Active and inactive meters, payload counts", seed, errors=())},
         "/heartbeat": {"post": op("Heartbeat (seed shape)", seed, security=METER,
                                   body="{serial, ip, timestamp}",
@@ -115,7 +116,9 @@ def paths() -> dict:
             "get": op("What the meter logged that day (read over DLMS): outages, clock "
                       "adjustments; stored day or not", api, params=[SERIAL, DAY])},
         "/api/v1/meters/{serial}/days/{day}/file": {
-            "get": op("The stored version's file as delivered", api, params=[SERIAL, DAY])},
+            "get": op("The stored version's file as delivered (503 with Retry-After while a "
+                      "just-stored day's archive copy is being made)", api,
+                      params=[SERIAL, DAY], errors=("400", "404", "503"))},
         "/api/v1/meters/{serial}/days/{day}/channels/{channel}": {
             "get": op("One channel (or measurement, in its unit) of one day", api,
                       params=[SERIAL, DAY, _p("channel", desc="channel or measurement name")])},
@@ -230,6 +233,15 @@ def fleet_config_paths() -> dict:
                       body="{config, source?, config_hash?, agent_url?}", errors=admin_errors),
             "delete": op("Forget the inventory's config", cfg, params=[SERIAL],
                          security=ADMIN, errors=admin_errors)},
+        "/api/v1/desired-configs": {
+            "put": op("Set the inventory's config (and agent key and address) of many meters "
+                      "in one call", cfg, security=ADMIN,
+                      body="{configs: [{serial, config, source?, config_hash?, agent_url?}, "
+                           "...]} (at most 500)",
+                      ok_desc="one verdict per item, in order: {changed, unchanged, refused, "
+                              "items: [{index, serial, verdict, config_hash | error, reason, "
+                              "field}]}",
+                      errors=("400", "401", "403", "413"))},
         "/api/v1/meters/{serial}/agent-key": {
             "put": op("Keep the meter agent's key (never shown again) and address", cfg,
                       params=[SERIAL], security=ADMIN, body="{key, url?}", errors=admin_errors),

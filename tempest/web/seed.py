@@ -22,7 +22,7 @@ from tempest.read import archive
 from tempest.read import days as read_days
 from tempest.read import meters as read_meters
 from tempest.settings import layout
-from tempest.web.errors import bad_request, not_found
+from tempest.web.errors import bad_request, not_found, not_yet
 from tempest.web.heartbeats import accept_heartbeat
 from tempest.web.params import channel_path, day_path, serial_path
 from tempest.web.uploads import accept_day_file
@@ -172,6 +172,8 @@ def payload():
         serial, day)
     try:
         data = archive.stored_file(get_db(), layout(current_app.config).data_dir, row)
+    except archive.NotArchivedYet as exc:
+        raise not_yet(f"the payload's file cannot be served yet: {exc}") from exc
     except archive.NotArchived as exc:
         raise not_found(f"the payload's file cannot be served: {exc}") from exc
     return Response(data, mimetype="application/json")

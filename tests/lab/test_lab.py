@@ -261,7 +261,11 @@ def test_down_stops_every_lab_process(lab: Lab, tmp_path: Path):
             delete_account(user)
     assert not any(alive(p) for p in pids if p is not None)
     with socket.socket() as probe:
-        probe.bind(("0.0.0.0", port))  # the port is free again
+        # The port is free again: nothing listens on it. SO_REUSEADDR, because the connections
+        # sshd closed as it stopped linger in TIME_WAIT on that port for a minute, which is no
+        # process of the lab's (a listener would still make this bind fail).
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("0.0.0.0", port))
 
 
 # -- The rsync drop account ----------------------------------------------------------------

@@ -22,7 +22,7 @@ import requests
 
 from core import civil
 from tempest import create_app, names
-from tempest.db import connect
+from tempest.db import connect, transaction
 from tempest.ingest import dropbox
 from tests.support import REPO
 from tests.support.tempest import store_config, store_of
@@ -72,6 +72,43 @@ def test_upload_over_http_is_ingested_and_served(server):
     assert day["quality"][7] == "missing" and day["recorded"] == 287
     assert server.get("/api/v1/meters/kili/days/2023-05-26/file").content == data
     assert (server.data_dir / "archive/kili").is_dir()
+
+
+def test_a_days_file_is_served_even_while_its_archive_copy_is_being_made(server):
+    """The day becomes visible at the commit; its archive copy follows (ingest/mover.py). A
+    client reading a day, then its file, must not be told it is missing in that gap."""
+    key = server.keys["kili"]
+    data = make_day("kili", "2023-05-27")
+    r = server.post("/api/v1/days", data=data, headers={"x-api-key": key})
+    assert r.status_code == 202, r.text
+    wait_for(lambda: ingest_status(server, r.json(), key) == "stored")
+    url = "/api/v1/meters/kili/days/2023-05-27/file"
+    conn = connect(store_of(server.data_dir))
+    try:
+        (rel,) = conn.execute("SELECT path FROM files WHERE id = ?", (r.json()["id"],)).fetchone()
+        copy, aside = server.data_dir / rel, server.data_dir / "aside.json"
+        # The copy arrives while the request waits for it: served.
+        copy.rename(aside)
+        threading.Timer(0.5, aside.rename, (copy,)).start()
+        got = server.get(url)
+        assert got.status_code == 200 and got.content == data
+        # It never arrives: 503 with a reason and a Retry-After, not a 404.
+        copy.rename(aside)
+        got = server.get(url)
+        assert got.status_code == 503 and got.headers["Retry-After"] == "1", got.text
+        assert got.json()["error"] == "not_yet" and "a moment ago" in got.json()["reason"]
+        # Stored an hour ago and missing: gone (pruned or removed by hand), 404 at once.
+        with transaction(conn):
+            conn.execute("UPDATE files SET ingested_at = ingested_at - 3600 WHERE id = ?",
+                         (r.json()["id"],))
+        started = time.monotonic()
+        got = server.get(url)
+        assert got.status_code == 404 and "any more" in got.json()["reason"], got.text
+        assert time.monotonic() - started < 1.5
+        aside.rename(copy)
+        assert server.get(url).content == data
+    finally:
+        conn.close()
 
 
 def test_bad_input_over_http(server):
