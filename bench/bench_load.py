@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 from bench_tempest_common import OUT, PRODUCTION_PACE, REPO, percentile
-from load_client import Job, cpu_of, cpu_seconds, request_bytes, run_jobs
+from load_client import Job, cpu_of, cpu_seconds, event_loop_name, request_bytes, run_jobs
 
 from core import civil
 from tempest import create_app
@@ -408,7 +408,7 @@ def main() -> None:
                       if args.route == "meter" else [100_000, 250_000, 500_000, 1_000_000])
     if args.window is None:
         args.window = 60.0 if args.route == "meter" else 120.0
-    print(SHARED, flush=True)
+    print(f"{SHARED}; the generator's event loop: {event_loop_name()}", flush=True)
     data = args.data_root / f"bench-load-{args.route}"
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
@@ -418,6 +418,7 @@ def main() -> None:
     shutil.rmtree(data.with_name(data.name + ".secrets"), ignore_errors=True)  # Tempest's own
     passed = [row["fleet"] for row in curve if row["ok"]]
     out = {"route": args.route, "cores": os.cpu_count(), "note": SHARED,
+           "generator_event_loop": event_loop_name(),
            "command": " ".join(["bench/bench_load.py", *sys.argv[1:]]),
            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
            "settings": {k: v for k, v in vars(args).items() if k != "data_root"},
