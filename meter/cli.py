@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -10,11 +11,7 @@ from pathlib import Path
 
 import click
 
-from core import __version__, dayfile_reader
-from core.progress import Progress
-from meter import operations, registers
-from meter.cli_delivery import agent, deliver, heartbeat, redial, sync, upload
-from meter.cli_migrate import migrate_seed
+from core import __version__
 from meter.cli_options import (
     EXIT_BAD_INPUT,
     Meters,
@@ -23,16 +20,58 @@ from meter.cli_options import (
     parse_day_option,
     quiet_option,
 )
-from meter.conformance.cli import grade, scenario
-from meter.dlms.cli import dlms_serve
-from meter.pico_config import pico_config
-from meter.population_report import population_command
-from meter.replay import replay_slice
 
 log = logging.getLogger("meter")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The commands that live in modules of their own, imported only when that command runs (or
+# `meter --help` lists them): every agent start, config check and cron tick would otherwise
+# pay for all of them (numpy, jsonschema's and Flask's start-up, the conformance kit, ...).
+# name -> "module:attribute"
+LAZY_COMMANDS = {
+    # The delivery commands.
+    "upload": "meter.cli_delivery:upload",
+    "sync": "meter.cli_delivery:sync",
+    "deliver": "meter.cli_delivery:deliver",
+    "heartbeat": "meter.cli_delivery:heartbeat",
+    "redial": "meter.cli_delivery:redial",
+    "agent": "meter.cli_delivery:agent",
+    # The Pico image builder, the seed fleet's migration, the population report, the replay
+    # slicer, the conformance kit, the DLMS/COSEM server.
+    "pico-config": "meter.pico_config:pico_config",
+    "migrate-seed": "meter.cli_migrate:migrate_seed",
+    "population": "meter.population_report:population_command",
+    "replay-slice": "meter.replay:replay_slice",
+    "scenario": "meter.conformance.cli:scenario",
+    "grade": "meter.conformance.cli:grade",
+    "dlms-serve": "meter.dlms.cli:dlms_serve",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose LAZY_COMMANDS are imported when first asked for (click's documented
+    lazy-loading pattern): a command pays only for its own modules."""
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, attribute = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            if command.name != cmd_name:  # a renamed command must not vanish from the group
+                raise RuntimeError(f"{self.lazy[cmd_name]} is `meter {command.name}`, "
+                                   f"not `meter {cmd_name}`")
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="meter")
 @click.option("-v", "--verbose", is_flag=True, help="Log what each step does.")
 def main(verbose: bool) -> None:
@@ -66,6 +105,8 @@ def tick(meters: Meters, ledger: bool, workers: int | None, budget: float | None
     The cron entry point. Catches up after downtime, never writes an interval twice, and
     moves each finished day into outbox/ (sealed) when the local day rolls over.
     """
+    from meter import operations
+
     if ledger:
         host = meters.bulk_host(workers)
         try:
@@ -109,6 +150,9 @@ def tick(meters: Meters, ledger: bool, workers: int | None, budget: float | None
 @quiet_option
 def backfill(meters: Meters, first: str, last: str, force: bool, quiet: bool) -> None:
     """Write sealed day files for past days into outbox/."""
+    from core.progress import Progress
+    from meter import operations, registers
+
     d0 = parse_day_option(first, "--from")
     d1 = parse_day_option(last, "--to")
     if d1 < d0:
@@ -133,6 +177,8 @@ def backfill(meters: Meters, first: str, last: str, force: bool, quiet: bool) ->
 def truth(meters: Meters, day: str) -> None:
     """Print the ground truth of a day: true and recorded values, every fault, and the meter's
     quirks with what a correct MDMS concludes (docs/conformance.md)."""
+    from meter import operations
+
     d = parse_day_option(day, "--day")
     out = [operations.truth(cfg, d) for cfg, _ in meters.items]
     click.echo(json.dumps(out[0] if len(out) == 1 else out, indent=1))
@@ -144,6 +190,8 @@ def truth(meters: Meters, day: str) -> None:
               help="IANA zone for seed-era files whose timestamps have no offset.")
 def validate(files: tuple[Path, ...], legacy_timezone: str) -> None:
     """Check day files against the schema and the day-file rules, naming each problem."""
+    from core import dayfile_reader
+
     bad = 0
     for path in files:
         try:
@@ -222,16 +270,6 @@ def check_config(meters: Meters) -> None:
                                "channels": cfg.channel_names, "data_dir": str(root),
                                "config_hash": cfg.hash()}))
 
-
-# The delivery commands (upload, sync, deliver, heartbeat, redial, agent) live in
-# meter/cli_delivery.py, the Pico image builder in meter/pico_config.py, the seed fleet's
-# migration in meter/cli_migrate.py, the population report in meter/population_report.py,
-# the replay slicer in meter/replay.py, the conformance kit's commands in
-# meter/conformance/cli.py.
-for _command in (upload, sync, deliver, heartbeat, redial, agent, pico_config, migrate_seed,
-                 population_command, replay_slice, scenario, grade):
-    main.add_command(_command)
-main.add_command(dlms_serve)  # meter/dlms/cli.py
 
 if __name__ == "__main__":
     main()

@@ -1,13 +1,17 @@
-"""The `meter` and `tempest` CLIs have no import cycles.
+"""The `meter` and `tempest` CLIs have no import cycles, and `meter` starts light.
 
-Each group's module (meter/cli.py, tempest/cli.py) imports its command modules; those import
-only the shared options module (meter/cli_options.py, tempest/cli_options.py), never the
-group's module and never each other. Read from the sources (ast), so an import hidden inside
-a function counts too.
+Each group's module (meter/cli.py, tempest/cli.py) imports its command modules (meter/cli.py
+only when that command runs: every agent start, config check and cron tick of a deployed
+meter pays for what its command imports); those import only the shared options module
+(meter/cli_options.py, tempest/cli_options.py), never the group's module and never each
+other. Read from the sources (ast), so an import hidden inside a function counts too.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -44,7 +48,61 @@ def test_the_delivery_commands_are_module_level_commands_on_the_group():
     from meter import cli, cli_delivery
 
     names = ("upload", "sync", "deliver", "heartbeat", "redial", "agent")
+    ctx = click.Context(cli.main)
     for name in names:
         command = getattr(cli_delivery, name)
         assert isinstance(command, click.Command), name
-        assert cli.main.commands[name] is command, name
+        assert cli.main.get_command(ctx, name) is command, name
+
+
+# -- the `meter` group imports a command's module only when that command runs -----------------
+
+def test_every_lazy_command_is_listed_and_is_the_command_of_its_name():
+    from meter import cli
+
+    ctx = click.Context(cli.main)
+    assert set(cli.LAZY_COMMANDS) <= set(cli.main.list_commands(ctx))
+    for name in cli.LAZY_COMMANDS:
+        command = cli.main.get_command(ctx, name)
+        assert isinstance(command, click.Command) and command.name == name, name
+    assert cli.main.get_command(ctx, "no-such-command") is None
+
+
+def modules_after(code: str) -> set[str]:
+    """The modules a fresh Python holds after running `code` (this one has imported them all)."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+# What no `meter` command needs just to start: each command that uses one imports it itself.
+HEAVY = {"numpy", "flask", "requests", "jinja2", "matplotlib"}
+
+
+def test_the_meter_group_imports_no_command_module_and_nothing_heavy():
+    from meter import cli
+
+    lazy = {target.split(":")[0] for target in cli.LAZY_COMMANDS.values()}
+    loaded = modules_after("import meter.cli")
+    assert "meter.cli" in loaded
+    assert loaded & (lazy | HEAVY | {"meter.operations", "meter.registers"}) == set()
+
+
+def test_a_command_loads_its_own_module_and_no_other_command_module():
+    from meter import cli
+
+    loaded = modules_after("from meter.cli import main\n"
+                           "main(['heartbeat', '--help'], standalone_mode=False)")
+    assert "meter.cli_delivery" in loaded
+    others = {target.split(":")[0] for target in cli.LAZY_COMMANDS.values()} - {"meter.cli_delivery"}
+    assert loaded & others == set()
+
+
+def test_the_agent_starts_without_numpy_or_requests():
+    # Its tick, delivery and redial routes import them when they run (meter/agent/actions.py).
+    loaded = modules_after("from meter.agent import create_app\n"
+                           "create_app({'CONFIG_PATH': '/nonexistent/config.json'})")
+    assert "flask" in loaded
+    assert loaded & {"numpy", "requests", "meter.operations", "meter.delivery.redial"} == set()

@@ -9,20 +9,21 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from meter import operations
 from meter.agent import context
 from meter.agent.auth import key_required
 from meter.agent.errors import AgentError, bad_request
 from meter.agent.status import day_arg
-from meter.delivery import redial as redials
-from meter.delivery.route import deliver as deliver_pass
 
+# The tick, delivery and redial modules (numpy and requests among them) are imported by the
+# routes that run them: the agent starts, and answers its status, without them.
 bp = Blueprint("actions", __name__)
 log = logging.getLogger("meter.agent")
 MAX_REDIAL_DAYS = 366
 
 
 def _deliver(m, now: float, force: bool) -> dict | None:
+    from meter.delivery.route import deliver as deliver_pass
+
     result = deliver_pass(m.cfg, m.root, now, force=force)
     return result.as_dict() if result is not None else None
 
@@ -32,6 +33,8 @@ def _deliver(m, now: float, force: bool) -> dict | None:
 def tick():
     """Record the intervals that ended (as cron's `meter tick`), then one delivery pass.
     A tick that fails (a full disk: 507) still lets already sealed files go out."""
+    from meter import operations
+
     m = context.meter()
     now = context.now_seconds(m.cfg, allow_override=True)
     body, code = {"serial": m.cfg.serial}, 200
@@ -67,6 +70,8 @@ def deliver():
 
 
 def _redial(first: int, last: int, include_open: bool):
+    from meter.delivery import redial as redials
+
     m = context.meter()
     if last < first:
         raise bad_request("'to' is before 'from'", "to")

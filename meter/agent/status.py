@@ -9,7 +9,7 @@ from core import __version__, civil
 from core.configdoc import public_config
 from meter.agent import context
 from meter.agent.errors import AgentError, bad_request
-from meter.delivery import events, redial, state, status
+from meter.delivery import events, state, status
 from meter.delivery.folders import Folders
 
 bp = Blueprint("status", __name__)
@@ -62,6 +62,8 @@ def get_day():
     m = context.meter()
     d = day_arg()
     now_min = int(context.now_seconds(m.cfg) // 60)
+    from meter.delivery import redial  # numpy's start-up only where a day is built
+
     items, notes = redial.collect(m.cfg, m.root, d, d, now_min, include_open=True)
     if not items:
         note = notes[0] if notes else {"reason": "no such day"}
