@@ -10,9 +10,11 @@ settings N times, alternating which goes first, and reports each one's fastest r
 Needs root (the lab fleet: docs/lab.md). The wheels are built once before timing: both
 settings install the same bundles.
 --profile writes the time of every task of each run (bench/ansible_callbacks/task_times.py)
-to bench/out/ansible_deploy_tasks/ and prints the slowest. --against CHECKOUT deploys with an
-older checkout's playbooks and roles too (its ansible.cfg), alternating with these, so the
-roles' own speed-up is a ratio measured at the same load.
+to bench/out/ansible_deploy_tasks/ and prints the slowest. --against CHECKOUT deploys an older
+checkout too, alternating with this one: its playbooks, roles and ansible.cfg, and the meters
+built from its own sources by its own wheelhouse builder (into a wheelhouse of its own), so
+the speed-up of the whole deploy (roles, trees and the `meter` program alike) is a ratio
+measured at the same load.
 Usage: sudo .venv/bin/python bench/bench_ansible_deploy.py [--meters 20] [--rounds 1] [--profile]
        [--against /tmp/older-worktree]
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.ansible.fleet import Fleet  # noqa: E402  (the repository is the import root)
+from tests.ansible.fleet import SOURCE_PARTS, Fleet  # noqa: E402  (the repository is the import root)
 from tests.lab.fleet import Lab, LabConfig, missing  # noqa: E402
 
 SETTINGS = {
@@ -60,6 +63,38 @@ def print_slowest(name: str, top: int = 15) -> None:
               f"{t['play'][:24]:24}  {t['task'][:70]}")
 
 
+def build_wheels(builder: Path, source: Path, wheelhouse: Path) -> None:
+    """The wheels and bundles built before timing, as the wheelhouse role would build them."""
+    done = subprocess.run([sys.executable, str(builder), "--source", str(source),
+                           "--wheelhouse", str(wheelhouse)], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"building the wheels from {source} failed:\n{done.stderr}")
+
+
+def against_fleet(lab: Lab, shared: Path, other: Path) -> tuple[Fleet, Path]:
+    """A fleet deployed from another checkout: its sources, built by its own builder into a
+    wheelhouse of its own (the dependency wheels linked from the shared one: no download).
+    Returns the fleet and its inventory."""
+    fleet = Fleet(lab, root=lab.dir / "bench-ansible-against")
+    fleet.wheelhouse = fleet.root / "wheelhouse"
+    fleet.wheelhouse.mkdir(parents=True, exist_ok=True)
+    for wheel in shared.glob("*.whl"):
+        target = fleet.wheelhouse / wheel.name
+        if not wheel.name.startswith("meters-") and not target.exists():
+            os.link(wheel, target)
+    for part in SOURCE_PARTS:
+        src, dst = other / part, fleet.src / part
+        if dst.is_dir():
+            shutil.rmtree(dst)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    build_wheels(other / "roles/wheelhouse/files/build_wheelhouse.py", fleet.src, fleet.wheelhouse)
+    return fleet, fleet.write_inventory(lab.meters)
+
+
 def deploy_twice(lab: Lab, fleet: Fleet, inventory: Path, env: dict, scratch: Path,
                  profile: str = "", playbook: str | Path = "site.yml") -> dict:
     lab.wipe_homes()
@@ -85,9 +120,9 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true",
                     help="Time every task (bench/out/ansible_deploy_tasks/) and print the slowest.")
     ap.add_argument("--against", type=Path, metavar="CHECKOUT",
-                    help="Also deploy with the playbooks and roles of another checkout (e.g. a "
-                         "`git worktree` of an older commit), with its ansible.cfg: the roles' "
-                         "own speed-up, measured in the same run.")
+                    help="Also deploy another checkout (e.g. a `git worktree` of an older "
+                         "commit): its playbooks, roles, ansible.cfg and sources, built by its "
+                         "own wheelhouse builder: the speed-up, measured in the same run.")
     ap.add_argument("--only", choices=list(SETTINGS),
                     help="Run one setting (no ratio, nothing written): a quick look while working.")
     args = ap.parse_args()
@@ -98,19 +133,17 @@ def main() -> None:
     started = lab.up()
     fleet = Fleet(lab, root=lab.dir / "bench-ansible")
     fleet.wheelhouse = lab.dir / "ansible" / "wheelhouse"  # shared with the tests: no downloads
-    source = fleet.snapshot()
-    build = subprocess.run([sys.executable, str(REPO / "roles/wheelhouse/files/build_wheelhouse.py"),
-                            "--source", str(source), "--wheelhouse", str(fleet.wheelhouse)],
-                           capture_output=True, text=True)
-    if build.returncode != 0:
-        sys.exit(f"building the wheels failed:\n{build.stderr}")
+    build_wheels(REPO / "roles/wheelhouse/files/build_wheelhouse.py", fleet.snapshot(),
+                 fleet.wheelhouse)
     inventory = fleet.write_inventory(lab.meters)
-    settings = {name: (SETTINGS[name], "site.yml")
+    # name -> (environment, playbook, fleet, inventory)
+    settings = {name: (SETTINGS[name], "site.yml", fleet, inventory)
                 for name in ([args.only] if args.only else SETTINGS)}
     if args.against:
         other = args.against.resolve()
         settings[f"roles of {other.name}"] = ({"ANSIBLE_CONFIG": str(other / "ansible.cfg")},
-                                              other / "playbooks" / "site.yml")
+                                              other / "playbooks" / "site.yml",
+                                              *against_fleet(lab, fleet.wheelhouse, other))
     results: dict[str, dict] = {name: {} for name in settings}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-ansible-") as tmp:
@@ -118,8 +151,8 @@ def main() -> None:
                 names = list(results) if r % 2 == 0 else list(reversed(results))
                 for name in names:
                     tag = f"{r}-{len(results[name])}-{name[:5]}"
-                    env, playbook = settings[name]
-                    got = deploy_twice(lab, fleet, inventory, env, Path(tmp) / tag,
+                    env, playbook, its_fleet, its_inventory = settings[name]
+                    got = deploy_twice(lab, its_fleet, its_inventory, env, Path(tmp) / tag,
                                        profile=tag.replace(".", "") if args.profile else "",
                                        playbook=playbook)
                     print(f"round {r + 1}  {name:24} first {got['first']:7.1f} s   "

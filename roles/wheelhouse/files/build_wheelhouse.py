@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import fnmatch
 import gzip
 import hashlib
 import json
@@ -46,10 +47,25 @@ EPOCH = "315532800"
 # (the tempest role's tempest_cluster_enabled).
 BUNDLES = {"meter": "", "tempest": "[tempest]", "tempest-postgres": "[tempest,postgres]"}
 ALL_EXTRAS = "[tempest,postgres]"  # every dependency of every bundle
+# What a meter never runs, left out of the meter's tree (a first deploy unpacks it on every
+# meter): dependencies' test suites, type stubs and C headers, numpy's build tools (f2py,
+# distutils) and its test-only extension modules, and the head-end (the `tempest` package
+# the project wheel also holds). Paths relative to site-packages; fnmatch patterns, where
+# `*` also crosses `/`.
+METER_UNUSED = (
+    "*/tests", "*.pyi", "*.pxd", "*/py.typed",
+    "numpy/_core/include", "numpy/_core/lib", "numpy/random/lib", "numpy/_pyinstaller",
+    "numpy/conftest.py",
+    "numpy/f2py", "numpy/distutils", "numpy/_core/_simd.*.so", "numpy/_core/_*_tests.*.so",
+    "tempest",
+)
+# bundle name -> what its tree leaves out
+UNUSED = {"meter": METER_UNUSED}
 
 
 def fingerprint(source: Path) -> str:
-    digest = hashlib.sha256()
+    # This script too: a builder that makes other trees rebuilds them from the same sources.
+    digest = hashlib.sha256(Path(__file__).read_bytes())
     for part in SOURCE_PARTS:
         top = source / part
         paths = [top] if top.is_file() else sorted(top.rglob("*")) if top.is_dir() else []
@@ -152,6 +168,28 @@ def install_tree(python: str, wheels: list[Path], scratch: Path) -> Path:
     return site
 
 
+def trim_tree(site: Path, unused: tuple[str, ...]) -> None:
+    """Delete what matches `unused` (METER_UNUSED) from the tree."""
+    for path in sorted(site.rglob("*"), key=lambda p: len(p.parts)):
+        rel = path.relative_to(site).as_posix()
+        if path.exists() and any(fnmatch.fnmatchcase(rel, pattern) for pattern in unused):
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
+def compile_tree(site: Path) -> None:
+    """Every module compiled once here rather than by every host at its first import (a
+    meter's first config check and agent start compiled some 300 modules each). The .pyc
+    files hold a hash of their source and are not checked against it (PEP 552's
+    unchecked-hash): a tree is only ever replaced whole, its files' times are not kept (the
+    tar sets them to 0), and the same sources give the same bytes. Compiled by this Python,
+    whose version is the one a host must have to get the tree (`python` in the result). A
+    module that does not compile is left to fail where it is imported, as it would anyway."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-q", "-j", "1",
+                    "--invalidation-mode", "unchecked-hash", "-s", str(site), str(site)],
+                   capture_output=True, check=False,
+                   env={**os.environ, "PYTHONHASHSEED": "0", "SOURCE_DATE_EPOCH": EPOCH})
+
+
 def pack_tree(site: Path, target: Path) -> None:
     """A tar.gz of the tree that is the same bytes for the same wheels: sorted members, no
     owners, no times (gzip's own header time too), modes kept (compiled modules are 0755)."""
@@ -179,12 +217,13 @@ INSTALLER = """#!/bin/sh
 #   sh THIS-FILE VENV PYTHON MARKER [FOLDER...]
 # The venv is made with PYTHON when missing, the tree unpacked beside the old one and swapped
 # in (a process starting meanwhile imports either whole version), the console scripts
-# written naming the venv's Python, and VENV/.installed-MARKER left. FOLDERs are made first.
+# written naming the venv's Python, and VENV/.installed-MARKER left. FOLDERs are made first,
+# mode 0750 (the meter role's folders: then its own task for them has nothing to do).
 # Made by roles/wheelhouse/files/build_wheelhouse.py; the tree's tar.gz follows this header.
 set -eu
 VENV=$1 PYTHON=$2 MARKER=$3
 shift 3
-[ $# -eq 0 ] || mkdir -p "$@"
+[ $# -eq 0 ] || {{ mkdir -p "$@" && chmod 0750 "$@"; }}
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv --without-pip "$VENV"
 PY=$VENV/bin/python
 SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
@@ -265,9 +304,16 @@ def build(source: Path, wheelhouse: Path, python: str) -> dict:
         pack(files, target)
         tree = wheelhouse / "bundles" / f"{name}-{version}-site.tar.gz"
         with tempfile.TemporaryDirectory(prefix=".tree-", dir=wheelhouse) as scratch:
-            pack_tree(install_tree(python, files, Path(scratch)), tree)
+            site = install_tree(python, files, Path(scratch))
+            if name in UNUSED:
+                trim_tree(site, UNUSED[name])
+                compile_tree(site)
+            # The console scripts whose module the tree holds (a meter's has no `tempest`).
+            own_scripts = {k: v for k, v in scripts.items()
+                           if (site / v.split(".")[0].split(":")[0]).is_dir()}
+            pack_tree(site, tree)
         installer = wheelhouse / "bundles" / f"{name}-{version}-install.sh"
-        pack_installer(tree, installer, name, version, scripts)
+        pack_installer(tree, installer, name, version, own_scripts)
         bundles[name] = {"path": str(target), "name": target.name, "sha256": sha256(target),
                          "wheels": [p.name for p in files],
                          "tree": {"path": str(tree), "name": tree.name, "sha256": sha256(tree)},
