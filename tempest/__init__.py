@@ -53,10 +53,11 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     from tempest import ui, web
-    from tempest.web import api_config
+    from tempest.web import api_config, api_desired_batch
 
     web.init_app(app)
     app.register_blueprint(api_config.bp)  # desired config, agent keys, config pushes
+    app.register_blueprint(api_desired_batch.bp)  # many meters' desired configs in one call
     ui.init_app(app)  # the web UI under /ui/
     logging.getLogger("tempest").setLevel(logging.INFO)
     return app

@@ -214,21 +214,28 @@ def list_meters(data_dir: Path, as_json: bool):
               help="A file holding the meter's LLS password (one line, e.g. rendered from the "
                    "vault). Tempest keeps it in its secrets folder, never in the store nor the "
                    "API.")
-@click.option("--from", "from_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+@click.option("--from", "from_file",
+              type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path),
               help="Register many meters instead: a JSON list of {serial, host, port, password "
-                   "or password_file} (password_file relative to the list), e.g. what `meter "
-                   "dlms-serve --count N --endpoints FILE` writes.")
+                   "or password_file, timezone?} (password_file relative to the list; timezone "
+                   "sets the meter's zone), e.g. what `meter dlms-serve --count N --endpoints "
+                   "FILE` writes. '-': standard input (the deploy's one call for a batch of "
+                   "meters: no password on a command line or on disk).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {changed: [...], unchanged: [...]}: the meters whose endpoint, "
+                   "password or zone this call changed, and the others.")
 def dlms(data_dir: Path, serial: str | None, host: str | None, port: int,
-         password_file: Path | None, from_file: Path | None):
+         password_file: Path | None, from_file: Path | None, as_json: bool):
     """Register SERIAL's DLMS endpoint (or every meter's in --from): `tempest dlms-collect`
-    then reads it (idempotent)."""
+    then reads it (idempotent: only what differs from what Tempest holds is written)."""
     from tempest.dlms import endpoints
 
+    zones: dict[str, str] = {}
     if from_file is not None:
         if serial or host or password_file:
             raise click.BadParameter("give either SERIAL --host --password-file or --from",
                                      param_hint="'--from'")
-        items = _endpoints_from(from_file)
+        items, zones = _endpoints_from(from_file)
     elif serial and host and password_file:
         items = [(serial, host, port, password_file.read_text().strip())]
     else:
@@ -242,27 +249,32 @@ def dlms(data_dir: Path, serial: str | None, host: str | None, port: int,
             raise click.BadParameter(f"no meter {unknown[0]} is registered (tempest meters add "
                                      "--timezone ZONE first)", param_hint="'SERIAL'")
         try:
-            endpoints.register_many(conn, layout(app.config).secrets, items, time.time())
+            changed = endpoints.register_many(conn, layout(app.config).secrets, items,
+                                              time.time(), zones)
         except endpoints.BadEndpoint as exc:
             raise click.BadParameter(str(exc), param_hint="'--password-file'/'--host'") from exc
     finally:
         conn.close()
+    if as_json:
+        click.echo(json.dumps({"changed": sorted(changed),
+                               "unchanged": sorted({s for s, *_ in items} - changed)}))
     if from_file is None:
         click.echo(f"{serial} is read over DLMS at {host}:{port}", err=True)
     else:
         click.echo(f"{len(items)} meters are read over DLMS", err=True)
 
 
-def _endpoints_from(path: Path) -> list[tuple[str, str, int, str]]:
-    """(serial, host, port, password) of each entry of a --from list (exit 2 naming the entry
-    and field that is wrong)."""
+def _endpoints_from(path: Path) -> tuple[list[tuple[str, str, int, str]], dict[str, str]]:
+    """(serial, host, port, password) of each entry of a --from list ('-': standard input),
+    and the zones the entries give (exit 2 naming the entry and field that is wrong)."""
+    base = Path.cwd() if str(path) == "-" else path.parent
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(sys.stdin.read() if str(path) == "-" else path.read_text())
     except (OSError, ValueError) as exc:
         raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="'--from'") from exc
     if not isinstance(doc, list):
         raise click.BadParameter("a JSON list of endpoints", param_hint="'--from'")
-    out = []
+    out, zones = [], {}
     for n, item in enumerate(doc):
         where = f"entry {n}"
         try:
@@ -273,9 +285,13 @@ def _endpoints_from(path: Path) -> list[tuple[str, str, int, str]]:
             if "password" in item:
                 password = item["password"]
             else:
-                password = (path.parent / item["password_file"]).read_text().strip()
+                password = (base / item["password_file"]).read_text().strip()
+            if "timezone" in item:
+                if not isinstance(item["timezone"], str) or not tzdb.valid_zone(item["timezone"]):
+                    raise ValueError(f"timezone: unknown IANA time zone {item['timezone']!r}")
+                zones[serial] = item["timezone"]
             out.append((serial, item["host"], item.get("port", 4059), password))
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise click.BadParameter(f"{where}: {exc!s} (need serial, host, port, password or "
                                      "password_file)", param_hint="'--from'") from exc
-    return out
+    return out, zones

@@ -52,19 +52,38 @@ def register(conn, secrets_dir: Path, serial: str, host: str, port: int, passwor
 
 
 def register_many(conn, secrets_dir: Path, items: list[tuple[str, str, int, str]],
-                  now: float) -> None:
-    """(serial, host, port, password) of many meters in one secrets write and one
-    transaction (a bulk host's thousand meters: `tempest meters dlms --from`). Every item is
-    checked before anything is written."""
+                  now: float, zones: dict[str, str] | None = None) -> set[str]:
+    """(serial, host, port, password) of many meters, and each one's time zone in `zones`
+    (optional), in one secrets write and one transaction (a bulk host's thousand meters, the
+    deploy's batch: `tempest meters dlms --from`). Every item is checked before anything is
+    written; only what differs from what Tempest holds is written. The serials that changed."""
+    zones = zones or {}
     for _serial, host, port, password in items:
         check_endpoint(host, port, password)
-    PASSWORDS.update(secrets_dir, {serial: password for serial, _, _, password in items})
+    held = PASSWORDS.read(secrets_dir)
+    changed = {serial for serial, _, _, password in items if held.get(serial) != password}
     with db.transaction(conn):
         for serial, host, port, _ in items:
-            conn.execute(
-                "INSERT INTO dlms_meters (serial, host, port, registered_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (serial) DO UPDATE SET host = excluded.host, port = excluded.port",
-                (serial, host, port, now))
+            row = conn.execute("SELECT host, port FROM dlms_meters WHERE serial = ?",
+                               (serial,)).fetchone()
+            if row is None or (row["host"], int(row["port"])) != (host, port):
+                changed.add(serial)
+                conn.execute(
+                    "INSERT INTO dlms_meters (serial, host, port, registered_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (serial) DO UPDATE SET "
+                    "host = excluded.host, port = excluded.port", (serial, host, port, now))
+            zone = zones.get(serial)
+            meter = conn.execute("SELECT timezone FROM meters WHERE serial = ?",
+                                 (serial,)).fetchone()
+            if zone is not None and meter is not None and meter["timezone"] != zone:
+                changed.add(serial)
+                conn.execute("UPDATE meters SET timezone = ? WHERE serial = ?", (zone, serial))
+        # Last, inside the transaction: if the passwords' file cannot be written, nothing is.
+        fresh = {serial: password for serial, _, _, password in items
+                 if held.get(serial) != password}
+        if fresh:
+            PASSWORDS.update(secrets_dir, fresh)
+    return changed
 
 
 def every(conn, secrets_dir: Path, serials=()) -> tuple[list[Endpoint], list[str]]:

@@ -70,12 +70,17 @@ def set_url(conn: sqlite3.Connection, serial: str, url: str, source: str | None 
     url = check_url(url)
     now = time.time() if now is None else now
     with transaction(conn):
-        old = conn.execute("SELECT url FROM agent_addresses WHERE serial = ?",
-                           (serial,)).fetchone()
-        if old is not None and old["url"] == url:
-            return False
-        conn.execute("INSERT OR REPLACE INTO agent_addresses (serial, url, source, set_at) "
-                     "VALUES (?, ?, ?, ?)", (serial, url, (source or "")[:64] or None, now))
+        return write_url(conn, serial, url, source, now)
+
+
+def write_url(conn: sqlite3.Connection, serial: str, url: str, source: str | None,
+              now: float) -> bool:
+    """set_url inside the caller's transaction, `url` already checked (registration.py)."""
+    old = conn.execute("SELECT url FROM agent_addresses WHERE serial = ?", (serial,)).fetchone()
+    if old is not None and old["url"] == url:
+        return False
+    conn.execute("INSERT OR REPLACE INTO agent_addresses (serial, url, source, set_at) "
+                 "VALUES (?, ?, ?, ?)", (serial, url, (source or "")[:64] or None, now))
     return True
 
 

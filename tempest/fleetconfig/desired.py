@@ -9,11 +9,8 @@ hash equals the desired one, `drifted` when they differ, `unknown` when either i
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
-import time
-from dataclasses import dataclass
 
 from core import configdoc
 from meter import config as meter_config
@@ -32,14 +29,6 @@ class BadDesiredConfig(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Accepted:
-    serial: str
-    config_hash: str
-    changed: bool
-    agent_key: str | None  # the config's agent.key, for the agent key store (never stored here)
 
 
 def drift(reported_hash: str | None, desired_hash: str | None) -> str:
@@ -67,27 +56,18 @@ def check(serial: str, raw, given_hash=None) -> tuple[dict, str]:
     return raw, configdoc.config_hash(raw)
 
 
-def put(conn: sqlite3.Connection, serial: str, raw: dict, *, source: str | None = None,
-        given_hash: str | None = None, now: float | None = None) -> Accepted:
-    """Store the desired config for `serial` (the caller checked the serial's form)."""
-    raw, digest = check(serial, raw, given_hash)
-    public = configdoc.public_config(raw)
-    agent = raw.get("agent") if isinstance(raw.get("agent"), dict) else {}
-    now = time.time() if now is None else now
-    text = json.dumps(public, sort_keys=True)
-    with transaction(conn):
-        conn.execute("INSERT OR IGNORE INTO meters (serial, created_at) VALUES (?, ?)",
-                     (serial, now))
-        old = conn.execute("SELECT config, config_hash FROM desired_config WHERE serial = ?",
-                           (serial,)).fetchone()
-        changed = old is None or old["config_hash"] != digest or old["config"] != text
-        if changed:
-            conn.execute(
-                "INSERT OR REPLACE INTO desired_config (serial, config, config_hash, source, "
-                "set_at) VALUES (?, ?, ?, ?, ?)",
-                (serial, text, digest, (source or "")[:64] or None, now))
-    key = agent.get("key") if isinstance(agent.get("key"), str) else None
-    return Accepted(serial, digest, changed, key)
+def write(conn: sqlite3.Connection, serial: str, public_text: str, digest: str,
+          source: str | None, now: float) -> bool:
+    """Store a checked config (`public_text`: without secrets, sorted JSON) inside the caller's
+    transaction (registration.py, which writes the agent's key and address with it). True if
+    it changed."""
+    old = conn.execute("SELECT config, config_hash FROM desired_config WHERE serial = ?",
+                       (serial,)).fetchone()
+    if old is not None and old["config_hash"] == digest and old["config"] == public_text:
+        return False
+    conn.execute("INSERT OR REPLACE INTO desired_config (serial, config, config_hash, source, "
+                 "set_at) VALUES (?, ?, ?, ?, ?)", (serial, public_text, digest, source, now))
+    return True
 
 
 def get(conn: sqlite3.Connection, serial: str):

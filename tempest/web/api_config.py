@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from core import masking
 from tempest.db import get_db
-from tempest.fleetconfig import agentaddr, agentkeys, desired, init_db, push
+from tempest.fleetconfig import agentaddr, agentkeys, desired, init_db, push, registration
 from tempest.isotime import iso
 from tempest.read import meters as read_meters
 from tempest.settings import layout
@@ -78,25 +78,15 @@ def put_desired(serial: str):
     auth.require_admin()
     serial_path(serial)
     body = auth.json_object()
-    source = body.get("source")
-    if source is not None and not isinstance(source, str):
-        raise bad_request("source must be a string", "source")
-    agent_url = _agent_url(body, "agent_url")
     try:
-        accepted = desired.put(get_db(), serial, body.get("config"), source=source,
-                               given_hash=body.get("config_hash"))
+        reg = registration.check(serial, body)
     except desired.BadDesiredConfig as exc:
         raise bad_request(masking.mask(exc.reason, body), exc.field) from exc
-    if accepted.agent_key is not None:
-        try:
-            agentkeys.set_key(_secrets_dir(), serial, accepted.agent_key)
-        except agentkeys.BadAgentKey as exc:
-            raise bad_request(str(exc), "config.agent.key") from exc
-    moved = agent_url is not None and agentaddr.set_url(get_db(), serial, agent_url, source)
+    changed = registration.store(get_db(), _secrets_dir(), [reg], create=True)[serial]
     meter = _meter(serial)
     answer = describe(get_db(), _secrets_dir(), serial, meter["config_hash"])
     answer.pop("config")
-    return jsonify({**answer, "changed": accepted.changed or moved})
+    return jsonify({**answer, "changed": changed})
 
 
 @bp.delete("/desired-config")
