@@ -320,6 +320,11 @@ def _registration_vars(roles: RoleLab, tmp: Path) -> dict[str, dict]:
             "tempest_registration_drop_keys_file": str(roles.drop_keys_file),
             "tempest_registration_drop_keys_become": False,
         }
+        if mode == "http":  # also read over DLMS by Tempest (dlms.yml's one call)
+            out[host.name].update({
+                "tempest_registration_dlms": {"port": DLMS_PORT, "password": dlms_password(host.name)},
+                "tempest_registration_dlms_host": host.address,
+                "tempest_registration_timezone": "Europe/Berlin"})
         if mode == "rsync":
             key = tmp / f"id_{host.name}"
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "x", "-f",
@@ -327,6 +332,13 @@ def _registration_vars(roles: RoleLab, tmp: Path) -> dict[str, dict]:
             public = " ".join(Path(f"{key}.pub").read_text().split()[:2])
             out[host.name]["tempest_registration_ssh_public_key"] = public
     return out
+
+
+DLMS_PORT = 4061  # never dialled here: the lab's Tempest collects nothing over DLMS
+
+
+def dlms_password(serial: str) -> str:
+    return f"lls-{serial}"[:32]
 
 
 def _keys(roles: RoleLab) -> dict[str, str]:
@@ -360,6 +372,13 @@ def test_the_tempest_registration_role_registers_then_changes_nothing(
     assert desired["config"]["archetype"] == "couple" and desired["agent_key"] is True
     assert desired["agent_url"] == f"http://{http_meter.address}:{AGENT_PORT}/"
     assert desired["source"] == "ansible"
+    # The DLMS meter: its endpoint, a password (never shown) and its zone, for the collector.
+    record = get_json(f"http://{roles.tempest.address}:{TEMPEST_PORT}/api/v1/meters/"
+                      f"{http_meter.name}")
+    assert record["timezone"] == "Europe/Berlin"
+    assert {k: record["dlms"][k] for k in ("host", "port", "password")} == \
+        {"host": http_meter.address, "port": DLMS_PORT, "password": True}
+    assert dlms_password(http_meter.name) not in first.stdout
 
     second = roles.run("tempest_registration.yml", inventory)
     assert second.changed() == {h.name: 0 for h in roles.registered}, second.explain()
@@ -392,3 +411,26 @@ def test_the_tempest_registration_role_stops_on_an_rsync_meter_without_a_key(
     assert "for an rsync meter, its public SSH key" in run.stdout, run.explain()
     assert roles.drop_keys_file.read_text() == before
 
+
+def test_the_tempest_registration_role_stops_a_meter_whose_config_tempest_refuses(
+        roles: RoleLab, tempest_deployed: Run, tmp_path: Path):
+    """The batch's one call: Tempest refuses one meter's config (an interval that does not
+    divide its zone's offsets); that meter fails, named with the field, and writes nothing;
+    the other meter of the batch is registered."""
+    http_meter, rsync_meter = roles.registered
+    hostvars = _registration_vars(roles, tmp_path)
+    hostvars[rsync_meter.name]["tempest_registration_config"]["interval_min"] = 7
+    inventory = roles.inventory("registration-refused", [roles.tempest, *roles.registered],
+                                hostvars)
+    url = f"http://{roles.tempest.address}:{TEMPEST_PORT}/api/v1/meters/{{}}/desired-config"
+    before = get_json(url.format(rsync_meter.name))
+    run = roles.fleet.playbook(PLAYS / "tempest_registration.yml", inventory=inventory)
+    assert run.returncode != 0, run.explain()
+    assert run.recap[rsync_meter.name]["failed"] == 1, run.recap
+    assert run.recap[http_meter.name]["failed"] == 0, run.explain()
+    assert (f"Tempest did not take the config of meter {rsync_meter.name}: "
+            "config.interval_min:") in run.stdout, run.explain()
+    after = get_json(url.format(rsync_meter.name))
+    assert after["config_hash"] == before["config_hash"]
+    assert get_json(url.format(http_meter.name))["config"]["interval_min"] == 5
+    assert meter_key(rsync_meter.name) not in run.stdout
