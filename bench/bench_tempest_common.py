@@ -48,14 +48,16 @@ def day_files(folder: Path, count: int, meters: int, *, interval: int = 5,
     return paths
 
 
-def register(data: Path, paths: list[Path]) -> None:
+def register(data: Path, paths: list[Path], database_url: str | None = None) -> None:
     """Register the meters the day files `<serial>_<day>.json` belong to, as `tempest meters
-    add` does: ingest stores days only of meters Tempest knows."""
+    add` does: ingest stores days only of meters Tempest knows. The store is the SQLite file
+    in `data`, or the PostgreSQL database at `database_url`."""
     from tempest import create_app, keys
     from tempest.db import connect
 
-    create_app({"DATA_DIR": str(data)})  # the store
-    conn = connect(data / "tempest.sqlite3")
+    create_app({"DATA_DIR": str(data), **({"DATABASE_URL": database_url} if database_url
+                                           else {})})  # the store
+    conn = connect(database_url or data / "tempest.sqlite3")
     try:
         for serial in sorted({p.stem.split("_")[0] for p in paths}):
             keys.add(conn, serial)

@@ -69,6 +69,20 @@ def transaction(conn: sqlite3.Connection):
     conn.execute("COMMIT")
 
 
+@contextlib.contextmanager
+def pipelined(conn):
+    """Inside a transaction: PostgreSQL gets the statements without waiting for each answer,
+    only where a result is read and at the end (tempest/db/pg.py, Connection.pipeline); an
+    error still fails the block before the transaction can commit. SQLite runs in this
+    process, with no round trips to save: nothing changes."""
+    pipeline = getattr(conn, "pipeline", None)
+    if pipeline is None:
+        yield conn
+        return
+    with pipeline():
+        yield conn
+
+
 def schema_sql() -> str:
     return resources.files("tempest").joinpath("schema.sql").read_text()
 

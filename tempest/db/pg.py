@@ -17,6 +17,7 @@ demand, inside the writing transaction, the first time this process writes that 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from decimal import Decimal
 from importlib import resources
@@ -173,25 +174,34 @@ class Cursor:
             self._cur.executemany(translate(sql), rows)
         return self
 
+    def _answered(self):
+        """The statement's answer is here (in a pipeline: waited for now, with every answer
+        queued before it); its description, None for a statement without rows."""
+        pipe = self._owner._pipe
+        if pipe is not None and self._cur.pgresult is None:
+            pipe.sync()
+        return self._cur.description
+
     def fetchone(self):
-        return self._cur.fetchone() if self._cur.description else None
+        return self._cur.fetchone() if self._answered() else None
 
     def fetchall(self) -> list:
-        return self._cur.fetchall() if self._cur.description else []
+        return self._cur.fetchall() if self._answered() else []
 
     def fetchmany(self, size: int = 1) -> list:
-        return self._cur.fetchmany(size) if self._cur.description else []
+        return self._cur.fetchmany(size) if self._answered() else []
 
     def __iter__(self):
         return iter(self.fetchall())
 
     @property
     def rowcount(self) -> int:
+        self._answered()
         return self._cur.rowcount
 
     @property
     def description(self):
-        return self._cur.description
+        return self._answered()
 
     def close(self) -> None:
         self._cur.close()
@@ -205,6 +215,25 @@ class Connection:
         self._conn = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor,
                                      row_factory=_row_factory)
         self._months: set[str] = set()
+        self._pipe: psycopg.Pipeline | None = None
+
+    @contextlib.contextmanager
+    def pipeline(self):
+        """Send statements without waiting for each answer (psycopg's pipeline mode): a round
+        trip only where a result is read (a SELECT's rows, a rowcount) and at the end of the
+        block, instead of one a statement. Statements still run in order, so a read sees the
+        writes queued before it. A failed statement fails the block at the next read or at
+        its end, never later: the transaction around the block rolls back instead of
+        committing past it (the ingest worker's batch, tempest/ingest/process.py)."""
+        if self._pipe is not None:  # already in one: ride it
+            yield self
+            return
+        with self._conn.pipeline() as pipe:
+            self._pipe = pipe
+            try:
+                yield self
+            finally:
+                self._pipe = None
 
     def _prepare(self, sql: str, rows) -> None:
         for month in partition_months(sql, rows) - self._months:

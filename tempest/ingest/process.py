@@ -32,7 +32,7 @@ from pathlib import Path
 
 from core.dayfile_reader import Day, DayFileError, parse
 from tempest import names, routes, store
-from tempest.db import transaction
+from tempest.db import pipelined, transaction
 from tempest.ingest import dropbox, quarantine, verdict
 from tempest.ingest.mover import Move, Mover
 from tempest.ingest.scope import Scope
@@ -315,7 +315,9 @@ class Processor:
         # Two names carrying the same upload id in one batch: record the first; the other stays
         # in the drop folder and gets an id of its own on the next pass (see _prepare).
         ids: set[str] = set()
-        with transaction(self.conn):
+        # On PostgreSQL the batch's statements go out pipelined: a round trip per read, not
+        # one per statement (tempest/db/pg.py); any failure still rolls the batch back.
+        with transaction(self.conn), pipelined(self.conn):
             for item in items:
                 if item.done is None and item.delivery.id in ids:
                     continue

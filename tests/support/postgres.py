@@ -43,8 +43,11 @@ def wanted() -> str:
 
 
 class Postgres:
-    def __init__(self, bin_dir: Path = BIN):
+    def __init__(self, bin_dir: Path = BIN, *, durable: bool = False):
         self.bin = bin_dir
+        # durable=True: fsync, synchronous commits and full-page writes on, as a production
+        # server runs (bench/bench_ingest_throughput.py --store postgresql measures with it).
+        self.durable = durable
         self.dir: Path | None = None
         self.host, self.port = free_address()
         self.pid: int | None = None
@@ -73,9 +76,11 @@ class Postgres:
         subprocess.run([*run, str(self.bin / "initdb"), "-D", str(data), "-A", "trust", "-U", USER,
                         "--no-locale", "-E", "UTF8", "--no-sync"],
                        check=True, capture_output=True, cwd=self.dir)
-        # Durability off: a test database dies with the test session anyway.
-        options = (f"-k {self.dir} -p {self.port} -c listen_addresses={self.host} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        # Durability off for tests: a test database dies with the test session anyway.
+        relaxed = ("" if self.durable else
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off ")
+        options = (f"-k {self.dir} -p {self.port} -c listen_addresses={self.host} {relaxed}"
+                   "-c max_connections=200")
         subprocess.run([*run, str(self.bin / "pg_ctl"), "-D", str(data), "-o", options, "-w",
                         "-t", "60", "-l", str(self.dir / "server.log"), "start"],
                        check=True, capture_output=True, cwd=self.dir)
