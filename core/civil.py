@@ -61,22 +61,3 @@ def parse_day(text):
 def format_day(day):
     y, m, d = civil_from_days(day)
     return "%04d-%02d-%02d" % (y, m, d)
-
-
-def easter(y):
-    """Day number of Western Easter Sunday (anonymous Gregorian algorithm)."""
-    a = y % 19
-    b = y // 100
-    c = y % 100
-    d = b // 4
-    e = b % 4
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i = c // 4
-    k = c % 4
-    el = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * el) // 451
-    month = (h + el - 7 * m + 114) // 31
-    day = ((h + el - 7 * m + 114) % 31) + 1
-    return days_from_civil(y, month, day)

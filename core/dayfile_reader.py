@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from core import civil, dayfile_json, dayfile_seed, dayschema, tz, tzdb
+from core import civil, dayfile_json, dayfile_seed, dayfile_writer, dayschema, tz, tzdb
 from core.dayfile_common import (  # noqa: F401  (Day's quality codes: read from here by callers)
     ACTUAL,
     ESTIMATED,
@@ -146,7 +146,7 @@ def _day_grid(zone_name: str, zone, day: int, interval: int):
     found = _GRIDS.get(key)
     if found is None:
         ends = grid(zone, day, interval)
-        label_of = tz.labeller(zone, ends[0] - interval, interval) if ends else None
+        label_of = dayfile_writer.labeller(zone, ends[0] - interval, interval) if ends else None
         labels = [label_of(i) for i in range(len(ends))]
         found = (tuple(ends), {e: i for i, e in enumerate(ends)}, tuple(labels),
                  {label: i for i, label in enumerate(labels)})

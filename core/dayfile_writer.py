@@ -5,8 +5,49 @@
 # energies as integers of Wh printed with exactly three decimals, so the same day always gives
 # the same bytes, and a value can never come out as 0.9309999.
 
+from core import civil, tz
+
 QUALITY_ESTIMATED = "estimated"
 QUALITY_MISSING = "missing"
+
+
+# -- labels: each interval's end, as the file writes it ----------------------------------------
+# (here, not in core/tz.py, because only a day file needs them: a Pico loads this module for a
+# seal and unloads it after, and core/dayfile_reader.py checks a file's labels with them)
+
+
+def labeller(zone, start, n):
+    """label_of(i) == label(zone, start + (i + 1) * n), for the intervals of one day.
+
+    A day file formats every label once per channel; the date, the offset and the zone entry
+    only change at local midnight and at a transition, so each is worked out once per change
+    instead of once per label (a seal on a Pico W is several times faster).
+    """
+    # [local day, "YYYY-MM-DDT", offset, ":00+HH:MM", entry start, next entry start]
+    memo = [None, "", None, "", 1, 0]
+    starts = zone.starts
+
+    def label_of(i):
+        u = start + (i + 1) * n
+        if not memo[4] <= u < memo[5]:
+            k = zone.index_at(u)
+            memo[4] = starts[k] if k else u
+            memo[5] = starts[k + 1] if k + 1 < len(starts) else u + 1
+            off = zone.offsets[k]
+            if off != memo[2]:
+                memo[2] = off
+                memo[3] = ":00" + tz.format_offset(off)
+        off = memo[2]
+        local = u + off
+        day = local // 1440
+        mod = local - day * 1440
+        if day != memo[0]:
+            y, m, d = civil.civil_from_days(day)
+            memo[0] = day
+            memo[1] = "%04d-%02d-%02dT" % (y, m, d)
+        return "%s%02d:%02d%s" % (memo[1], mod // 60, mod % 60, memo[3])
+
+    return label_of
 
 
 def kwh(wh):

@@ -10,8 +10,11 @@ from core import civil
 class Zone:
     def __init__(self, name, transitions):
         self.name = name
-        self.starts = [t[0] for t in transitions]
-        self.offsets = [t[1] for t in transitions]
+        self.starts = []
+        self.offsets = []
+        for t in transitions:  # a loop, not two comprehensions: less code held on a Pico
+            self.starts.append(t[0])
+            self.offsets.append(t[1])
 
     @staticmethod
     def from_columns(name, starts, offsets):
@@ -91,40 +94,3 @@ def format_local(utc_min, off):
 
 def label(zone, utc_min):
     return format_local(utc_min, zone.offset_at(utc_min))
-
-
-def labeller(zone, start, n):
-    """label_of(i) == label(zone, start + (i + 1) * n), for the intervals of one day.
-
-    A day file formats every label once per channel; the date, the offset and the zone entry
-    only change at local midnight and at a transition, so each is worked out once per change
-    instead of once per label (a seal on a Pico W is several times faster).
-    """
-    # [local day, "YYYY-MM-DDT", offset, ":00+HH:MM", entry start, next entry start]
-    memo = [None, "", None, "", 1, 0]
-    starts = zone.starts
-
-    def label_of(i):
-        u = start + (i + 1) * n
-        if not memo[4] <= u < memo[5]:
-            k = zone.index_at(u)
-            memo[4] = starts[k] if k else u
-            memo[5] = starts[k + 1] if k + 1 < len(starts) else u + 1
-            off = zone.offsets[k]
-            if off != memo[2]:
-                memo[2] = off
-                memo[3] = ":00" + format_offset(off)
-        off = memo[2]
-        local = u + off
-        day = local // 1440
-        mod = local - day * 1440
-        if day != memo[0]:
-            y, m, d = civil.civil_from_days(day)
-            memo[0] = day
-            memo[1] = "%04d-%02d-%02dT" % (y, m, d)
-        return "%s%02d:%02d%s" % (memo[1], mod // 60, mod % 60, memo[3])
-
-    return label_of
-
-
-UTC = Zone("UTC", [[-(1 << 40), 0]])

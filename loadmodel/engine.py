@@ -4,7 +4,6 @@
 # the meter's deliberate faults, and says which faults it applied (the ground truth).
 # meter/vector/engine.py produces identical numbers in bulk; tests hold them to it.
 
-from core.tz import Zone
 from loadmodel import rng
 
 ROLE_IMPORT = "import"
@@ -24,45 +23,10 @@ def to_wh(wmin):
 
 class MeterModel:
     def __init__(self, cfg, zone=None):
-        if zone is None:
-            zone = Zone(cfg["timezone"], cfg["tz_rules"])
-        self.zone = zone
-        self.seed = cfg["seed"]
-        self.interval = cfg["interval"]
-        # Imported here, not at the top: a Pico W loads only the load model it runs (the other
-        # costs it several KiB of heap).
-        if cfg["load_model"] == "household":
-            from loadmodel.household import Household
+        # Once per meter: loadmodel/engine_setup.py, which a Pico unloads afterwards.
+        from loadmodel import engine_setup
 
-            self.load = Household(cfg, zone)
-        elif cfg["load_model"] == "replay":
-            from loadmodel.replay import ReplayLoad
-
-            self.load = ReplayLoad(cfg, zone)
-        else:
-            from loadmodel.legacy import LegacyProfile
-
-            self.load = LegacyProfile(cfg, zone)
-        # A replay's energy is exact over any span (loadmodel/replay.py), not a sum of
-        # rounded minutes.
-        self.replay = cfg["load_model"] == "replay"
-        self.channels = cfg["channels"]
-        self.sub_total = 0
-        for ch in self.channels:
-            if ch[1] == ROLE_SUB:
-                self.sub_total += ch[2]
-        f = cfg["faults"]
-        self.missing_p = f["missing_p32"]
-        self.run_max = f["missing_run_max"]
-        self.estimated_p = f["estimated_p32"]
-        self.spike_p = f["spike_p32"]
-        self.outage_p = f["outage_p32"]
-        self.drift_s = f["drift_s_per_day"]
-        self.resync = f["drift_resync_days"]
-        self.late_p = f["late_p32"]
-        self.late_max = f["late_max_days"]
-        self.duplicate_p = f["duplicate_p32"]
-        self.commissioned = cfg["commissioned_day"]
+        engine_setup.setup(self, cfg, zone)
 
     # -- the day's grid -----------------------------------------------------------------------
 

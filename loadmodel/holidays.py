@@ -17,6 +17,25 @@ COUNTRIES = tuple(sorted(RULES))
 _cache = {}
 
 
+def easter(y):
+    """Day number of Western Easter Sunday (anonymous Gregorian algorithm)."""
+    a = y % 19
+    b = y // 100
+    c = y % 100
+    d = b // 4
+    e = b % 4
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i = c // 4
+    k = c % 4
+    el = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * el) // 451
+    month = (h + el - 7 * m + 114) // 31
+    day = ((h + el - 7 * m + 114) % 31) + 1
+    return civil.days_from_civil(y, month, day)
+
+
 def _nth(year, month, wd, n):
     if n > 0:
         first = civil.days_from_civil(year, month, 1)
@@ -33,7 +52,7 @@ def _rule_days(rule, year):
     if kind == "fixed":
         return [civil.days_from_civil(year, rule[1], rule[2])]
     if kind == "easter":
-        return [civil.easter(year) + rule[1]]
+        return [easter(year) + rule[1]]
     if kind == "nth":
         return [_nth(year, rule[1], rule[2], rule[3])]
     return [civil.days_from_civil(y, m, d) for (y, m, d) in rule[1] if y == year]

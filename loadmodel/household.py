@@ -11,9 +11,7 @@
 # used, so that a Pico can unload them between plans (plan_only_modules,
 # picometer/recorder.py).
 
-from core import civil
 from loadmodel import rng
-from loadmodel.timing import activity_at, darkness
 
 WEEKDAY = 0
 WEEKEND = 1
@@ -29,50 +27,56 @@ SHIFT_AFTER = 480
 POOL_KEY = 3000  # the pool pump's event key (appliances use 4096 and up)
 
 
-def pump_watts(pump_w, temp):
-    """A heating circulation pump's mean draw on a day of mean temperature `temp` (C/10)."""
-    if pump_w <= 0 or temp >= HEAT_BASE_C10:
+def activity_at(profile, x):
+    """Activity 0..100 at local minute x, interpolated between the hourly values (at :30)."""
+    y = x - 30
+    h0 = (y // 60) % 24
+    f = y % 60
+    a0 = profile[h0]
+    return a0 + ((profile[(h0 + 1) % 24] - a0) * f) // 60
+
+
+def darkness(m, sunrise, sunset):
+    """0..64: how much light a home needs at local minute m (ramps around dusk and dawn)."""
+    dm = sunrise + 20 - m
+    de = m - (sunset - 20)
+    d = dm if dm > de else de
+    if d >= 30:
+        return 64
+    if d <= -30:
         return 0
-    f = 400 + (HEAT_BASE_C10 - temp) * 6
-    return (pump_w * (f if f < 1000 else 1000)) // 1000
-
-
-def spa_watts(spa_w, temp):
-    """A spa pool's mean heater draw: it loses more heat the colder it is outside."""
-    w = (spa_w * (380 - temp)) // 300
-    return w if w > 0 else 0
-
-
-def pool_minutes(temp):
-    """A pool pump's daily run: two hours in cool weather, up to eight in the heat."""
-    m = 120 + (temp - 100) * 3
-    return 120 if m < 120 else 480 if m > 480 else m
+    return ((d + 30) * 64) // 60
 
 
 class DayPlan:
-    """What one household does on one local day. Plain attributes for speed on a Pico."""
+    """What one household does on one local day. Plain attributes for speed on a Pico.
+
+    The defaults are the class's: an instance holds only what its day's planning set (a
+    household without PV or heating never sets geometry, cloud or heat_*), which keeps each of
+    the two plans a Pico caches smaller."""
+
+    day = 0
+    dtype = WEEKDAY
+    away = False
+    shift = 0
+    mood = 1000
+    noise_hash = 0
+    temp = 0
+    sunrise = 0
+    sunset = 0
+    noon = 0
+    geometry = (0, 0)
+    cloud = 0
+    fridge_on = 0
+    cold_on = ()  # on-minutes per cycle of each freezer or second fridge
+    pump = 0  # the heating circulation pump's watts today
+    heat_on = None  # 48 half-hour on-minute counts, or None
+    heat_watts = 0
+    heat_phase = 0
 
     def __init__(self):
-        self.day = 0
-        self.dtype = WEEKDAY
-        self.away = False
-        self.shift = 0
-        self.mood = 1000
-        self.noise_hash = 0
-        self.temp = 0
-        self.sunrise = 0
-        self.sunset = 0
-        self.noon = 0
-        self.geometry = (0, 0)
-        self.cloud = 0
-        self.fridge_on = 0
-        self.cold_on = ()  # on-minutes per cycle of each freezer or second fridge
-        self.pump = 0  # the heating circulation pump's watts today
         self.events = []  # (start, end, watts): scaled with the household
         self.extra = []  # (start, end, watts): EV charging, not scaled
-        self.heat_on = None  # 48 half-hour on-minute counts, or None
-        self.heat_watts = 0
-        self.heat_phase = 0
 
 
 class Household:
@@ -90,25 +94,10 @@ class Household:
         """The modules this household reads only when it plans a day: a Pico unloads them
         between plans (the next plan imports them again)."""
         names = ["loadmodel.planner", "loadmodel.holidays", "loadmodel.holiday_rules",
-                 "loadmodel.climate"]
+                 "loadmodel.climate", "loadmodel.services", "loadmodel.timing"]
         if self.pv is None:
             names.append("loadmodel.sun")
         return names
-
-    def trips(self, year):
-        got = self._trip_cache.get(year)
-        if got is None:
-            start = civil.days_from_civil(year, 1, 1)
-            summer = 196 if self.lat >= 0 else 358
-            s1 = start + summer - 20 + rng.below(self.seed, rng.S_AWAY, year, 0, 41)
-            n1 = (self.away_days * 2) // 3
-            s2 = start + 30 + rng.below(self.seed, rng.S_AWAY, year, 1, 280)
-            n2 = self.away_days - n1
-            got = [(s1, s1 + n1), (s2, s2 + n2)]
-            if len(self._trip_cache) > 4:
-                self._trip_cache.clear()
-            self._trip_cache[year] = got
-        return got
 
     def plan(self, day):
         p = self._plans.get(day)

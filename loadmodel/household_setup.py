@@ -78,19 +78,46 @@ def setup(h, cfg, zone):
         h.appliances.append((key, spec, wd, we, slot_count(wd, we),
                                 archetypes.PREFS[spec[3]], akey, offset))
     # Hot water, EV charging, heating and cooling: code a household without them never
-    # loads (loadmodel/services.py).
-    h.services = None
+    # loads, and one with them only to plan a day (loadmodel/services.py, which the planner
+    # imports: a Pico unloads it between plans, like the planner).
+    h.services = False
     h.shower_pref = None
     h.heat_weights = None
     if h.hot_water is not None or h.ev is not None or h.heating is not None \
             or h.cooling is not None:
-        from loadmodel import services
-
-        h.services = services
+        h.services = True
         if h.hot_water == "element":
             h.shower_pref = archetypes.PREFS["shower"]
         if h.heating is not None or h.cooling is not None:
+            from loadmodel import services
+
             h.heat_weights = (services.heat_weights(h.activity, 0),
                                  services.heat_weights(h.activity, 1))
     h._plans = {}
     h._trip_cache = {}
+
+
+def compact(h):
+    """The Household's hourly tables as bytes, for a Pico W's small heap: the activity
+    profiles, the appliances' start-time preferences and the heating weights are whole
+    numbers 0..100, so indexing the bytes gives the very same ints, in a tenth of the heap of
+    a tuple of 24 (or a list of 48). Not for CPython, whose numpy reads them as sequences of
+    numbers (meter/vector/household.py); picometer/build.py calls it."""
+    done = {}
+
+    def small(t):
+        if t is None:
+            return None
+        got = done.get(id(t))
+        if got is None:
+            got = t
+            if all(0 <= v < 256 for v in t):
+                got = bytes(t)
+            done[id(t)] = got
+        return got
+
+    h.activity = (small(h.activity[0]), small(h.activity[1]))
+    h.appliances = [a[:5] + (small(a[5]),) + a[6:] for a in h.appliances]
+    h.shower_pref = small(h.shower_pref)
+    if h.heat_weights is not None:
+        h.heat_weights = (small(h.heat_weights[0]), small(h.heat_weights[1]))

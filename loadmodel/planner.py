@@ -8,17 +8,52 @@ from core import civil
 from loadmodel import rng
 from loadmodel.household import (
     EARLY_SHIFT,
+    HEAT_BASE_C10,
     LATE_SHIFT,
     SHIFT_AFTER,
     SHIFT_BEFORE,
     WEEKDAY,
     WEEKEND,
     DayPlan,
-    pool_minutes,
-    pump_watts,
-    spa_watts,
 )
 from loadmodel.timing import build_cdf, pick_bin, season_factor
+
+
+def pump_watts(pump_w, temp):
+    """A heating circulation pump's mean draw on a day of mean temperature `temp` (C/10)."""
+    if pump_w <= 0 or temp >= HEAT_BASE_C10:
+        return 0
+    f = 400 + (HEAT_BASE_C10 - temp) * 6
+    return (pump_w * (f if f < 1000 else 1000)) // 1000
+
+
+def spa_watts(spa_w, temp):
+    """A spa pool's mean heater draw: it loses more heat the colder it is outside."""
+    w = (spa_w * (380 - temp)) // 300
+    return w if w > 0 else 0
+
+
+def pool_minutes(temp):
+    """A pool pump's daily run: two hours in cool weather, up to eight in the heat."""
+    m = 120 + (temp - 100) * 3
+    return 120 if m < 120 else 480 if m > 480 else m
+
+
+def trips(h, year):
+    """The year's two trips away: [(first day, day after the last)], cached per Household."""
+    got = h._trip_cache.get(year)
+    if got is None:
+        start = civil.days_from_civil(year, 1, 1)
+        summer = 196 if h.lat >= 0 else 358
+        s1 = start + summer - 20 + rng.below(h.seed, rng.S_AWAY, year, 0, 41)
+        n1 = (h.away_days * 2) // 3
+        s2 = start + 30 + rng.below(h.seed, rng.S_AWAY, year, 1, 280)
+        n2 = h.away_days - n1
+        got = [(s1, s1 + n1), (s2, s2 + n2)]
+        if len(h._trip_cache) > 4:
+            h._trip_cache.clear()
+        h._trip_cache[year] = got
+    return got
 
 
 def daytype(h, day):
@@ -35,7 +70,7 @@ def is_away(h, day):
     if h.away_days <= 0:
         return False
     y, _, _ = civil.civil_from_days(day)
-    for a, b in h.trips(y - 1) + h.trips(y):
+    for a, b in trips(h, y - 1) + trips(h, y):
         if a <= day < b:
             return True
     return False
@@ -87,8 +122,9 @@ def make_plan(h, day):
         p.cloud = climate.cloud_pct(h.rseed, h.lat, day)
     if not p.away:
         plan_appliances(h, p)
-    services = h.services
-    if services is not None:
+    if h.services:
+        from loadmodel import services
+
         if not p.away:
             services.plan_hot_water(h, p)
             services.plan_ev(h, p)

@@ -4,8 +4,8 @@
 # day-file writer: between seals it holds no heap. The Ticker keeps thin methods that import
 # it; every function here takes the Ticker `t`.
 
-from core import civil, tz
-from loadmodel import journal
+from core import civil
+from loadmodel import journal_reader
 
 _DUPLICATE_AFTER_MIN = 360
 
@@ -16,7 +16,7 @@ def measure_rows(t, od, labels):
         return None
     from loadmodel import sensors
 
-    sp = t.spath(od.day)
+    sp = sensors.path(t, od.day)
     n = len(t.measures)
 
     def rows():
@@ -52,7 +52,11 @@ def format_day(t, out, od, start, status, lines=None):
     jp = t.jpath(od.day)
     nch = len(t.channels)
 
-    labels = tz.labeller(zone, start, n)
+    # Imported here, where a day is sealed (once a day): a Pico unloads the writer
+    # between seals (picometer/build.py), so its code is not in the heap all day.
+    from core import dayfile_writer
+
+    labels = dayfile_writer.labeller(zone, start, n)
 
     if lines is None:
         def read():
@@ -62,10 +66,10 @@ def format_day(t, out, od, start, status, lines=None):
             return iter(lines)
 
     def rows():
-        return journal.rows(read(), nch, labels)
+        return journal_reader.rows(read(), nch, labels)
 
     def marked():
-        return journal.marked_rows(read(), nch, labels)
+        return journal_reader.marked_rows(read(), nch, labels)
 
     if t.buffer_rows:
         buffered = list(rows())
@@ -77,10 +81,6 @@ def format_day(t, out, od, start, status, lines=None):
     head = (t.serial, civil.format_day(od.day), n, cfg["timezone"], status)
     close = closing(t, od)
     measures = measure_rows(t, od, labels)
-    # Imported here, where a day is sealed (once a day): a Pico unloads the writer
-    # between seals (picometer/recorder.py), so its code is not in the heap all day.
-    from core import dayfile_writer
-
     dayfile_writer.write(out, head, t.channels, od.opening, close, rows,
                          cfg["generator_json"], cfg["metadata_json"], marked, measures)
 
@@ -103,7 +103,7 @@ def render_open(t, out, day=None):
             lines = list(t.fs.read_lines(t.path("data", name)))
         except OSError:
             continue
-        od, _ = journal.replay(lines)
+        od, _ = journal_reader.replay(lines)
         if od is None or od.last < 0:
             continue  # a header alone: a tick died before its first interval
         start, _ = t.model.day_grid(od.day)

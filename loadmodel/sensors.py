@@ -12,6 +12,7 @@
 # sensor's tenths of a degree: decimals 1), written by core/dayfile_writer.py with exactly
 # that many decimals.
 
+from core import civil
 from loadmodel import climate, rng
 from loadmodel.fixed import TURN, cos_ba
 
@@ -151,6 +152,20 @@ class Simulated:
 # cannot be read again later (a real one cannot look back), so its readings are kept as read;
 # a line torn by a crash is dropped, and a line repeated (the interval re-recorded after a crash
 # between the two appends) counts once.
+
+
+def path(t, day):
+    """The Ticker `t`'s sensor journal of `day`: data/<day>.sensors."""
+    return t.path("data", civil.format_day(day) + ".sensors")
+
+
+def record(t, day, i, end, now):
+    """A sensor meter's readings for the interval ending at `end`, before its energies (the
+    Ticker `t` records them): a crash between the two appends re-records the interval, and
+    the repeat counts once."""
+    values = t.sensors.read(end, now)
+    if values is not None:
+        t.fs.append(path(t, day), line(i, values))
 
 
 def line(i, values):

@@ -10,7 +10,7 @@
 # Layout under the meter's folder (made by the program, never by hand):
 #   data/<day>.journal   the open day, one line per interval (loadmodel/journal.py)
 #   data/<day>.json      not kept: the open day's file is built from the journal when a
-#                        reader asks for it (render_open), never rewritten on every tick
+#                        reader asks for it (sealer.render_open), never rewritten on every tick
 #   outbox/<serial>_<day>.json   sealed days waiting for delivery (never edited again)
 #   held/                sealed days held back on purpose (late or duplicate delivery faults)
 #   sent/, rejected/     what delivery did with them
@@ -87,7 +87,11 @@ class Ticker:
             if not name.endswith(".journal"):
                 continue
             p = self.path("data", name)
-            od, good = journal.replay(self.fs.read_lines(p))
+            # Only after a reset or a seal: the reader is loaded for it (a Pico unloads it
+            # after the tick).
+            from loadmodel import journal_reader
+
+            od, good = journal_reader.replay(self.fs.read_lines(p))
             if od is None:
                 self.fs.remove(p)
                 continue
@@ -102,8 +106,8 @@ class Ticker:
 
         The journal is the open day's only record: rebuilding its day file on every tick cost
         several times the tick itself, so readers build it from the journal when they ask
-        (render_open). write_open=True also writes data/<day>.json after the tick, for a caller
-        that wants the file on disk; sealed days are always written.
+        (sealer.render_open). write_open=True also writes data/<day>.json after the tick, for a
+        caller that wants the file on disk; sealed days are always written.
         """
         n = self.n
         model = self.model
@@ -152,7 +156,9 @@ class Ticker:
                     budget -= 1
                 values, q, _ = model.recorded_interval(day, i, start, count)
                 if values is not None and self.measures:
-                    self.record_sensors(day, i, start + (i + 1) * n, now)
+                    from loadmodel import sensors  # only a sensor meter loads it
+
+                    sensors.record(self, day, i, start + (i + 1) * n, now)
                 self.fs.append(self.jpath(day), journal.line(i, q, values))
                 od.last = i
                 if values is not None:
@@ -161,13 +167,17 @@ class Ticker:
                 summary["written"] += 1
                 i += 1
             if od.last == count - 1:
-                registers = self.seal(od, start)
+                from loadmodel import sealer  # once a day: a Pico unloads it after the tick
+
+                registers = sealer.seal(self, od, start)
                 summary["sealed"].append(civil.format_day(day))
                 day += 1
                 od = None
                 continue
             if write_open and summary["written"]:
-                self.write_open(od, start)
+                from loadmodel import sealer
+
+                sealer.write_open(self, od, start)
             summary["open_day"] = civil.format_day(day)
             break
         if od is not None and self.cache_open:
@@ -196,37 +206,9 @@ class Ticker:
     def jpath(self, day):
         return self.path("data", civil.format_day(day) + ".journal")
 
-    def spath(self, day):
-        return self.path("data", civil.format_day(day) + ".sensors")
-
-    def record_sensors(self, day, i, end, now):
-        """A sensor meter's readings for the interval ending at `end`, before its energies:
-        a crash between the two appends re-records the interval, and the repeat counts once."""
-        from loadmodel import sensors
-
-        values = self.sensors.read(end, now)
-        if values is not None:
-            self.fs.append(self.spath(day), sensors.line(i, values))
-
     # -- once a day: loadmodel/sealer.py, loaded only for it ------------------------------
-
-    def write_open(self, od, start=None):
-        """Rebuild data/<day>.json from the journal (sealer.write_open)."""
-        from loadmodel import sealer
-
-        sealer.write_open(self, od, start)
-
-    def render_open(self, out, day=None):
-        """Write the open day's file to `out`; its day number or None (sealer.render_open)."""
-        from loadmodel import sealer
-
-        return sealer.render_open(self, out, day)
-
-    def seal(self, od, start):
-        """Write the finished day into the outbox (or hold it back), drop the open files."""
-        from loadmodel import sealer
-
-        return sealer.seal(self, od, start)
+    # (sealer.seal, sealer.write_open, and for readers sealer.render_open: the open day's
+    # file built from its journal)
 
     def place_sealed(self, day, day_end, write, force=False):
         """Put a sealed day where delivery finds it (sealer.place_sealed)."""

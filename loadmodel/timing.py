@@ -1,29 +1,9 @@
-# When things happen in a household's day: activity at a minute, darkness around dusk and
-# dawn, and the start-time distributions of appliances (loadmodel/household.py uses them; the
-# vector engine mirrors them in numpy).
+# When appliances start in a household's day: the start-time distributions a day's plan draws
+# from (loadmodel/planner.py and services.py use them; the vector engine mirrors them in
+# numpy). Read only to plan a day, so a Pico unloads this module between plans
+# (Household.plan_only_modules); the minute's activity and darkness are household.py's.
 
 _MAX_SLOTS = 12
-
-
-def activity_at(profile, x):
-    """Activity 0..100 at local minute x, interpolated between the hourly values (at :30)."""
-    y = x - 30
-    h0 = (y // 60) % 24
-    f = y % 60
-    a0 = profile[h0]
-    return a0 + ((profile[(h0 + 1) % 24] - a0) * f) // 60
-
-
-def darkness(m, sunrise, sunset):
-    """0..64: how much light a home needs at local minute m (ramps around dusk and dawn)."""
-    dm = sunrise + 20 - m
-    de = m - (sunset - 20)
-    d = dm if dm > de else de
-    if d >= 30:
-        return 64
-    if d <= -30:
-        return 0
-    return ((d + 30) * 64) // 60
 
 
 def slot_count(uses_wd, uses_we):

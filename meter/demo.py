@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable
 
 from core import civil, tz
-from loadmodel import journal
+from loadmodel import journal_reader
 from meter import operations
 from meter.config import Config
 from meter.storage import DiskFS
@@ -60,7 +60,7 @@ def reading_lines(cfg: Config, rows: list[tuple[str, str]],
     if skipped:
         out.append(f"{cfg.serial} ({skipped} earlier intervals recorded)")
     for path, text in rows[skipped:]:
-        got = journal.parse_line(text, len(names))
+        got = journal_reader.parse_line(text, len(names))
         if got is None:
             continue
         i, quality, values = got

@@ -14,6 +14,7 @@ import io
 from pathlib import Path
 
 from core import civil
+from loadmodel import sealer
 from loadmodel.engine import MeterModel
 from loadmodel.ticker import Ticker
 from meter.config import Config
@@ -36,7 +37,7 @@ def render(cfg: Config, root: Path, day: int | None = None) -> tuple[int, bytes]
     t = Ticker(MeterModel(cfg.model), cfg.model, _ReadOnlyFS(), str(root), None,
                buffer_rows=True)
     out = io.StringIO()
-    got = t.render_open(out, day)
+    got = sealer.render_open(t, out, day)
     if got is None:
         return None
     return got, out.getvalue().encode("utf-8")

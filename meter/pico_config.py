@@ -315,7 +315,10 @@ def find_mpy_cross(given: str | None = None) -> str:
 
 
 def compile_mpy(src: Path, name: str, mpy_cross: str) -> bytes:
-    """Bytecode for the board; `name` (the path on the device) is what tracebacks show."""
+    """Bytecode for the board, as `name` (a path on the device, e.g. picometer/app.mpy): what
+    tracebacks show. The very path the board imports it by, because MicroPython interns both
+    the source name inside the file and the path it imported (about 30 bytes of heap each
+    for every module, for good): one name, not two."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.mpy"
         res = subprocess.run([mpy_cross, "-s", name, "-o", str(out), str(src)],
@@ -345,7 +348,7 @@ def program_files(cfg: Config, mpy: bool = True, mpy_cross: str | None = None,
                     for p in sorted(MODEL_DIR.glob("*.py")) if p.name not in PICO_MODEL_SKIP]
         for src, name in sources:
             if exe:
-                files[name[:-3] + ".mpy"] = compile_mpy(src, name, exe)
+                files[name[:-3] + ".mpy"] = compile_mpy(src, name[:-3] + ".mpy", exe)
             else:
                 files[name] = src.read_bytes()
     return files

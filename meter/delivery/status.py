@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from core import __version__, tz
-from loadmodel import journal
+from loadmodel import journal_reader
 from loadmodel.engine import MeterModel
 from meter import clock
 from meter.config import Config
@@ -50,7 +50,7 @@ def last_tick(cfg: Config, root: Path) -> str | None:
         journals = sorted(p for p in data.iterdir() if p.name.endswith(".journal"))
         if journals:
             with open(journals[-1], encoding="ascii", newline="") as f:
-                od, _ = journal.replay(f)
+                od, _ = journal_reader.replay(f)
             if od is not None and od.last >= 0:
                 return tz.label(zone, zone.day_start(od.day) + (od.last + 1) * n)
             if od is not None:

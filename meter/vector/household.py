@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from core import civil
-from loadmodel import rng
+from loadmodel import planner, rng
 from loadmodel.household import (
     COOL_BASE_C10,
     EARLY_SHIFT,
@@ -101,10 +101,10 @@ class VectorHousehold:
         fridge_on = (h.fridge_period * (300 + temp // 2)) // 1000
         cold_on = [(c[1] * (c[3] + temp // 2)) // 1000 for c in h.cold]
         pump = np.zeros(len(days), dtype=np.int64)
-        if h.pump_w > 0:  # household.pump_watts
+        if h.pump_w > 0:  # planner.pump_watts
             f = np.minimum(400 + (HEAT_BASE_C10 - temp) * 6, 1000)
             pump = np.where(temp < HEAT_BASE_C10, (h.pump_w * f) // 1000, 0)
-        if h.spa_w > 0:  # household.spa_watts
+        if h.spa_w > 0:  # planner.spa_watts
             pump = pump + np.maximum((h.spa_w * (380 - temp)) // 300, 0)
         out = {"dtype": dtype, "away": away, "shift": shift, "mood": mood, "temp": temp,
                "sunrise": sunrise, "sunset": sunset, "noon": noon, "geom": geom,
@@ -122,7 +122,7 @@ class VectorHousehold:
         first = civil.civil_from_days(int(days[0]))[0]
         last = civil.civil_from_days(int(days[-1]))[0]
         for year in range(first - 1, last + 1):
-            for a, b in h.trips(year):
+            for a, b in planner.trips(h, year):
                 away |= (days >= a) & (days < b)
         return away
 

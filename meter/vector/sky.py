@@ -1,7 +1,7 @@
 """The weather, the sun and rooftop PV of a run of days, for meter/vector/household.py.
 
 Each function mirrors the per-tick model's (loadmodel.climate, loadmodel.sun,
-loadmodel.timing.darkness) for a whole array of days; `h` is the household
+loadmodel.household.darkness) for a whole array of days; `h` is the household
 (loadmodel.household.Household) they belong to.
 """
 

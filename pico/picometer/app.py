@@ -11,8 +11,9 @@
 # exception escaping the loop itself is logged and the board resets cleanly.
 # KeyboardInterrupt is never caught: mpremote stops the program with it.
 #
-# Booting (config, secrets, reset cause, deploy hold, the watchdog) is picometer/start.py, which
-# main.py unloads once the App is built: its code is not needed again until the next boot.
+# Booting (config, secrets, reset cause, deploy hold, the watchdog) is picometer/start.py, and
+# building the App from the config picometer/build.py: both are unloaded once the App is built
+# (main.py, App.__init__), as their code is not needed again until the next boot.
 #
 # Demo mode (option "demo"): no Wi-Fi, NTP, upload or heartbeat (their modules are not even
 # imported), a clock of its own, each interval printed to the USB console, the outbox kept to
@@ -70,87 +71,16 @@ class Beats:
 
 
 class App:
+    """The main loop's state. Built once per boot by picometer/build.py (app()), which the
+    constructor unloads again: its code holds no heap while the loop runs. Attributes: wdt,
+    crash, fs, recorder, clock, wifi, client, link, heartbeat, outbox, led, display,
+    readings, guard, retry, ... (build.app says what each is)."""
+
     def __init__(self, wdt, cfg, tz, opts, creds, reset_cause, crash):
-        self.wdt = wdt
-        self.crash = crash
-        self.reset_cause = reset_cause
-        self._up_ms = 0
-        self._up_s = 0
-        self._last_ms = time.ticks_ms()
-        self._first = True
-        crash.uptime = self.uptime_s
-        self.feed()
-        self.demo = opts.get("demo", False)
-        self.display = None
-        self.readings = None
-        show = dev = None
-        if self.demo or opts.get("display", "none") != "none":
-            from picometer import show
+        from picometer import build
 
-            # The display's frame buffers first, then the model, while the heap is emptiest:
-            # they are the biggest parts by far.
-            dev = show.panel(opts.get("display", "none"), crash)
-        from picometer.flashfs import FlashFS
-        from picometer.recorder import Recorder
-
-        self.fs = FlashFS()
-        self.recorder = Recorder(cfg, tz, self.fs, ROOT, opts.get("max_intervals", 12),
-                                 False, self.feed)
-        self.feed()
-        self.serial = cfg["serial"]
-        self.demo_keep = opts.get("demo_keep", 7)
-        self.wifi = None
-        self.client = None
-        self.link = None  # the MQTT link, on an MQTT meter: kept alive from the loop
-        self.heartbeat = None
-        if self.demo:
-            self.clock = show.demo_clock(self.recorder, opts)
-        else:
-            from picometer import clock, http, wifi
-
-            self.clock = clock.Clock(opts.get("ntp_host", "pool.ntp.org"),
-                                     opts.get("ntp_timeout_s", 1), opts.get("ntp_resync_s", 21600))
-            ssid, password, key = creds
-            self.wifi = wifi.Wifi(ssid, password, opts.get("hostname"))
-            if opts.get("mqtt"):
-                # delivery.mode "mqtt": days and heartbeats go to the broker. Imported only
-                # here, so an HTTP meter holds no heap for the MQTT modules.
-                forget("picometer.http")
-                from picometer.mqttlink import MqttLink
-
-                self.client = self.link = MqttLink(self.serial, opts["mqtt"], self.fs.buf)
-            else:
-                http.split_url(opts["tempest_url"])  # a bad URL fails the start, not an upload
-                forget("picometer.http")
-                self.client = Link(opts["tempest_url"], key, opts.get("http_timeout_ms", 3000),
-                                   opts.get("http_deadline_ms", 5000), self.fs.buf)
-            self.heartbeat = Beats(self.serial, opts.get("version", ""), opts.get("config_hash"))
-        crash.clock = self.clock
-        from picometer.outbox import Outbox
-
-        self.outbox = Outbox(self.fs, ROOT, self.serial, self.client,
-                             opts.get("backoff_max_s", 3600), opts.get("sent_keep", 3))
-        self.hb_ms = opts.get("heartbeat_s", 60) * 1000
-        self.hb_next = time.ticks_ms()
-        self.hb_on = opts.get("heartbeat", True) and not self.demo
-        self.feed()
-        if show is not None:
-            show.attach(self, cfg, opts, dev)
-        self.led = None
-        if opts.get("led", True):
-            from picometer.led import Led
-
-            self.led = Led()
-        self.idle_ms = opts.get("idle_ms", 1000)
-        self.guard = crashlog.Guard(self.uptime_s)
-        self.retry = {}  # step -> (failures, ticks_ms when it may run again)
-        self.failing = False
-        self.last_tick = None
-        # Collect after every 16 KiB allocated rather than when the heap runs out: garbage is
-        # freed while it is still small, so long-lived objects are not scattered across a
-        # nearly full heap (fragmentation is what ends a MicroPython program that runs for
-        # weeks, not the live size).
-        gc.threshold(16 * 1024)
+        build.app(self, wdt, cfg, tz, opts, creds, reset_cause, crash)
+        forget("picometer.build")
         gc.collect()
 
     # -- time and the watchdog -------------------------------------------------------------
@@ -232,7 +162,7 @@ class App:
         try:
             return self.outbox.send_one(self.clock.iso())
         finally:
-            forget("picometer.http")
+            forget("picometer.http", "picometer.flashwrite")  # the latter for a reason file
 
     def beat(self):
         self.hb_next = time.ticks_add(time.ticks_ms(), self.hb_ms)
@@ -243,7 +173,7 @@ class App:
         except OSError as e:
             self.heartbeat.last_status = "no answer: %s" % (e,)
         finally:
-            forget("picometer.heartbeat", "picometer.http")
+            forget("picometer.heartbeat", "picometer.http", "picometer.flashwrite")
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -271,17 +201,6 @@ class App:
         gc.collect()  # the fixed point: the heap is at its emptiest here, every pass
         return busy and not self.failing
 
-    def pattern(self):
-        from picometer import led  # only called with the LED on
-
-        if self.failing:
-            return led.ERROR
-        if self.wifi is not None and not self.wifi.up:
-            return led.NO_WIFI
-        if not self.clock.valid():
-            return led.NO_TIME
-        return led.OK
-
     def idle(self):
         """Sleep until about the next interval end (at most idle_ms), feeding the watchdog."""
         wait = self.idle_ms
@@ -292,7 +211,7 @@ class App:
         led = self.led
         display = self.display
         step = _SLICE_MS if led is not None or display is not None else min(self.idle_ms, 4000)
-        pattern = self.pattern() if led is not None else 0
+        pattern = led.pattern(self) if led is not None else 0
         while wait > 0:
             s = min(step, wait)
             time.sleep_ms(s)

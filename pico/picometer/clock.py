@@ -14,8 +14,6 @@ import time
 from micropython import const
 
 MIN_VALID = const(1704067200)  # 2024-01-01T00:00:00Z
-_FIRST_RETRY_MS = const(2000)
-_MAX_RETRY_MS = const(300000)
 _EPOCH_2000 = const(946684800)
 
 
@@ -24,17 +22,11 @@ def epoch_offset():
 
 
 class Clock:
-    scale = 1  # simulated seconds per real second (demo mode's clock, in show.py, may run faster)
+    """The wall clock. Built by picometer/build.py (build.clock): host, timeout_s and
+    resync_ms (the NTP server, its timeout, how often to ask again), offset (epoch_offset()),
+    synced, failures, next_ms (when the next request is due), last_error."""
 
-    def __init__(self, host="pool.ntp.org", timeout_s=1, resync_s=21600):
-        self.host = host
-        self.timeout_s = timeout_s
-        self.resync_ms = resync_s * 1000
-        self.offset = epoch_offset()
-        self.synced = False
-        self.failures = 0
-        self.next_ms = time.ticks_ms()  # when the next request is due
-        self.last_error = None
+    scale = 1  # simulated seconds per real second (demo mode's clock, in show.py, may run faster)
 
     def unix(self):
         return time.time() + self.offset
@@ -46,29 +38,14 @@ class Clock:
         return time.ticks_diff(time.ticks_ms(), self.next_ms) >= 0
 
     def sync(self):
-        """One NTP request (blocks at most timeout_s, plus a DNS lookup unless ntp_host is an
-        address). True when the clock was set."""
-        import ntptime
+        """One NTP request: picometer/ntp.py, loaded for it (every few hours once the time is
+        set) and unloaded after it. True when the clock was set."""
+        from picometer import forget, ntp
 
-        ntptime.host = self.host
-        ntptime.timeout = self.timeout_s
         try:
-            ntptime.settime()
-            if self.unix() < MIN_VALID:
-                raise OSError("NTP gave an implausible time: %d" % self.unix())
-        except OSError as e:
-            self.failures += 1
-            self.last_error = "ntp: %s" % (e,)
-            wait = _FIRST_RETRY_MS << min(self.failures - 1, 8)
-            if self.synced:
-                wait = max(wait, 60000)  # the time we have is good; no hurry
-            self.next_ms = time.ticks_add(time.ticks_ms(), min(wait, _MAX_RETRY_MS))
-            return False
-        self.synced = True
-        self.failures = 0
-        self.last_error = None
-        self.next_ms = time.ticks_add(time.ticks_ms(), self.resync_ms)
-        return True
+            return ntp.sync(self)
+        finally:
+            forget("picometer.ntp")
 
     def minute(self):
         """The current UTC minute since 1970 (the Ticker's clock)."""

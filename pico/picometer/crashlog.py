@@ -22,22 +22,6 @@ HANG_NOTE = "/hang.note"
 _REPEAT_MS = const(600000)  # the same error again within 10 minutes is counted, not logged
 HANG_MS = const(6000)  # a step still running after 6 s will starve the 8 s watchdog soon
 
-def take_note(path):
-    """The text of a note file, which is removed (None if there is none)."""
-    import os
-
-    try:
-        with open(path) as f:
-            text = f.read().strip()
-    except OSError:
-        return None
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-    return text
-
-
 def write_note(path, text):
     try:
         with open(path, "w") as f:
@@ -75,17 +59,15 @@ class CrashLog:
         self._last_text = text
         self._last_ms = now
         repeats, self._repeats = self._repeats, 0
-        self._write("record", exc, text, repeats)
+        self.write("record", exc, text, repeats)
         return text
-
-    def note_boot(self, text):
-        self._write("append", "--- boot after a watchdog reset\n" + text + "\n")
 
     def note(self, text):
         """A line in the crash log for something that is not an exception (e.g. a recovery)."""
-        self._write("note", text)
+        self.write("note", text)
 
-    def _write(self, what, *args):
+    def write(self, what, *args):
+        """crashfile.<what>(self, *args): record, note, or append (a line as it is)."""
         from picometer import forget
 
         try:
@@ -105,16 +87,10 @@ class Guard:
     while a socket call blocks on the Pico W) writes hang.note. The step may still finish;
     the note is removed when it does. If it never does, the watchdog resets the board and the
     next boot reports the step by name.
+
+    Built by picometer/build.py (build.guard): uptime_s (the App's), timer (a one-shot
+    machine.Timer), mode, step (the one running), late.
     """
-
-    def __init__(self, uptime_s):
-        import machine
-
-        self.uptime_s = uptime_s
-        self.timer = machine.Timer()
-        self.mode = machine.Timer.ONE_SHOT
-        self.step = None
-        self.late = False
 
     def enter(self, step):
         self.step = step
@@ -124,7 +100,12 @@ class Guard:
         self.timer.deinit()
         if self.late:
             self.late = False
-            take_note(HANG_NOTE)
+            import os
+
+            try:
+                os.remove(HANG_NOTE)  # the step finished after all
+            except OSError:
+                pass
 
     def _late(self, _t):
         self.late = True

@@ -11,45 +11,15 @@
 #
 # One write buffer is allocated once and reused: the day file writer emits many tiny strings,
 # and on the unix port each file write is a system call.
+#
+# Writing whole files (write_atomic, truncate, makedirs) is picometer/flashwrite.py, loaded
+# only for it: a tick only appends to its journal.
 
 import os
 
 from micropython import const
 
 _BUF = const(512)
-ENOSPC = const(28)
-
-
-class _Writer:
-    # Collects small writes into the shared buffer and writes them out in blocks.
-
-    def __init__(self, f, buf):
-        self.f = f
-        self.buf = buf
-        self.n = 0
-
-    def write(self, s):
-        b = s.encode() if isinstance(s, str) else s
-        n = len(b)
-        if self.n + n > _BUF:
-            self.flush()
-            if n > _BUF:
-                self.f.write(b)
-                return
-        self.buf[self.n:self.n + n] = b
-        self.n += n
-
-    def flush(self):
-        if self.n:
-            self.f.write(memoryview(self.buf)[:self.n])
-            self.n = 0
-
-
-def _split(p):
-    i = p.rfind("/")
-    if i < 0:
-        return "", p
-    return p[:i], p[i + 1:]
 
 
 def _to(p):
@@ -57,11 +27,6 @@ def _to(p):
     # the NEW path is absolute (ENOENT); relative to the working folder it works there and on
     # LittleFS alike. The program keeps the working folder at "/" (app.py).
     return p[1:] if p.startswith("/") else p
-
-
-def _tmp(p):
-    d, name = _split(p)
-    return (d + "/." if d else ".") + name + ".tmp"
 
 
 class FlashFS:
@@ -115,45 +80,22 @@ class FlashFS:
             self.tap(p, text)
 
     def truncate(self, p, size):
-        if self.size(p) == size:
-            return
-        tmp = _tmp(p)
-        buf = self.buf
-        try:
-            with open(p, "rb") as src, open(tmp, "wb") as dst:
-                left = size
-                while left > 0:
-                    n = src.readinto(buf)
-                    if not n:
-                        break
-                    if n > left:
-                        n = left
-                    dst.write(memoryview(buf)[:n])
-                    left -= n
-            os.rename(tmp, _to(p))
-        except Exception:  # noqa: BLE001 - OSError (a full flash) or MemoryError: no leftovers
-            self._discard(tmp)
-            raise
+        if self.size(p) != size:
+            from picometer import flashwrite
+
+            flashwrite.truncate(self.buf, p, size)
 
     def write_atomic(self, p, writer, durable=True):
         # `durable` is the Ticker's hint that a file can be rebuilt; LittleFS commits on
         # close either way, so there is no cheaper non-durable write to choose here.
-        tmp = _tmp(p)
-        try:
-            with open(tmp, "wb") as f:
-                w = _Writer(f, self.buf)
-                writer(w)
-                w.flush()
-            os.rename(tmp, _to(p))
-        except Exception:  # noqa: BLE001 - OSError (a full flash) or MemoryError: no leftovers
-            self._discard(tmp)
-            raise
+        from picometer import flashwrite
 
-    def _discard(self, p):
-        try:
-            os.remove(p)
-        except OSError:
-            pass
+        flashwrite.write_atomic(self.buf, p, writer)
+
+    def makedirs(self, d):
+        from picometer import flashwrite
+
+        flashwrite.makedirs(d)
 
     def remove(self, p):
         os.remove(p)
@@ -165,31 +107,3 @@ class FlashFS:
         # Hidden names are temporary files of a write in progress (or left by a reset).
         return [n for n in os.listdir(d) if not n.startswith(".")]
 
-    def makedirs(self, d):
-        path = "/" if d.startswith("/") else ""
-        for part in d.split("/"):
-            if not part:
-                continue
-            path = path + part if path in ("", "/") else path + "/" + part
-            try:
-                os.mkdir(path)
-            except OSError as e:
-                if e.args[0] != 17:  # EEXIST: already there
-                    raise
-
-    def clean_tmp(self, d):
-        # Temporary files a reset left behind in folder d.
-        try:
-            names = os.listdir(d)
-        except OSError:
-            return
-        for n in names:
-            if n.startswith(".") and n.endswith(".tmp"):
-                self._discard(d + "/" + n)
-
-    def free_bytes(self, d="/"):
-        try:
-            st = os.statvfs(d)
-        except (OSError, AttributeError):
-            return None
-        return st[0] * st[3]

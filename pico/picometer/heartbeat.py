@@ -27,7 +27,9 @@ def payload(app):
     addr = app.wifi.address()
     if addr:
         doc["address"] = addr
-    free = app.fs.free_bytes("/")
+    from picometer import flashwrite  # unloaded with this module (App.beat)
+
+    free = flashwrite.free_bytes("/")
     if free is not None:
         doc["free_disk_bytes"] = free
     err = app.last_error()

@@ -25,6 +25,17 @@ class Led:
         except (ImportError, ValueError, TypeError):
             self.pin = None  # a board without the named LED: patterns are optional
 
+    def pattern(self, app):
+        """The pattern for the App's state (here, not in the App: a meter without the LED
+        holds no heap for it)."""
+        if app.failing:
+            return ERROR
+        if app.wifi is not None and not app.wifi.up:
+            return NO_WIFI
+        if not app.clock.valid():
+            return NO_TIME
+        return OK
+
     def show(self, pattern):
         """Advance one 250 ms slice of the cycle."""
         if self.pin is None:

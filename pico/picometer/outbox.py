@@ -19,24 +19,12 @@ _REASON = ".reason.json"
 
 
 class Outbox:
-    def __init__(self, fs, root, serial, client, backoff_max_s=3600, sent_keep=3,
-                 rejected_keep=10):
-        self.fs = fs
-        self.root = root
-        self.serial = serial
-        self.client = client
-        self.backoff_max_ms = backoff_max_s * 1000
-        self.sent_keep = sent_keep
-        self.rejected_keep = rejected_keep
-        self.failures = 0
-        self.next_ms = time.ticks_ms()
-        self.last_error = None
-        self.seed_route = False  # this Tempest has no /api/v1/days: use the seed's /update
-        self.sent = 0
-        self.rejected = 0
-        # Files waiting, as last counted (None: count again). Kept so that an empty outbox
-        # costs no directory listing per main-loop pass; the tick says when it adds files.
-        self.count = None
+    """The outbox's state. Built by picometer/build.py (build.outbox): fs, root, serial,
+    client (the way to Tempest), backoff_max_ms, sent_keep, rejected_keep, failures, next_ms,
+    last_error, seed_route (this Tempest has no /api/v1/days: the seed's /update), sent,
+    rejected, and count: the files waiting, as last counted (None: count again), so that an
+    empty outbox costs no directory listing per main-loop pass (the tick says when it adds
+    files)."""
 
     def folder(self, name):
         return self.root + "/" + name
@@ -70,11 +58,6 @@ class Outbox:
             return upload.send_one(self, stamp)
         finally:
             forget("picometer.upload")
-
-    def succeeded(self):
-        self.failures = 0
-        self.last_error = None
-        self.next_ms = time.ticks_ms()
 
     def prune(self, which, keep):
         """Keep the `keep` newest day files (by name, i.e. by day) of sent/ or rejected/."""

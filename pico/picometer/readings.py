@@ -10,7 +10,6 @@
 from micropython import const
 
 from core import civil, tz
-from loadmodel import journal
 
 _SHOWN_PER_TICK = const(12)
 
@@ -36,7 +35,10 @@ class Readings:
             name = path[path.rfind("/") + 1:]
             self._day_start = self.zone.day_start(civil.parse_day(name[:10]))
             self._path = path
-        got = journal.parse_line(text, len(self.names))
+        # Imported here: the recorder unloads the journal's reader after every tick.
+        from loadmodel import journal_reader
+
+        got = journal_reader.parse_line(text, len(self.names))
         if got is not None:
             self.rows.append((self._day_start + (got[0] + 1) * self.n, got[2]))
 

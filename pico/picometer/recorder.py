@@ -10,90 +10,24 @@
 # Time: tick(minute) records at most `max_intervals` intervals per call, so a catch-up after
 # hours or days without power proceeds a slice per main-loop pass, between watchdog feeds.
 
-import gc
-
-from micropython import const
 
 from picometer import forget
-
-REGISTERS = "/registers.txt"
-_TICKER_KEYS = ("serial", "interval", "channels", "timezone", "generator_json", "metadata_json")
-_ENOSPC = const(28)
 
 
 class Recorder:
     def __init__(self, cfg, tz_columns, fs, root="", max_intervals=12, write_open=False,
                  feed=None):
-        from core.tz import Zone
+        # Once per boot: picometer/build.py, which the App unloads once it is built.
+        from picometer import build
 
-        zone = Zone.from_columns(cfg["timezone"], tz_columns[0], tz_columns[1])
-        from loadmodel.engine import MeterModel
-
-        self.model = MeterModel(cfg, zone)
-        gc.collect()
-        if feed:
-            feed()
-        from loadmodel.ticker import Ticker
-
-        self.cfg = cfg
-        self.fs = fs
-        self.root = root
-        self.n = cfg["interval"]
-        self.fallback = cfg["initial_registers_wh"]
-        # buffer_rows=False: each day file streams from the journal on flash, once per channel
-        # (with tz.labeller that is as fast as buffering, and holds no day in memory).
-        sensors = None
-        if cfg.get("sensors"):
-            from picometer.sensors import Sensors  # only a sensor meter holds it in its heap
-
-            sensors = Sensors(cfg)
-        self.ticker = Ticker(self.model, cfg, fs, root, self.opening, buffer_rows=False,
-                             sensors=sensors)
-        # Not on a sensor meter: its sensors (loadmodel/sensors.py) hold the weather's and the
-        # fixed-point code for good, and an unloaded module would be loaded twice.
-        # The sealer and the day-file writer are needed only to seal a day (the Ticker
-        # imports them there), the household's setup only to build it.
-        names = ["loadmodel.sealer", "core.dayfile_writer", "loadmodel.household_setup"]
-        plan_only = getattr(self.model.load, "plan_only_modules", None)
-        if plan_only is not None and sensors is None:
-            names.extend(plan_only())
-            if "loadmodel.sun" in names and "loadmodel.climate" in names:
-                names.append("loadmodel.fixed")  # only they import it
-        self.unload = tuple(names)
-        forget(*self.unload)
-        # The model has read what it needs; the Ticker keeps reading only these few keys.
-        for key in list(cfg):
-            if key not in _TICKER_KEYS:
-                del cfg[key]
-        self.max_intervals = max_intervals
-        self.write_open = write_open
-        self.pending = True  # work may be left from before the reset: tick at once
-        self.done = None  # the UTC minute up to which every interval is accounted for
-        self.fails = 0
-        for folder in ("", "/data", "/outbox", "/held", "/sent", "/rejected"):
-            fs.clean_tmp(root + folder if root + folder else "/")
+        build.recorder(self, cfg, tz_columns, fs, root, max_intervals, write_open, feed)
 
     def opening(self, day):
-        """Opening registers (Wh) of `day` for a meter with no state yet: from the table the
-        deploy rendered with the vectorised engine (meter/pico_config.py), so they are the
-        registers the Pi meter would have; past its end, its last row."""
-        best = None
-        try:
-            for line in self.fs.read_lines(REGISTERS):
-                parts = line.split()
-                if not parts or parts[0].startswith("#"):
-                    continue
-                d = int(parts[0])
-                if d > day and best is not None:
-                    break
-                best = [int(v) for v in parts[1:]]
-                if d >= day:
-                    break
-        except (OSError, ValueError):
-            best = None
-        if best is None or len(best) != len(self.fallback):
-            return list(self.fallback)
-        return best
+        """Opening registers (Wh) of `day` for a meter with no state yet (build.opening: once
+        in a meter's life, so loaded for it and unloaded after the tick)."""
+        from picometer import build
+
+        return build.opening(self, day)
 
     def due(self, minute):
         if self.pending:
@@ -125,17 +59,14 @@ class Recorder:
 
     def failed(self, exc, outbox, log):
         """After a failed tick: make room on a full flash; set aside files that fail the same
-        way twice in a row (a corrupt journal or release note). Nothing sealed is deleted: a
-        journal is rebuilt from state.json by the model (a pure function of time), and a held
-        day goes to the outbox at once."""
+        way twice in a row (a corrupt journal or release note): picometer/recover.py, loaded
+        for it. Nothing sealed is deleted."""
         self.pending = True
         self.fails += 1
-        if isinstance(exc, OSError) and exc.args and exc.args[0] == _ENOSPC:
-            freed = outbox.prune("sent", 0) + outbox.prune("rejected", 1)
-            log.note("flash full: removed %d delivered or rejected day files" % freed)
-            return
-        if isinstance(exc, ValueError) and self.fails >= 2:
+        if isinstance(exc, (OSError, ValueError)):
             from picometer import recover  # rarely needed: not kept in the heap
 
-            recover.set_aside(self.fs, self.root, log)
-            self.fails = 0
+            try:
+                recover.after_failed_tick(self, exc, outbox, log)
+            finally:
+                forget("picometer.recover")

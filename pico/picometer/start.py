@@ -46,13 +46,29 @@ def load_secrets():
     return out
 
 
+def _take_note(path):
+    """The text of a note file, which is removed (None if there is none)."""
+    import os
+
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    return text
+
+
 def reset_cause(crash, cause):
     """The reset cause as heartbeats report it. A watchdog reset that the program did not ask
     for is logged with the step that hung, if a step was seen running late (crashlog.Guard)."""
     from picometer import crashlog
 
-    note = crashlog.take_note(crashlog.RESET_NOTE)
-    hang = crashlog.take_note(crashlog.HANG_NOTE)
+    note = _take_note(crashlog.RESET_NOTE)
+    hang = _take_note(crashlog.HANG_NOTE)
     if cause == 1:  # PWRON_RESET
         return "power-on"
     if cause != 3:  # WDT_RESET: the RP2040's machine.reset() also reboots through it
@@ -66,7 +82,7 @@ def reset_cause(crash, cause):
     else:
         text = "watchdog reset: no step was seen running late (a hang in the main loop?)"
     crash.last_error = text
-    crash.note_boot(text)
+    crash.write("append", "--- boot after a watchdog reset\n" + text + "\n")
     return "watchdog"
 
 

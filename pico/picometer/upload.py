@@ -22,6 +22,12 @@ def _valid_name(name, serial):
         day[:4] + day[5:7] + day[8:]).isdigit()
 
 
+def _succeeded(box):
+    box.failures = 0
+    box.last_error = None
+    box.next_ms = time.ticks_ms()
+
+
 def send_one(box, stamp):
     """Deliver the oldest outbox file. Returns "sent", "rejected", "retry" or None (empty).
     `stamp` is the time as ISO text for reason files."""
@@ -46,7 +52,7 @@ def send_one(box, stamp):
         box.fs.rename(src, box.folder("sent") + "/" + name)
         box.count -= 1
         box.sent += 1
-        box.succeeded()
+        _succeeded(box)
         box.prune("sent", box.sent_keep)
         return "sent"
     body = answer.json()
@@ -54,7 +60,7 @@ def send_one(box, stamp):
     if status in PERMANENT:
         _reject(box, name, {"status": status, "reason": reason,
                             "body": body if body is not None else answer.body[:300]}, stamp)
-        box.succeeded()  # Tempest answered: no backoff for the next file
+        _succeeded(box)  # Tempest answered: no backoff for the next file
         return "rejected"
     return _failed(box, reason)
 

@@ -15,25 +15,9 @@ _MAX_RETRY_MS = const(300000)
 
 
 class Wifi:
-    def __init__(self, ssid, password, hostname=None):
-        import network
-
-        self.network = network
-        self.ssid = ssid
-        self.password = password
-        if hostname:
-            try:
-                network.hostname(hostname)
-            except (AttributeError, ValueError, OSError):
-                pass
-        self.wlan = network.WLAN(network.STA_IF)
-        self.up = False
-        self.connecting = False
-        self.since = 0
-        self.failures = 0
-        self.next_ms = time.ticks_ms()
-        self.last_error = None
-        self.drops = 0
+    """The Wi-Fi link. Built by picometer/build.py (build.wifi): network (the module),
+    ssid, password, wlan (the STA interface), up, connecting, since, failures, next_ms,
+    last_error, drops."""
 
     def poll(self):
         """Advance the state machine; returns True while the link is up."""

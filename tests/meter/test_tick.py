@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from core import civil, dayfile_reader
+from loadmodel import sealer
 from meter import openday, operations, registers
 from meter.daybuild import build_days
 from tests.meter.configs import cfg_of, family
@@ -141,7 +142,7 @@ def test_the_open_day_is_built_from_its_journal_as_the_tick_wrote_it(tmp_path):
     assert got is not None and got[0] == day
     t = operations.ticker(cfg, tmp_path)
     od = t.open_journal()
-    t.write_open(od)  # the eager rebuild, as every tick did before
+    sealer.write_open(t, od)  # the eager rebuild, as every tick did before
     assert got[1] == (tmp_path / "data" / "2024-06-03.json").read_bytes()
     (tmp_path / "data" / "2024-06-03.json").unlink()
 

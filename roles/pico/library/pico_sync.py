@@ -45,9 +45,11 @@ MARK = "PICO_SYNC "
 # The hold (first %s) is set before any hashing: the program's watchdog, unfed since the
 # Ctrl-C, may reset the board within seconds, and hashing a whole flash on a busy board can
 # take longer; a reset after the hold comes up in hold, one before it restarts the program.
+# The answer is streamed (json.dump to stdout), never built as one string: hashing leaves the
+# heap fragmented, and a 5 KiB string found no room in a 192 KiB heap with 150 KiB free.
 MANIFEST = """
 %s
-import os,hashlib,binascii,json
+import os,sys,hashlib,binascii,json
 def h(p):
  try:f=open(p,'rb')
  except OSError:return None
@@ -69,7 +71,9 @@ r={}
 for p in P:r[p]=h('/'+p)
 x=[]
 for d in %s:w('/'+d,x)
-print('%s'+json.dumps({'files':r,'extra':[p for p in x if p not in r]}))
+print('%s',end='')
+json.dump({'files':r,'extra':[p for p in x if p not in r]},sys.stdout)
+print()
 """
 SET_HOLD = "open('%s','w').close()"
 # Lift the hold; the note tells the next boot that this reset was the deploy's, not a hang.
