@@ -45,16 +45,15 @@ JUST_STORED_S = 30.0
 WAIT_FOR_COPY_S = 2.0
 
 
-def stored_file(conn: sqlite3.Connection, data_dir: Path, day_row, *,
-                now: float | None = None) -> bytes:
+def stored_file(conn: sqlite3.Connection, data_dir: Path, day_row) -> bytes:
     """The bytes of the file a `days` row's stored version came from."""
     found = conn.execute("SELECT path, ingested_at FROM files WHERE id = ?",
                         (day_row["file_id"],)).fetchone()
     if found is None or not found["path"]:
         raise NotArchived("the stored file is not archived yet")
     path = data_dir / found["path"]
-    now = time.time() if now is None else now
-    just_stored = now - float(found["ingested_at"]) < JUST_STORED_S
+    # Wall-clock time, as ingest records ingested_at (never an injected clock).
+    just_stored = time.time() - float(found["ingested_at"]) < JUST_STORED_S
     deadline = time.monotonic() + (WAIT_FOR_COPY_S if just_stored else 0.0)
     while True:
         try:

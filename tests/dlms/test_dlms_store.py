@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from tempest import db, keys
+from tempest import keys
 from tempest.dlms import endpoints, schedule
 from tempest.read import events as read_events
 from tempest.read import meters as read_meters
@@ -17,16 +17,9 @@ DOWN = datetime(2024, 6, 13, tzinfo=BERLIN).timestamp()  # an outage on 06-13, m
 UP = datetime(2024, 6, 14, tzinfo=BERLIN).timestamp()    # midnight
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        target = tmp_path / "t.sqlite3"
-    else:
-        target = request.getfixturevalue("postgres_server").fresh_database()
-    db.init_db(target)
-    conn = db.connect(target)
-    yield conn
-    conn.close()
+@pytest.fixture
+def store(store_on_both):
+    return store_on_both
 
 
 def test_endpoints_skew_and_events_on_both_stores(store, tmp_path):

@@ -85,6 +85,22 @@ def postgres_server():
         server.stop()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_on_both(request, tmp_path):
+    """A connection to a fresh Tempest store, once on SQLite and once on PostgreSQL (the
+    session's `postgres_server`): for tests of the store layer itself."""
+    from tempest import db
+
+    if request.param == "sqlite":
+        target = tmp_path / "t.sqlite3"
+    else:
+        target = request.getfixturevalue("postgres_server").fresh_database()
+    db.init_db(target)
+    conn = db.connect(target)
+    yield conn
+    conn.close()
+
+
 @pytest.fixture
 def sink_servers(tmp_path):
     """sink_servers.vm() and sink_servers.mdms(**options): VictoriaMetrics and reference MDMS

@@ -19,16 +19,9 @@ FILES_ROW = ("INSERT INTO files (id, hash, source, name, size, delivered_at, ing
              "outcome) VALUES (?, ?, 'drop', 'x.json', 1, 0, 0, 'stored')")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def conn(request, tmp_path):
-    if request.param == "sqlite":
-        target = tmp_path / "t.sqlite3"
-    else:
-        target = request.getfixturevalue("postgres_server").fresh_database()
-    db.init_db(target)
-    conn = db.connect(target)
-    yield conn
-    conn.close()
+@pytest.fixture
+def conn(store_on_both):
+    return store_on_both
 
 
 def files(conn) -> list[str]:
