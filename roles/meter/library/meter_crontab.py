@@ -1,5 +1,9 @@
 #!/usr/bin/python
-"""Ansible module: several entries of the login user's crontab in one call (roles/meter)."""
+"""Ansible module: several entries of the login user's crontab in one call (roles/meter).
+
+Its action plugin (action_plugins/meter_crontab.py) runs it without a module run on the host:
+`crontab -l` and `crontab -` over the SSH session, merged on the controller with job_line,
+apply and HEADER from here. This file keeps the options' documentation and the merge."""
 
 from __future__ import annotations
 
