@@ -46,7 +46,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_tempest_common import OUT, PRODUCTION_PACE, REPO, percentile
+from bench_tempest_common import OUT, PRODUCTION_PACE, REPO, WORKER_CLASSES, percentile
 from load_client import Job, cpu_of, cpu_seconds, event_loop_name, request_bytes, run_jobs
 
 from core import civil
@@ -182,7 +182,9 @@ def settings_of(args) -> dict:
 def meter_route(args, data: Path) -> list[dict]:
     rnd = random.Random(args.seed)
     tempest = Tempest(data, OUT / "load" / "tempest.log", gunicorn_workers=args.workers,
-                      **PRODUCTION_PACE, **settings_of(args)).start(timeout=60)
+                      worker_class=WORKER_CLASSES[args.worker_class],
+                      ingest_nice=args.ingest_nice, **PRODUCTION_PACE,
+                      **settings_of(args)).start(timeout=60)
     curve, keys = [], {}
     try:
         for step, n in enumerate(args.steps):
@@ -195,12 +197,14 @@ def meter_route(args, data: Path) -> list[dict]:
             jobs = meter_jobs(tempest, keys, n, step, args, rnd)
             before = stored_days(data)
             cpu0, server0 = cpu_seconds(), cpu_of(tempest.pids())
+            ingest0 = cpu_of([tempest.ingest_proc.pid])
             run = run_jobs(tempest.host, tempest.port, jobs, args.connections)
             gen_cpu = cpu_seconds() - cpu0
             ended = time.monotonic()
             accepted = sum(1 for r in run.results if r.kind == "upload" and r.status == 202)
             stored, at = wait_stored(data, before + accepted, args.drain_timeout)
             server_cpu = cpu_of(tempest.pids()) - server0  # web workers and ingest
+            ingest_cpu = cpu_of([tempest.ingest_proc.pid]) - ingest0
             errors = sum(1 for r in run.results if not 200 <= r.status < 300)
             row = {"fleet": n, "requests": len(run.results),
                    "requests_per_s": round(len(run.results) / args.window, 1),
@@ -212,6 +216,7 @@ def meter_route(args, data: Path) -> list[dict]:
                    "generator_cpu_s": round(gen_cpu, 1),
                    "generator_late_s": round(run.late_start, 3),
                    "tempest_cpu_s": round(server_cpu, 1),
+                   "ingest_cpu_s": round(ingest_cpu, 1),
                    "tempest_cpu_ms_per_request": round(
                        server_cpu * 1000 / max(len(run.results), 1), 2),
                    "load_average": round(os.getloadavg()[0], 2)}
@@ -222,7 +227,8 @@ def meter_route(args, data: Path) -> list[dict]:
                   f"{row['all']['p95_ms']:>8,.1f} ms (heartbeats {row['heartbeat']['p95_ms']:,.1f},"
                   f" uploads {row['upload']['p95_ms']:,.1f}), errors {errors}, store lag "
                   f"{row['store_lag_s']} s, generator CPU {gen_cpu:.0f} s of {args.window:.0f}, "
-                  f"Tempest CPU {row['tempest_cpu_ms_per_request']:.2f} ms a request, load "
+                  f"Tempest CPU {row['tempest_cpu_ms_per_request']:.2f} ms a request ("
+                  f"ingest {ingest_cpu:.0f} s of {server_cpu:.0f}), load "
                   f"average {row['load_average']:.1f}"
                   f" -> {'ok' if row['ok'] else 'FAILED'}", flush=True)
             if not row["ok"] and not args.keep_going:
@@ -321,7 +327,9 @@ def concentrator_route(args, data: Path) -> list[dict]:
     rnd = random.Random(args.seed)
     curve, keys = [], {}
     tempest = Tempest(data, OUT / "load" / "tempest.log", gunicorn_workers=args.workers,
-                      **PRODUCTION_PACE, **settings_of(args))
+                      worker_class=WORKER_CLASSES[args.worker_class],
+                      ingest_nice=args.ingest_nice, **PRODUCTION_PACE,
+                      **settings_of(args))
     for step, n in enumerate(args.steps):
         count = -(-n // args.per_dcu)
         t0 = time.monotonic()
@@ -385,6 +393,12 @@ def main() -> None:
     ap.add_argument("--window", type=float, default=None,
                     help="seconds of load per step (default 60 meter, 120 concentrator)")
     ap.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    ap.add_argument("--worker-class", choices=list(WORKER_CLASSES), default="sync",
+                    help="gunicorn's worker: its sync one, or Tempest's event-loop worker "
+                    "(tempest/web/loopworker.py)")
+    ap.add_argument("--ingest-nice", type=int, default=0,
+                    help="niceness of the ingest worker (docs/operations.md: the web workers "
+                    "first, as meters wait on them and a stored day can wait seconds)")
     ap.add_argument("--connections", type=int, default=64, help="client sockets")
     ap.add_argument("--interval", type=int, default=5, help="minutes per interval in day files")
     ap.add_argument("--per-dcu", type=int, default=2000, help="meters behind a concentrator")
@@ -408,7 +422,9 @@ def main() -> None:
                       if args.route == "meter" else [100_000, 250_000, 500_000, 1_000_000])
     if args.window is None:
         args.window = 60.0 if args.route == "meter" else 120.0
-    print(f"{SHARED}; the generator's event loop: {event_loop_name()}", flush=True)
+    print(f"{SHARED}; the generator's event loop: {event_loop_name()}; Tempest: "
+          f"{args.workers} gunicorn workers, {args.worker_class}; ingest worker niceness "
+          f"{args.ingest_nice}", flush=True)
     data = args.data_root / f"bench-load-{args.route}"
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)

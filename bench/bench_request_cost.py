@@ -37,7 +37,7 @@ from bench_load import (
     stored_days,
     wait_stored,
 )
-from bench_tempest_common import OUT, PRODUCTION_PACE, REPO
+from bench_tempest_common import OUT, PRODUCTION_PACE, REPO, WORKER_CLASSES
 from load_client import Job, cpu_of, request_bytes, run_jobs
 
 from tests.support.addresses import free_address
@@ -80,9 +80,11 @@ def answers(host: str, port: int) -> bool:
 
 def floor_cost(args) -> dict:
     host, port = free_address()
+    klass = WORKER_CLASSES[args.worker_class]
     proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers",
                              str(args.workers), "--bind", f"{host}:{port}", "--log-level",
-                             "warning", "bench.floor_wsgi:app"], cwd=REPO)
+                             "warning", *(["--worker-class", klass] if klass else []),
+                             "bench.floor_wsgi:app"], cwd=REPO)
     try:
         wait_for(lambda: answers(host, port), 60, what="gunicorn serving the floor app")
         body = heartbeat_template()
@@ -96,6 +98,7 @@ def tempest_cost(args, data: Path, meters: int) -> dict:
     flush = {"TEMPEST_HEARTBEAT_FLUSH_SECONDS": args.heartbeat_flush} \
         if args.heartbeat_flush is not None else {}
     tempest = Tempest(data, OUT / "cost" / "tempest.log", gunicorn_workers=args.workers,
+                      worker_class=WORKER_CLASSES[args.worker_class],
                       **PRODUCTION_PACE, **flush)
     keys = issue_keys(data, [serial("load", i) for i in range(1, meters + 1)])
     tempest.start(timeout=60)
@@ -150,6 +153,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="runs; the median is reported")
     ap.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     ap.add_argument("--meters", type=int, default=2000, help="registered meters")
+    ap.add_argument("--worker-class", choices=list(WORKER_CLASSES), default="sync",
+                    help="gunicorn's worker for Tempest and the floor app: its sync one, or "
+                    "Tempest's event-loop worker (tempest/web/loopworker.py)")
     ap.add_argument("--heartbeat-flush", type=float, default=None,
                     help="TEMPEST_HEARTBEAT_FLUSH_SECONDS (default: Tempest's, 0: each "
                     "heartbeat written in its request)")

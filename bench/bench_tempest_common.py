@@ -18,6 +18,9 @@ OUT = REPO / "bench" / "out"
 # Tempest at its production pace: the drop folder rescanned as often as by default, not every
 # second as the tests have it (tests/support/tempest.py); files are still taken at once.
 PRODUCTION_PACE = {"TEMPEST_RESCAN_SECONDS": settings.DEFAULTS["RESCAN_SECONDS"]}
+# gunicorn's worker classes the benchmarks compare (--worker-class): its own sync worker, and
+# Tempest's event-loop worker for large per-meter fleets (tempest/web/loopworker.py).
+WORKER_CLASSES = {"sync": "", "loop": "tempest.web.loopworker.LoopWorker"}
 
 
 def day_names(count: int, meters: int) -> list[tuple[str, str]]:

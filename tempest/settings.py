@@ -40,6 +40,9 @@ DEFAULTS: dict[str, object] = {
     "RESCAN_SECONDS": 30.0,  # periodic drop-folder scan (watchdog events can be lost)
     "SETTLE_SECONDS": 2.0,  # a scan only takes files this long unchanged (non-atomic writers)
     "INGEST_BATCH": 64,  # files per store transaction
+    # While files stream in (over 40 a second), wait this long for a batch to fill
+    # (tempest/ingest/pace.py); 0: store whatever is queued at once.
+    "INGEST_GATHER_SECONDS": 0.05,
     "INGEST_PROCESSES": 1,  # >1: parse a batch in that many processes (CPU-bound backlogs)
     "HEARTBEAT_RETENTION_DAYS": 7,
     # >0: a web process writes the heartbeats it answered in one transaction this often
@@ -70,6 +73,7 @@ NUMBERS = {
     "SETTLE_SECONDS": (float, 0, 3600),
     "INGEST_BATCH": (int, 1, 10_000),
     "INGEST_PROCESSES": (int, 1, 256),
+    "INGEST_GATHER_SECONDS": (float, 0, 5),
     "HEARTBEAT_RETENTION_DAYS": (float, 0.01, 36500),
     "HEARTBEAT_FLUSH_SECONDS": (float, 0, 10),
     "PAGE_SIZE": (int, 1, 100_000),

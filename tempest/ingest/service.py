@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tempest import db
 from tempest.ingest import dropbox, scope, verdict
+from tempest.ingest.pace import Pace
 from tempest.ingest.process import Item, Processor
 from tempest.ingest.watcher import Watch
 from tempest.settings import layout as layout_of
@@ -54,6 +55,7 @@ class IngestService:
         self._pending: set[Path] = set()
         self.watch = Watch(self.layout.drop, self._offer)
         self.batch = max(1, int(config["INGEST_BATCH"]))
+        self.pace = Pace(float(config["INGEST_GATHER_SECONDS"]))
         self.rescan_seconds = float(config["RESCAN_SECONDS"])
         self.settle_seconds = float(config["SETTLE_SECONDS"])
         self._stop = threading.Event()
@@ -92,11 +94,16 @@ class IngestService:
         except queue.Empty:
             return []
         items = [first]
-        while len(items) < self.batch:
+        # While files stream in, wait a moment for more: a batch costs its fsyncs whatever
+        # its size (tempest/ingest/pace.py). A file that comes alone is taken at once.
+        until = time.monotonic() + self.pace.gather(time.monotonic())
+        while len(items) < self.batch and items[-1][0] is not None:
             try:
-                items.append(self.queue.get_nowait())
+                items.append(self.queue.get(timeout=max(0.0, until - time.monotonic()))
+                             if until > time.monotonic() else self.queue.get_nowait())
             except queue.Empty:
                 break
+        self.pace.taken(time.monotonic(), len(items))
         for path, _ in items:
             self._pending.discard(path)
         return [item for item in items if item[0] is not None]

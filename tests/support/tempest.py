@@ -50,7 +50,9 @@ class Tempest(TempestClient):
     data_dir: its data folder. log_path: where both processes write (default: beside
     data_dir, `<name>.log`). address: (host, port) to serve on (default: a free one, kept
     across restarts so meters configured for it find it again). gunicorn_workers: 0 for
-    `tempest serve`, N for gunicorn with N workers. ingest: run the ingest worker (inside
+    `tempest serve`, N for gunicorn with N workers, of `worker_class` (gunicorn's -k; "" for its
+    sync worker, or "tempest.web.loopworker.LoopWorker"); ingest_nice: the niceness of the
+    ingest worker beside it (docs/operations.md). ingest: run the ingest worker (inside
     `tempest serve`, or beside gunicorn as `tempest ingest --watch`). access_log: log every
     request. admin_token: TEMPEST_ADMIN_TOKEN (None: none set). **env: settings, e.g.
     TEMPEST_INGEST_BATCH=8 (values are turned into strings).
@@ -59,12 +61,15 @@ class Tempest(TempestClient):
     def __init__(self, data_dir: Path, log_path: Path | None = None, *,
                  address: tuple[str, int] | None = None, gunicorn_workers: int = 0,
                  ingest: bool = True, access_log: bool = False,
-                 admin_token: str | None = ADMIN_TOKEN, **env):
+                 admin_token: str | None = ADMIN_TOKEN, worker_class: str = "",
+                 ingest_nice: int = 0, **env):
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path or self.data_dir.with_name(self.data_dir.name + ".log"))
         self.host, self.port = address or free_address()
         super().__init__(f"http://{self.host}:{self.port}", admin_token)
         self.gunicorn_workers = gunicorn_workers
+        self.worker_class = worker_class  # gunicorn's -k: "" for its sync worker
+        self.ingest_nice = ingest_nice  # the ingest worker's niceness beside gunicorn
         self.ingest = ingest
         self.access_log = access_log
         self.env = {**os.environ, **TEST_SETTINGS, "PYTHONUNBUFFERED": "1",
@@ -80,6 +85,7 @@ class Tempest(TempestClient):
             return [str(Path(sys.executable).parent / "gunicorn"), "--workers",
                     str(self.gunicorn_workers), "--bind", f"{self.host}:{self.port}",
                     "--log-level", "warning",
+                    *(["--worker-class", self.worker_class] if self.worker_class else []),
                     *(["--access-logfile", "-"] if self.access_log else []), "tempest.wsgi:app"]
         return [sys.executable, "-m", "tempest", "serve", "--data-dir", str(self.data_dir),
                 "--host", self.host, "--port", str(self.port),
@@ -97,8 +103,9 @@ class Tempest(TempestClient):
             self.proc = subprocess.Popen(self.web_argv(), stdout=log, stderr=log, env=env,
                                          cwd=REPO)
             if self.gunicorn_workers and self.ingest:
-                self.ingest_proc = subprocess.Popen(
-                    [sys.executable, "-m", "tempest", "ingest", "--watch", "--data-dir",
+                nice = ["nice", "-n", str(self.ingest_nice)] if self.ingest_nice else []
+                self.ingest_proc = subprocess.Popen(  # nice execs: the PID is the worker's
+                    [*nice, sys.executable, "-m", "tempest", "ingest", "--watch", "--data-dir",
                      str(self.data_dir)], stdout=log, stderr=log, env=env, cwd=REPO)
         return self
 
