@@ -15,6 +15,7 @@ import importlib.util
 from pathlib import Path
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_bytes
 from ansible.plugins.action import ActionBase
 
 
@@ -32,7 +33,9 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(("entries",))
 
     def _sh(self, cmd: str, in_data: str | None = None) -> dict:
-        return self._low_level_execute_command(cmd, executable="/bin/sh", in_data=in_data)
+        # Bytes: the connections' stdin is (ssh converts a str; local hands it to Popen as is).
+        return self._low_level_execute_command(
+            cmd, executable="/bin/sh", in_data=None if in_data is None else to_bytes(in_data))
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars or {})

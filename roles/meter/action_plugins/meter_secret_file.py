@@ -18,6 +18,7 @@ from __future__ import annotations
 import shlex
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_bytes
 from ansible.plugins.action import ActionBase
 
 # $1 the file, $2 its mode; VALIDATE is spliced in (the role's, no secrets). Prints "changed"
@@ -64,7 +65,8 @@ class ActionModule(ActionBase):
         if "use_tty" in getattr(self._connection, "_options", {}):
             self._connection.set_option("use_tty", False)
         cmd = " ".join(shlex.quote(a) for a in ("/bin/sh", "-c", script, "sh", dest, mode))
-        done = self._low_level_execute_command(cmd, executable=False, in_data=content)
+        # Bytes: the connections' stdin is (ssh converts a str; local hands it to Popen as is).
+        done = self._low_level_execute_command(cmd, executable=False, in_data=to_bytes(content))
         result["dest"] = dest
         if done["rc"] != 0:
             result.update(failed=True, rc=done["rc"], stderr=done["stderr"].strip(),
