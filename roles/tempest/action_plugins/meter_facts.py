@@ -1,0 +1,1 @@
+../../meter/action_plugins/meter_facts.py
