@@ -397,8 +397,8 @@ def main() -> None:
                     help="gunicorn's worker: its sync one, or Tempest's event-loop worker "
                     "(tempest/web/loopworker.py)")
     ap.add_argument("--ingest-nice", type=int, default=0,
-                    help="niceness of the ingest worker (docs/operations.md: the web workers "
-                    "first, as meters wait on them and a stored day can wait seconds)")
+                    help="niceness of the ingest worker (the web workers first: meters wait on "
+                    "them, a stored day can wait seconds; docs/scaling.md measures both)")
     ap.add_argument("--connections", type=int, default=64, help="client sockets")
     ap.add_argument("--interval", type=int, default=5, help="minutes per interval in day files")
     ap.add_argument("--per-dcu", type=int, default=2000, help="meters behind a concentrator")
