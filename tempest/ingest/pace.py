@@ -29,13 +29,17 @@ class Pace:
         """A batch of `files` was taken at `now` (monotonic seconds)."""
         self._taken.append((now, files))
         self._files += files
-        while self._taken and self._taken[0][0] < now - _WINDOW_S:
-            self._files -= self._taken.popleft()[1]
+        self._forget(now)
 
     def gather(self, now: float) -> float:
         """Seconds to wait for more files for the batch begun at `now`: 0 unless they are
         streaming in (more than `busy` a second over the last second)."""
         if self.gather_seconds <= 0:
             return 0.0
-        recent = self._files - sum(n for t, n in self._taken if t < now - _WINDOW_S)
-        return self.gather_seconds if recent / _WINDOW_S > self.busy else 0.0
+        self._forget(now)
+        return self.gather_seconds if self._files / _WINDOW_S > self.busy else 0.0
+
+    def _forget(self, now: float) -> None:
+        """Drop the batches older than the window: only the last second counts."""
+        while self._taken and self._taken[0][0] < now - _WINDOW_S:
+            self._files -= self._taken.popleft()[1]

@@ -96,11 +96,12 @@ class IngestService:
         items = [first]
         # While files stream in, wait a moment for more: a batch costs its fsyncs whatever
         # its size (tempest/ingest/pace.py). A file that comes alone is taken at once.
-        until = time.monotonic() + self.pace.gather(time.monotonic())
+        now = time.monotonic()
+        until = now + self.pace.gather(now)
         while len(items) < self.batch and items[-1][0] is not None:
+            left = until - time.monotonic()
             try:
-                items.append(self.queue.get(timeout=max(0.0, until - time.monotonic()))
-                             if until > time.monotonic() else self.queue.get_nowait())
+                items.append(self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait())
             except queue.Empty:
                 break
         self.pace.taken(time.monotonic(), len(items))

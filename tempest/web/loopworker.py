@@ -30,6 +30,7 @@ client that does not send a whole request within gunicorn's --timeout is dropped
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import sys
@@ -203,7 +204,7 @@ class _Connection(asyncio.Protocol):
             "SERVER_NAME": str(self.server[0]), "SERVER_PORT": str(self.server[1]),
             "SERVER_PROTOCOL": f"HTTP/{self.parser.get_http_version()}",
             "wsgi.version": (1, 0), "wsgi.url_scheme": "http",
-            "wsgi.input": _Body(b"".join(self.body)), "wsgi.errors": sys.stderr,
+            "wsgi.input": io.BytesIO(b"".join(self.body)), "wsgi.errors": sys.stderr,
             "wsgi.multithread": True, "wsgi.multiprocess": self.worker.cfg.workers > 1,
             "wsgi.run_once": False, "wsgi.input_terminated": True,
         }
@@ -321,20 +322,6 @@ class _Refused(Exception):
 
 class _Handled(Exception):
     """Raised from a parser callback once the request is dispatched: read no further."""
-
-
-class _Body:
-    """wsgi.input over the bytes read (io.BytesIO, with readline's size argument optional)."""
-
-    def __init__(self, data: bytes):
-        import io
-
-        self._io = io.BytesIO(data)
-        self.read, self.readline, self.readlines = (self._io.read, self._io.readline,
-                                                    self._io.readlines)
-
-    def __iter__(self):
-        return iter(self._io)
 
 
 def _plain(status: int, reason: str) -> bytes:
