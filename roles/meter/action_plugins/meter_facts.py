@@ -4,7 +4,8 @@ The setup module, even with a small gather_subset, is a module run on the host: 
 it over (AnsiballZ), the host's Python starts, imports the fact collectors and runs them. That
 was about 6 s of a first deploy of 20 meters on two cores. The role reads only the account's
 home and name, whether systemd runs the host, the machine and the version of the Python the
-meter's venv is made from (vars/main.yml, defaults/main.yml): one short Python command over
+meter's venv is made from (vars/main.yml, defaults/main.yml), and whether `zstd` is on the
+PATH (`meter_zstd`: the tree's installer then unpacks zstd): one short Python command over
 the SSH session (as `raw` runs it) prints them. They are returned as facts, with setup's names
 (ansible_user_dir, ...: the role reads ansible_facts['user_dir']), so the fact cache keeps
 them and the next run asks nothing.
@@ -30,6 +31,8 @@ print(json.dumps({
     "user_dir": user.pw_dir, "user_id": user.pw_name, "user_uid": user.pw_uid,
     "service_mgr": "systemd" if os.path.isdir("/run/systemd/system") else "service",
     "machine": platform.machine(), "system": platform.system(),
+    "meter_zstd": any(os.access(os.path.join(d, "zstd"), os.X_OK)
+                      for d in os.environ.get("PATH", "/usr/bin:/bin").split(":") if d),
     "python": {"executable": sys.executable, "type": "CPython",
                "version": {"major": v.major, "minor": v.minor, "micro": v.micro,
                            "releaselevel": v.releaselevel, "serial": v.serial},
