@@ -12,6 +12,14 @@ from core.tz import Zone
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# How far apart the scan looks at a zone's offset. A step must not hold two of a zone's
+# transitions (it would record one at most): in the IANA database, two transitions between
+# FIRST_YEAR and LAST_YEAR are at least 6.96 days apart (Asia/Gaza, America/Noronha), so a day
+# finds every one, with the same table as a quarter of a day gave, in a quarter of the time.
+# That time is every meter command's (every config read builds its zone's table): about a
+# tenth of a second of CPU per start of the agent, a config check or a cron tick.
+# tests/meter/test_tzdb_step.py checks the tables against the quarter-day scan.
+STEP = timedelta(days=1)
 
 
 class UnknownZone(ValueError):
@@ -32,7 +40,7 @@ def transitions(name: str) -> tuple[tuple[int, int], ...]:
         raise UnknownZone(f"unknown IANA time zone: {name!r}") from exc
     start = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
     end = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
-    step = timedelta(hours=6)
+    step = STEP
     table = [(-(1 << 40), _offset_min(zone, start))]
     t = start
     prev = table[0][1]
