@@ -212,9 +212,9 @@ def stages(paths: list[Path], work: Path, batch: int, pg_url: str | None = None)
     return out
 
 
-def stage_uploads(paths: list[Path], work: Path) -> Path:
+def stage_uploads(paths: list[Path], work: Path) -> tuple[Path, list[tuple]]:
     """Take every file through the real upload route (untimed): returns the data dir whose
-    drop/ and verdicts/ hold what the route left for the worker."""
+    drop/ holds what the route left for the worker, and the rows of its `verdicts` table."""
     data = work / "upload-staging"
     shutil.rmtree(data, ignore_errors=True)
     app = create_app({"DATA_DIR": str(data), "METER_UPLOADS_PER_HOUR": 1_000_000})
@@ -228,10 +228,15 @@ def stage_uploads(paths: list[Path], work: Path) -> Path:
                         headers={"x-api-key": issued[p.stem.split("_")[0]],
                                  "Content-Type": "application/json"})
         assert r.status_code == 202, r.get_data(as_text=True)
-    return data
+    conn = connect(data / "tempest.sqlite3")
+    try:
+        rows = [tuple(r) for r in conn.execute("SELECT id, verdict, written_at FROM verdicts")]
+    finally:
+        conn.close()
+    return data, rows
 
 
-def ingest_run(sources: list[Path], verdicts: Path | None, data: Path, paths: list[Path],
+def ingest_run(sources: list[Path], verdicts: list[tuple] | None, data: Path, paths: list[Path],
                args, url: str | None = None) -> float:
     """One real Tempest (`tempest serve`) ingests copies of `sources` (with the upload route's
     verdicts, if any) moved into its drop folder: seconds from the first rename until every
@@ -246,7 +251,13 @@ def ingest_run(sources: list[Path], verdicts: Path | None, data: Path, paths: li
         shutil.copy2(p, staging / p.name)  # copy2: a drop file's mtime is its delivery time
     if verdicts is not None:
         # The verdicts are in place before their files appear, as the route writes them.
-        shutil.copytree(verdicts, verdict.folder(data))
+        conn = connect(url or data / "tempest.sqlite3")
+        try:
+            with transaction(conn):
+                for ingest_id, kept, written_at in verdicts:
+                    verdict.write(conn, ingest_id, bytes(kept), written_at)
+        finally:
+            conn.close()
     count = FileCount(url or data / "tempest.sqlite3")
     server = Tempest(data, TEMPEST_INGEST_BATCH=args.batch,
                      TEMPEST_INGEST_PROCESSES=args.processes,
@@ -309,9 +320,8 @@ def main() -> None:
     verdicts = None
     sources = paths
     if args.route == "upload":
-        staged = stage_uploads(paths, work)
+        staged, verdicts = stage_uploads(paths, work)
         sources = sorted((staged / "drop").iterdir())
-        verdicts = staged / verdict.FOLDER
     data = work / "tempest"
     elapsed = ingest_run(sources, verdicts, data, paths, args)
     tempest_rate = readings / elapsed

@@ -175,6 +175,16 @@ CREATE TABLE IF NOT EXISTS meter_quota (
     logged_at      REAL               -- the last ingest-log line about dropped files
 ) WITHOUT ROWID;
 
+-- An upload's parse, left by the upload route for the ingest worker so a file is validated
+-- once (tempest/ingest/verdict.py): written in the upload's transaction, deleted in the one that
+-- records its file.
+CREATE TABLE IF NOT EXISTS verdicts (
+    id          TEXT PRIMARY KEY,  -- the upload's ingest id
+    verdict     BLOB NOT NULL,     -- marshal data: format, the file's sha256, the parsed day
+    written_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verdicts_written ON verdicts (written_at);
+
 -- Small facts the ingest worker publishes (e.g. its last scan) for `status` and the API.
 CREATE TABLE IF NOT EXISTS state (
     key   TEXT PRIMARY KEY,

@@ -187,16 +187,28 @@ class Processor:
         # default first and again with the meter's own zone if it has another (_parse).
         item.zone = self.legacy_timezone
 
-    def _take_verdict(self, item: Item) -> None:
-        """An upload's file at the top of the drop folder: the upload route's parse of these
-        very bytes, if it left one (ingest/verdict.py), so the file is validated once."""
-        mark = names.marked(item.delivery.name)
-        if mark is None or mark[0] != "upload" or item.in_folder:
+    def _take_verdicts(self, items: list[Item]) -> None:
+        """Uploads' files at the top of the drop folder: the upload route's parse of these
+        very bytes, where it left one (ingest/verdict.py), so each file is validated once.
+        One query for the batch (one round trip on PostgreSQL)."""
+        wanted: dict[str, list[Item]] = {}
+        for item in items:
+            mark = names.marked(item.delivery.name)
+            if mark is None or mark[0] != "upload" or item.in_folder:
+                continue
+            item.verdict = mark[1]
+            if item.done is None and item.error is None and item.known is None:
+                wanted.setdefault(mark[1], []).append(item)
+        if not wanted:
             return
-        item.verdict = mark[1]
-        if item.done is None and item.error is None and item.known is None:
-            item.day = verdict.take(self.layout.data_dir, mark[1], item.delivery.hash)
-            item.own_write = item.day is not None and item.path.parent == self.layout.drop
+        # Two names with one upload id (a copy): each is held to its own bytes' sha256.
+        found = verdict.take_many(self.conn, {i: group[0].delivery.hash
+                                              for i, group in wanted.items()})
+        for ingest_id, day in found.items():
+            for item in wanted[ingest_id]:
+                if item.delivery.hash == wanted[ingest_id][0].delivery.hash:
+                    item.day = day
+                    item.own_write = item.path.parent == self.layout.drop
 
     def _parse(self, items: list[Item]) -> None:
         """Validate the new files: in this thread, or spread over the pool's processes."""
@@ -305,10 +317,10 @@ class Processor:
             if item is not None:
                 self.scope.assign(item)
                 self._prepare(item)
-                self._take_verdict(item)
                 items.append(item)
         if not items:
             return []
+        self._take_verdicts(items)
         self._parse([i for i in items if i.done is None and i.error is None and i.known is None
                      and i.day is None])
         now = time.time()
@@ -325,8 +337,6 @@ class Processor:
                 if item.done is None:
                     self._recheck(item)
                 self._record(item, now)
-        for item in items:
-            if item.verdict is not None:
-                verdict.discard(self.layout.data_dir, item.verdict)
+            verdict.discard(self.conn, sorted({i.verdict for i in items if i.verdict}))
         self.mover.submit([m for m in map(self._move, items) if m is not None])
         return items

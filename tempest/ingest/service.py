@@ -155,7 +155,6 @@ class IngestService:
         processor = self._processor(conn, background_moves=True)
         dropbox.clean_temp(self.layout.drop)
         dropbox.clean_temp(self.layout.quarantine)
-        verdict.sweep(self.layout.data_dir)
         next_scan = 0.0
         next_state = next_prune = 0.0
         try:
@@ -218,8 +217,9 @@ class IngestService:
         try:
             with db.transaction(conn):
                 conn.execute("DELETE FROM heartbeats WHERE received_at < ?", (now - keep,))
+                verdict.sweep(conn, self.layout.data_dir, now)
         except Exception:
-            log.exception("could not prune old heartbeats")
+            log.exception("could not prune old heartbeats and verdicts")
 
     # -- one-shot use (the `tempest ingest` command) ----------------------------------------
     def run_once(self, extra: list[Path] = (), progress=None) -> list[Item]:

@@ -3,8 +3,8 @@ all is well.
 
 The same steps as the Flask route (tempest/web/uploads.py take_day), in an order that writes
 nothing until the file is known good: the key's meter, the disk reserve, the one parse (a
-current-shape day naming the key's serial), then the hourly allowance spent (one transaction),
-the parse's verdict left for ingest and the file written durably into the drop folder (fsync,
+current-shape day naming the key's serial), then the hourly allowance spent and the parse's
+verdict left for ingest (one transaction), and the file written durably into the drop folder (fsync,
 rename, fsync the folder: an accepted upload survives a crash), and the same 202 answer.
 
 Anything else -- no key or a bad one, a body past the limit, a disk below its reserve, a file
@@ -58,9 +58,14 @@ def _checked(config, drop, conn, key: str, data: bytes) -> tuple[str, Day] | Non
     return serial, day
 
 
-def _spent(app: Flask, conn, serial: str, size: int) -> bool:
+def _spent(app: Flask, conn, serial: str, data: bytes, day: Day, ingest_id: str) -> bool:
+    """The allowance spent and the parse's verdict left for ingest, in one transaction."""
+    kept = verdict.blob(hashlib.sha256(data).hexdigest(), day)
+    now = time.time()
     with transaction(conn):
-        refusal = limits.take_upload(conn, serial, size, app.config, time.time())
+        refusal = limits.take_upload(conn, serial, len(data), app.config, now)
+        if refusal is None:
+            verdict.write(conn, ingest_id, kept, now)
     return refusal is None
 
 
@@ -73,18 +78,17 @@ def answer(app: Flask, environ: dict, key: str, data: bytes) -> tuple[str, bytes
         conn = pool.get()
     except Exception:
         return None
+    ingest_id = names.new_id()
     try:
         try:
             good = _checked(app.config, folders.drop, conn, key, data)
-            if good is None or not _spent(app, conn, good[0], len(data)):
+            if good is None or not _spent(app, conn, good[0], data, good[1], ingest_id):
                 return None
         except Exception:  # a store error before anything was spent: Flask answers it
             return None
     finally:
         pool.put(conn)
     serial, day = good
-    ingest_id = names.new_id()
-    verdict.write(folders.data_dir, ingest_id, hashlib.sha256(data).hexdigest(), day)
     try:
         dropbox.write_atomic(folders.drop, names.upload_name(serial, day.reading_day, ingest_id),
                              data)

@@ -123,8 +123,10 @@ def take_day(serial: str, data: bytes, doc: dict | None = None) -> dict:
         raise _quarantine_upload(serial, data, error) from error
     ingest_id = names.new_id()
     # The parse travels with the file, so the ingest worker need not do it again.
-    verdict.write(layout(current_app.config).data_dir, ingest_id,
-                  hashlib.sha256(data).hexdigest(), day)
+    kept = verdict.blob(hashlib.sha256(data).hexdigest(), day)
+    if kept is not None:
+        with transaction(get_db()) as conn:
+            verdict.write(conn, ingest_id, kept, time.time())
     try:
         dropbox.write_atomic(drop, names.upload_name(serial, day.reading_day, ingest_id), data)
     except OSError as exc:

@@ -9,6 +9,7 @@ import os
 import pytest
 
 from tempest import names
+from tempest.db import transaction
 from tempest.ingest import dropbox, mover, verdict
 from tests.tempest.tempest_testdata import make_day
 from tests.tempest.upload_fixtures import upload
@@ -53,12 +54,13 @@ def test_a_file_another_writer_placed_is_copied(conn, key, lay, processor, where
     assert archived(lay).read_bytes() == data
 
 
-def test_an_upload_without_its_verdict_is_copied(client, key, lay, processor):
+def test_an_upload_without_its_verdict_is_copied(client, conn, key, lay, processor):
     """No verdict (a crash swept it, or it was never written): the file is parsed, and
     nothing says these bytes were Tempest's own durable write, so they are copied."""
     data = make_day("kili", DAY)
     ingest_id = upload(client, key, data)
-    (verdict.folder(lay.data_dir) / f"{ingest_id}.v").unlink()
+    with transaction(conn):
+        verdict.discard(conn, [ingest_id])
     [drop_file] = [p for p in lay.drop.iterdir() if ingest_id in p.name]
     inode = drop_file.stat().st_ino
     [item] = processor.process([(drop_file, None)])

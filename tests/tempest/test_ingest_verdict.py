@@ -1,6 +1,7 @@
-"""The upload route's verdict travels with the file (tempest/ingest/verdict.py): the worker
-stores an uploaded day without parsing it again, and trusts the verdict only when its cheap
-checks hold; otherwise it parses and quarantines a bad file with its reason as before."""
+"""The upload route's verdict travels with the file (tempest/ingest/verdict.py, a row of the
+store's `verdicts` table): the worker stores an uploaded day without parsing it again, and
+trusts the verdict only when its cheap checks hold; otherwise it parses and quarantines a bad
+file with its reason as before."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import pytest
 
 from tempest import codec, keys, names
+from tempest.db import transaction
 from tempest.ingest import dropbox, verdict
 from tempest.ingest.process import parse_checked
 from tests.tempest.tempest_testdata import expected_values, make_day
@@ -28,12 +30,20 @@ def readings(conn) -> dict:
     return {r["channel"]: codec.unpack_list(r["wh"]) for r in rows}
 
 
-def plant(lay, ingest_id: str, data: bytes, change) -> None:
+def held(conn, ingest_id: str) -> bytes | None:
+    row = conn.execute("SELECT verdict FROM verdicts WHERE id = ?", (ingest_id,)).fetchone()
+    return None if row is None else bytes(row["verdict"])
+
+
+def plant(conn, ingest_id: str, data: bytes, change) -> None:
     """A verdict for these bytes whose day differs from theirs: what is stored shows which
     one the worker believed."""
     day = parse_checked(data, "UTC")
     change(day)
-    verdict.write(lay.data_dir, ingest_id, hashlib.sha256(data).hexdigest(), day)
+    with transaction(conn):
+        conn.execute("DELETE FROM verdicts WHERE id = ?", (ingest_id,))
+        verdict.write(conn, ingest_id, verdict.blob(hashlib.sha256(data).hexdigest(), day),
+                      1_700_000_000.0)
 
 
 def first_reading_plus_one(day) -> None:
@@ -45,16 +55,16 @@ def test_an_upload_leaves_its_verdict_and_ingest_stores_the_day_from_it(
         client, conn, key, lay, processor):
     data = make_day("kili", DAY)
     ingest_id = upload(client, key, data)
-    assert (verdict.folder(lay.data_dir) / f"{ingest_id}.v").is_file()
+    assert held(conn, ingest_id) is not None
     # Proof the worker did not parse: a verdict it trusts is what gets stored.
-    plant(lay, ingest_id, data, first_reading_plus_one)
+    plant(conn, ingest_id, data, first_reading_plus_one)
     [item] = processor.process([(dropped(lay, ingest_id), None)])
     assert item.outcome == "stored"
     want = expected_values("kili", DAY)
     name = next(iter(want))
     want[name][0] += 1
     assert readings(conn) == want
-    assert not (verdict.folder(lay.data_dir) / f"{ingest_id}.v").exists()  # used up
+    assert held(conn, ingest_id) is None  # used up, in the batch's transaction
     [archived] = (lay.archive / "kili").iterdir()
     assert archived.read_bytes() == data  # the bytes received, whatever the verdict said
 
@@ -87,9 +97,9 @@ def test_a_file_replaced_after_its_upload_is_parsed_and_quarantined(
 def test_a_verdict_cut_short_is_ignored(client, conn, key, lay, processor, damage):
     data = make_day("kili", DAY)
     ingest_id = upload(client, key, data)
-    plant(lay, ingest_id, data, first_reading_plus_one)
-    held = verdict.folder(lay.data_dir) / f"{ingest_id}.v"
-    held.write_bytes(damage(held.read_bytes()))
+    plant(conn, ingest_id, data, first_reading_plus_one)
+    conn.execute("UPDATE verdicts SET verdict = ? WHERE id = ?",
+                 (damage(held(conn, ingest_id)), ingest_id))
     [item] = processor.process([(dropped(lay, ingest_id), None)])
     assert item.outcome == "stored"
     assert readings(conn) == expected_values("kili", DAY)  # parsed, not the planted day
@@ -100,7 +110,7 @@ def test_a_meter_folder_never_takes_a_verdict(conn, key, lay, processor):
     at another upload's verdict, so it is always parsed."""
     data = make_day("kili", DAY)
     ingest_id = names.new_id()
-    plant(lay, ingest_id, data, first_reading_plus_one)
+    plant(conn, ingest_id, data, first_reading_plus_one)
     folder = lay.drop / "kili"
     folder.mkdir()
     path = dropbox.write_atomic(folder, names.upload_name("kili", DAY, ingest_id), data,
@@ -115,7 +125,45 @@ def test_a_verdict_for_another_meters_day_is_still_refused(client, conn, key, la
     keys.add(conn, "mac")
     data = make_day("kili", DAY)
     ingest_id = upload(client, key, data)
-    plant(lay, ingest_id, data, lambda day: setattr(day, "serial", "mac"))
+    plant(conn, ingest_id, data, lambda day: setattr(day, "serial", "mac"))
     [item] = processor.process([(dropped(lay, ingest_id), None)])
     assert item.outcome == "quarantined"
     assert conn.execute("SELECT count(*) FROM days").fetchone()[0] == 0
+
+
+def test_a_verdict_whose_file_never_came_is_swept_after_a_day(client, conn, key, lay):
+    """An upload whose drop-folder write failed after its commit leaves a verdict with no
+    file; the worker's prune removes it a day later, never sooner. The folder where an older
+    version kept verdicts as files goes too (those uploads are parsed)."""
+    data = make_day("kili", DAY)
+    ingest_id = upload(client, key, data)
+    written = conn.execute("SELECT written_at FROM verdicts WHERE id = ?",
+                           (ingest_id,)).fetchone()["written_at"]
+    legacy = lay.data_dir / verdict.LEGACY_FOLDER
+    legacy.mkdir()
+    (legacy / "0123.v").write_bytes(b"old")
+    assert verdict.sweep(conn, lay.data_dir, written + 86_000) == 0
+    assert held(conn, ingest_id) is not None
+    assert not legacy.exists()
+    assert verdict.sweep(conn, lay.data_dir, written + 86_401) == 1
+    assert held(conn, ingest_id) is None
+
+
+def test_a_batch_of_uploads_takes_each_its_own_verdict(client, conn, key, lay, processor):
+    """Verdicts are read for the whole batch at once: each file still gets only the verdict
+    of its own bytes."""
+    keys_of = {"kili": key, **{s: keys.add(conn, s).key for s in ("mac", "oslo")}}
+    ids = {s: upload(client, k, make_day(s, DAY)) for s, k in keys_of.items()}
+    plant(conn, ids["mac"], make_day("mac", DAY), first_reading_plus_one)
+    items = processor.process([(dropped(lay, i), None) for i in ids.values()])
+    assert sorted(i.outcome for i in items) == ["stored"] * 3
+    assert all(i.own_write for i in items)  # every one came with its verdict
+    rows = conn.execute("SELECT serial, channel, wh FROM readings").fetchall()
+    got = {(r["serial"], r["channel"]): codec.unpack_list(r["wh"]) for r in rows}
+    for serial in keys_of:
+        want = expected_values(serial, DAY)
+        if serial == "mac":
+            name = next(iter(want))
+            want[name][0] += 1
+        assert {c: v for (s, c), v in got.items() if s == serial} == want, serial
+    assert conn.execute("SELECT count(*) FROM verdicts").fetchone()[0] == 0
