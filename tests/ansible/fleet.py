@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -126,6 +127,16 @@ class Fleet:
             assert bumped != init.read_text(), f"no __version__ in {init}"
             init.write_text(bumped)
         return target
+
+    def seed_wheelhouse(self) -> None:
+        """The dependency wheels the fleet tests' build holds, linked in (no download); the
+        meters wheel and the bundles are the caller's own to build."""
+        self.wheelhouse.mkdir(parents=True, exist_ok=True)
+        shared = self.lab.dir / "ansible" / "wheelhouse"
+        for wheel in shared.glob("*.whl") if shared.is_dir() else []:
+            target = self.wheelhouse / wheel.name
+            if not wheel.name.startswith("meters-") and not target.exists():
+                os.link(wheel, target)
 
     # -- the inventory --------------------------------------------------------------------------
 

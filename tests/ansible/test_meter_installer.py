@@ -32,13 +32,7 @@ PYTHON = "/usr/bin/python3"  # the meter role's meter_python
 def bundle(lab: Lab) -> dict:
     ci_guard.require_binary("zstd", PYTHON, why="apt-get install zstd python3")
     fleet = Fleet(lab, root=lab.dir / "ansible-installer")
-    fleet.wheelhouse = fleet.root / "wheelhouse"
-    fleet.wheelhouse.mkdir(parents=True, exist_ok=True)
-    shared = lab.dir / "ansible" / "wheelhouse"
-    for wheel in shared.glob("*.whl") if shared.is_dir() else []:
-        target = fleet.wheelhouse / wheel.name
-        if not wheel.name.startswith("meters-") and not target.exists():
-            os.link(wheel, target)
+    fleet.seed_wheelhouse()
     fleet.snapshot()
     done = subprocess.run([sys.executable, str(BUILDER), "--source", str(fleet.src),
                            "--wheelhouse", str(fleet.wheelhouse)], capture_output=True, text=True)

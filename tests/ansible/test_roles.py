@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import stat
 import subprocess
@@ -125,17 +124,6 @@ class RoleLab:
         assert done.returncode == 0, done.stderr
 
 
-def _seed_wheelhouse(fleet: Fleet, lab: Lab) -> None:
-    """The dependency wheels the fleet tests' build holds, linked in (no download); the meters
-    wheel and the bundles are these tests' own to build."""
-    fleet.wheelhouse.mkdir(parents=True, exist_ok=True)
-    shared = lab.dir / "ansible" / "wheelhouse"
-    for wheel in shared.glob("*.whl") if shared.is_dir() else []:
-        target = fleet.wheelhouse / wheel.name
-        if not wheel.name.startswith("meters-") and not target.exists():
-            os.link(wheel, target)
-
-
 @pytest.fixture(scope="module")
 def roles(lab: Lab) -> RoleLab:
     if len(lab.meters) < FIRST_METERS + 1 + 4:
@@ -146,7 +134,7 @@ def roles(lab: Lab) -> RoleLab:
     fleet.wheelhouse = fleet.root / "wheelhouse"
     fleet.root.mkdir(parents=True, exist_ok=True)
     fleet.vault_password_file.write_text(VAULT_PASSWORD + "\n")  # no vault here; the runner asks
-    _seed_wheelhouse(fleet, lab)
+    fleet.seed_wheelhouse()
     fleet.snapshot()
     tempest, meter, http_meter, rsync_meter = lab.meters[-4:]
     rl = RoleLab(lab, fleet, replace(tempest, group="tempest"), meter, [http_meter, rsync_meter])
