@@ -201,12 +201,11 @@ class Processor:
                 wanted.setdefault(mark[1], []).append(item)
         if not wanted:
             return
-        # Two names with one upload id (a copy): each is held to its own bytes' sha256.
-        found = verdict.take_many(self.conn, {i: group[0].delivery.hash
-                                              for i, group in wanted.items()})
-        for ingest_id, day in found.items():
+        # Two names with one upload id (a copy): only bytes with the verdict's sha256 take it.
+        digests = {i: group[0].delivery.hash for i, group in wanted.items()}
+        for ingest_id, day in verdict.take_many(self.conn, digests).items():
             for item in wanted[ingest_id]:
-                if item.delivery.hash == wanted[ingest_id][0].delivery.hash:
+                if item.delivery.hash == digests[ingest_id]:
                     item.day = day
                     item.own_write = item.path.parent == self.layout.drop
 

@@ -4,8 +4,9 @@ all is well.
 The same steps as the Flask route (tempest/web/uploads.py take_day), in an order that writes
 nothing until the file is known good: the key's meter, the disk reserve, the one parse (a
 current-shape day naming the key's serial), then the hourly allowance spent and the parse's
-verdict left for ingest (one transaction), and the file written durably into the drop folder (fsync,
-rename, fsync the folder: an accepted upload survives a crash), and the same 202 answer.
+verdict left for ingest (one transaction), the file written durably into the drop folder
+(fsync, rename, fsync the folder: an accepted upload survives a crash), and the same 202
+answer.
 
 Anything else -- no key or a bad one, a body past the limit, a disk below its reserve, a file
 the parse refuses or that names another serial, an allowance used up, a store error before the
