@@ -111,7 +111,10 @@ def test_a_meters_quarantine_is_capped_and_what_is_beyond_is_dropped_and_counted
         dropbox.write_atomic(folder, f"qa_{day}.json", _bad("qa", day), durable=False)
     wait_for(lambda: server.get("/api/v1/meters/qa/quota").json()["dropped"]["files"] == 3,
              what="three files dropped")
-    assert list(folder.iterdir()) == []
+    # The count is committed before the worker's mover removes the files (in the background,
+    # after the batch's transaction): wait for the removal rather than race it.
+    assert wait_for(lambda: list(folder.iterdir()) == [], timeout=30,
+                    what="the dropped files removed from the drop folder")
     qa = [q for q in _quarantine(server) if q["serial"] == "qa"]
     assert len(qa) == 2 and sum(q["size"] for q in qa) <= size * 2.5
     on_disk = [p for p in (server.data_dir / "quarantine").iterdir()
